@@ -1,0 +1,1 @@
+"""Assessment intelligence: item calibration, ability estimates, grading, recommendations."""

@@ -1,0 +1,1 @@
+"""Server-rendered web UI for learners and admins."""

@@ -1,0 +1,152 @@
+"""Assessments, questions, options, attempts, responses and results (second migration)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from repo_db.models.base import Base, Id, utcnow
+
+ASSESSMENT_STATUSES = ("draft", "published", "archived")
+QUESTION_KINDS = ("single_choice", "multiple_choice", "numeric", "free_text")
+ATTEMPT_STATUSES = ("in_progress", "grading", "graded")
+GRADING_STATUSES = ("not_required", "pending", "graded")
+
+
+class Assessment(Base):
+    __tablename__ = "assessments"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'published', 'archived')", name="status"),
+        # Catalogue: published assessments, keyset-paginated by id.
+        Index("ix_assessments_status_id", "status", "id"),
+        Index("ix_assessments_title", "title"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    status: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
+    time_limit_seconds: Mapped[int | None]
+    pass_percent: Mapped[float] = mapped_column(Float, default=60.0, server_default="60")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    published_at: Mapped[datetime | None]
+
+
+class Question(Base):
+    __tablename__ = "questions"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('single_choice', 'multiple_choice', 'numeric', 'free_text')", name="kind"
+        ),
+        UniqueConstraint("assessment_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessments.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))
+    prompt: Mapped[str] = mapped_column(Text)
+    points: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
+    # numeric questions: correct value and absolute tolerance
+    numeric_answer: Mapped[float | None] = mapped_column(Float)
+    numeric_tolerance: Mapped[float | None] = mapped_column(Float)
+    # free-text questions: model answer / rubric handed to AI grading
+    reference_answer: Mapped[str | None] = mapped_column(Text)
+
+
+class AnswerOption(Base):
+    __tablename__ = "answer_options"
+    __table_args__ = (UniqueConstraint("question_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    is_correct: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class Attempt(Base):
+    __tablename__ = "attempts"
+    __table_args__ = (
+        CheckConstraint("status IN ('in_progress', 'grading', 'graded')", name="status"),
+        # A learner's history (keyset by id) and per-assessment statistics.
+        Index("ix_attempts_user_id_id", "user_id", "id"),
+        Index("ix_attempts_assessment_id_status", "assessment_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(
+        String(16), default="in_progress", server_default="in_progress"
+    )
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+
+
+class Response(Base):
+    """One answer per (attempt, question): saving again overwrites, which makes saves idempotent."""
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        CheckConstraint(
+            "grading_status IN ('not_required', 'pending', 'graded')", name="grading_status"
+        ),
+        UniqueConstraint("attempt_id", "question_id"),
+        # The AI grading worker polls for pending free-text responses.
+        Index("ix_responses_grading_status_id", "grading_status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), index=True
+    )
+    selected_option_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    numeric_value: Mapped[float | None] = mapped_column(Float)
+    text_value: Mapped[str | None] = mapped_column(Text)
+    is_correct: Mapped[bool | None]
+    score: Mapped[float | None] = mapped_column(Float)
+    grading_status: Mapped[str] = mapped_column(
+        String(16), default="not_required", server_default="not_required"
+    )
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Result(Base):
+    __tablename__ = "results"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempts.id", ondelete="CASCADE"), unique=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessments.id", ondelete="CASCADE"), index=True
+    )
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    percent: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool]
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
