@@ -1,0 +1,66 @@
+"""Affected-only runs: which tests does `--changed-since --changed-dependents=transitive` select?
+
+The expectation is derived from the real build graph of a copy of the repo with a real edit, never
+from a hard-coded list of targets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.repo_harness import run_pants
+
+WORKSPACES = ("packages/db", "apps/api", "apps/web", "apps/ai")
+
+
+def _append_comment(path: Path) -> None:
+    with path.open("a") as f:
+        f.write("\n# edited by test_affected\n")
+
+
+def _affected_tests(repo: Path) -> set[str]:
+    result = run_pants(
+        repo,
+        "--changed-since=HEAD",
+        "--changed-dependents=transitive",
+        "--filter-target-type=python_test",
+        "list",
+    )
+    return {line.strip() for line in result.stdout.splitlines() if line.strip()}
+
+
+def _all_tests(repo: Path) -> set[str]:
+    result = run_pants(repo, "--filter-target-type=python_test", "list", "::")
+    return {line.strip() for line in result.stdout.splitlines() if line.strip()}
+
+
+def _workspace_of(address: str) -> str:
+    return next((ws for ws in WORKSPACES if address.startswith(ws + "/")), "other")
+
+
+def test_edit_in_db_retests_every_workspace(repo_copy: Path) -> None:
+    _append_comment(repo_copy / "packages/db/src/repo_db/models/base.py")
+    affected = _affected_tests(repo_copy)
+    all_workspace_tests = {t for t in _all_tests(repo_copy) if _workspace_of(t) != "other"}
+    # Every app imports repo_db (directly or through its models), so all their tests depend on it.
+    assert {_workspace_of(t) for t in affected} >= set(WORKSPACES)
+    assert all_workspace_tests <= affected, sorted(all_workspace_tests - affected)
+
+
+def test_edit_in_web_retests_only_web(repo_copy: Path) -> None:
+    _append_comment(repo_copy / "apps/web/src/repo_web/catalogue.py")
+    affected = _affected_tests(repo_copy)
+    assert affected, "an edit in apps/web must select at least the web tests"
+    assert {_workspace_of(t) for t in affected} == {"apps/web"}, sorted(affected)
+
+
+def test_apps_do_not_depend_on_each_other(repo_copy: Path) -> None:
+    """Only packages/* is shared: no app may (transitively) depend on another app."""
+    for app in ("apps/api", "apps/web", "apps/ai"):
+        result = run_pants(repo_copy, "dependencies", "--transitive", f"{app}::")
+        others = {
+            line
+            for line in result.stdout.splitlines()
+            if line.startswith("apps/") and not line.startswith(app + "/")
+        }
+        assert not others, f"{app} depends on other apps: {sorted(others)}"

@@ -1,0 +1,186 @@
+"""The team remote cache: a real BuildGrid server (tools/buildgrid/cache-server) and Pants' client.
+
+Clone A runs a small test with an empty local store and remote writes on; clone B, in another
+directory with another empty local store, must then get that test's result from the server ("cached
+remotely"). A third run checks that a configured but unreachable server only costs warnings, never a
+failure. See docs/remote-cache.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.repo_harness import PantsResult, copy_repo, repo_root, run_pants
+
+# Small and fast, with a third-party requirement (numpy), so the run builds real pexes too.
+TARGET = "apps/ai/tests/repo_ai_tests/test_ability.py"
+INSTANCE_NAME = "main"  # the instance in tools/buildgrid/cache-server.yml
+INSTALL_TIMEOUT_S = 900  # first use creates BuildGrid's virtualenv (pip install)
+STARTUP_TIMEOUT_S = 90
+
+
+@dataclass(frozen=True)
+class CacheServer:
+    address: str
+    log: Path
+    proc: subprocess.Popen[bytes]
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+
+
+def free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def cache_server_script() -> Path:
+    return repo_root() / "tools" / "buildgrid" / "cache-server"
+
+
+def stop_process_group(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    for sig, wait_s in ((signal.SIGTERM, 15), (signal.SIGKILL, 15)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@pytest.fixture(scope="module")
+def cache_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CacheServer]:
+    """BuildGrid on a free loopback port with throwaway storage; killed (process group) after."""
+    script = cache_server_script()
+    workdir = tmp_path_factory.mktemp("buildgrid")
+    # One-time virtualenv creation gets its own, longer timeout than the server start-up.
+    install = subprocess.run(
+        [str(script), "--install-only"], capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S
+    )
+    assert install.returncode == 0, f"cache-server --install-only failed:\n{install.stderr[-3000:]}"
+
+    port = free_loopback_port()
+    log = workdir / "server.log"
+    with log.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [str(script), "--port", str(port), "--dir", str(workdir / "storage")],
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so the finalizer can kill all of it
+        )
+    server = CacheServer(address=f"grpc://127.0.0.1:{port}", log=log, proc=proc)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not port_accepts(port):
+            if proc.poll() is not None:
+                pytest.fail(f"cache-server exited {proc.returncode}:\n{server.log_tail()}")
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"cache-server not listening after {STARTUP_TIMEOUT_S}s:\n{server.log_tail()}"
+                )
+            time.sleep(0.5)
+        yield server
+    finally:
+        stop_process_group(proc)
+
+
+def remote_cache_env(address: str, store: Path, *, write: bool) -> dict[str, str]:
+    """An empty local store and the given server; named caches (pip/pex downloads) stay shared."""
+    return {
+        "PANTS_LOCAL_STORE_DIR": str(store),
+        "PANTS_REMOTE_CACHE_READ": "true",
+        "PANTS_REMOTE_CACHE_WRITE": "true" if write else "false",
+        "PANTS_REMOTE_STORE_ADDRESS": address,
+        "PANTS_REMOTE_INSTANCE_NAME": INSTANCE_NAME,
+    }
+
+
+def counter(result: PantsResult, name: str) -> int:
+    """A counter from the `--stats-log` summary, e.g. `  remote_cache_requests_cached: 5`."""
+    match = re.search(rf"^\s*{re.escape(name)}: (\d+)\s*$", result.stderr, re.MULTILINE)
+    assert match, f"no {name} in the stats log:\n{result.stderr[-3000:]}"
+    return int(match.group(1))
+
+
+def test_cache_server_help_says_what_it_does() -> None:
+    proc = subprocess.run(
+        [str(cache_server_script()), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "BuildGrid" in proc.stdout
+    assert "cache" in proc.stdout
+    for flag in ("--port", "--dir", "PANTS_REMOTE_STORE_ADDRESS"):
+        assert flag in proc.stdout
+
+
+def test_second_clone_gets_test_result_from_remote_cache(
+    cache_server: CacheServer, tmp_path: Path
+) -> None:
+    clone_a = copy_repo(tmp_path / "clone-a")
+    first = run_pants(
+        clone_a,
+        "--stats-log",
+        "test",
+        TARGET,
+        env=remote_cache_env(cache_server.address, tmp_path / "store-a", write=True),
+    )
+    assert counter(first, "remote_cache_write_successes") > 0, (
+        f"clone A wrote nothing to the cache:\n{first.stderr[-3000:]}\n"
+        f"server log:\n{cache_server.log_tail()}"
+    )
+
+    # Another path and another empty local store: only the remote cache can make this a hit.
+    clone_b = copy_repo(tmp_path / "elsewhere" / "clone-b")
+    second = run_pants(
+        clone_b,
+        "--stats-log",
+        "test",
+        TARGET,
+        env=remote_cache_env(cache_server.address, tmp_path / "store-b", write=False),
+    )
+    output = second.stdout + second.stderr
+    assert re.search(r"succeeded in .*\(cached remotely\)", output), (
+        f"the test result did not come from the remote cache:\n{output[-4000:]}\n"
+        f"server log:\n{cache_server.log_tail()}"
+    )
+    assert counter(second, "remote_cache_requests_cached") > 0
+    assert counter(second, "remote_cache_read_errors") == 0
+
+
+def test_unreachable_cache_server_only_warns(repo_copy: Path, tmp_path: Path) -> None:
+    """Developers without a server (or off the network) keep working: warnings, exit code 0."""
+    dead_address = f"grpc://127.0.0.1:{free_loopback_port()}"  # nothing listens there
+    result = run_pants(
+        repo_copy,
+        "--stats-log",
+        "test",
+        TARGET,
+        env=remote_cache_env(dead_address, tmp_path / "store", write=True),
+    )
+    assert "remote cache" in result.stderr  # "Failed to read from/write to remote cache"
+    assert counter(result, "remote_cache_requests_cached") == 0
