@@ -1,0 +1,32 @@
+"""`python -m repo_web`: serve the web UI with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from repo_web.app import create_app
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8001
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m repo_web",
+        description="Serve the server-rendered web UI. The database comes from repo_db's "
+        "environment (DATABASE_URL, NEON_DATABASE_URL in production, else SQLITE_PATH).",
+    )
+    parser.add_argument("--host", default=os.environ.get("WEB_HOST", DEFAULT_HOST))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("WEB_PORT", DEFAULT_PORT)))
+    args = parser.parse_args(argv)
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

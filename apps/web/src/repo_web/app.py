@@ -1,0 +1,26 @@
+"""The web UI's ASGI app: server-rendered pages that read the database through repo_db."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from sqlalchemy import Engine
+
+from repo_db import session_scope
+from repo_web.catalogue import render_catalogue
+
+
+def create_app(engine: Engine | None = None) -> FastAPI:
+    """`engine=None` uses repo_db's configured default database."""
+    app = FastAPI(title="Assessment platform web UI", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/", response_class=HTMLResponse)
+    def catalogue() -> str:
+        with session_scope(engine) as session:
+            return render_catalogue(session)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
