@@ -1,7 +1,8 @@
-"""Throwaway copies of this repository, for tests that run Pants itself (build graph, cache, packaging).
+"""Throwaway copies of this repository, for tests that run Pants itself (build graph, cache).
 
-Pants runs each test in a sandbox that holds only the test's own dependencies, so these tests find the
-real checkout through REPO_ROOT, which the `./pants` launcher exports, and copy it before touching it.
+Pants runs each test in a sandbox that holds only the test's own dependencies, so these tests find
+the real checkout through REPO_ROOT, which the `./pants` launcher exports, and copy it before
+touching it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ./pants launcher: cold start into an empty cache, concurrency, and a clear error without 3.7-3.9."""
+"""The ./pants launcher: cold start into an empty cache, concurrency, clear errors."""
 
 from __future__ import annotations
 

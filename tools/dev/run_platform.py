@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from repo_db import get_engine
-from repo_db.seed import seed_demo
 from repo_db.migrate import upgrade
+from repo_db.seed import seed_demo
 
 STOP_TIMEOUT_S = 10
 COLORS = ("\033[36m", "\033[35m", "\033[33m", "\033[32m")

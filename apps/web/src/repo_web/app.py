@@ -12,7 +12,9 @@ from repo_web.catalogue import render_catalogue
 
 def create_app(engine: Engine | None = None) -> FastAPI:
     """`engine=None` uses repo_db's configured default database."""
-    app = FastAPI(title="Assessment platform web UI", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="Assessment platform web UI", docs_url=None, redoc_url=None, openapi_url=None
+    )
 
     @app.get("/", response_class=HTMLResponse)
     def catalogue() -> str:

@@ -1,0 +1,93 @@
+"""``check_health``: one cheap round trip plus the migration state, never raising."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, text
+from sqlalchemy.pool import QueuePool
+
+from repo_db._engine import get_engine
+from repo_db.config import db_type_of, redact
+from repo_db.errors import RepoDbError
+from repo_db.migrate import head_revision
+
+Status = Literal["ok", "degraded", "down"]
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    status: Status
+    latency_ms: float | None
+    db_type: str | None
+    url: str | None
+    current_revision: str | None
+    head_revision: str | None
+    migrations_current: bool
+    pool: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def pool_stats(engine: Engine) -> dict[str, Any]:
+    pool = engine.pool
+    stats: dict[str, Any] = {"class": type(pool).__name__}
+    if isinstance(pool, QueuePool):
+        stats.update(
+            size=pool.size(),
+            checked_in=pool.checkedin(),
+            checked_out=pool.checkedout(),
+            overflow=pool.overflow(),
+        )
+    return stats
+
+
+def _first_line(exc: BaseException) -> str:
+    message = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return message[0] if message else type(exc).__name__
+
+
+def check_health(engine: Engine | None = None) -> HealthReport:
+    """``ok``: reachable and migrated to head; ``degraded``: reachable but migrations pending;
+    ``down``: unreachable or misconfigured (``error`` says why, without the password)."""
+    head = head_revision()
+    try:
+        target = engine or get_engine()
+    except RepoDbError as exc:
+        return HealthReport("down", None, None, None, None, head, False, error=str(exc))
+    url = redact(target.url)
+    db_type = db_type_of(target.url)
+    start = time.perf_counter()
+    try:
+        with target.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            latency_ms = round((time.perf_counter() - start) * 1000.0, 3)
+            current = MigrationContext.configure(conn).get_current_revision()
+    except Exception as exc:  # - a health check reports, it does not raise
+        return HealthReport(
+            "down", None, db_type, url, None, head, False, pool_stats(target), _first_line(exc)
+        )
+    current_ok = current == head
+    return HealthReport(
+        status="ok" if current_ok else "degraded",
+        latency_ms=latency_ms,
+        db_type=db_type,
+        url=url,
+        current_revision=current,
+        head_revision=head,
+        migrations_current=current_ok,
+        pool=pool_stats(target),
+        error=None if current_ok else f"database at {current}, code expects {head}",
+    )
+
+
+__all__ = ["HealthReport", "check_health", "pool_stats"]

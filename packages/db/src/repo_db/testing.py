@@ -1,0 +1,196 @@
+"""Pytest plugin: isolated databases for repo_db and the apps.
+
+Enable with ``pytest_plugins = ["repo_db.testing"]`` in a conftest. Fixtures:
+
+* ``db_engine`` (session scope, params ``sqlite`` / ``postgresql``): a fresh database with the
+  migrations applied — a SQLite file in a tmp dir, or a PostgreSQL database
+  ``repo_db_test_<uuid>`` created from ``REPO_DB_TEST_POSTGRES_URL`` and dropped at the end.
+* ``db_connection``: a connection inside a transaction rolled back after each test; pass it as
+  ``engine=`` to the helpers (their writes become SAVEPOINTs inside it).
+* ``db_session``: an ORM session joined to ``db_connection`` (rolled back too).
+* ``db_default_engine``: makes ``repo_db.db`` / ``get_engine()`` return ``db_engine`` for code
+  that uses the default engine (HTTP handlers); rows are deleted after the test.
+
+PostgreSQL unreachable: its tests are skipped, unless ``REPO_DB_REQUIRE_POSTGRES=1`` or
+``CI=true``, where they fail: CI must never silently lose half the matrix.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+
+from repo_db._engine import build_engine, override_default_engine
+from repo_db.config import DbSettings, normalize_url, redact
+from repo_db.models import metadata
+
+DEFAULT_TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DIALECTS = ("sqlite", "postgresql")
+TEST_DB_PREFIX = "repo_db_test_"
+_TRUTHY = {"1", "true", "yes", "on"}
+
+
+def postgres_required() -> bool:
+    return (
+        os.environ.get("REPO_DB_REQUIRE_POSTGRES", "").lower() in _TRUTHY
+        or os.environ.get("CI", "").lower() in _TRUTHY
+    )
+
+
+def admin_postgres_url() -> URL:
+    raw = os.environ.get("REPO_DB_TEST_POSTGRES_URL") or DEFAULT_TEST_POSTGRES_URL
+    return normalize_url(raw, variable="REPO_DB_TEST_POSTGRES_URL")
+
+
+def _test_settings() -> DbSettings:
+    # Small pools and few retries: many test processes share one server and 2 cores.
+    return DbSettings(
+        db_pool_size=2,
+        db_max_overflow=2,
+        db_connect_retries=0,
+        db_log_queries=False,
+        database_url=None,
+        node_env="test",
+    )
+
+
+def unavailable(reason: str) -> None:
+    """Skip (locally) or fail (CI / REPO_DB_REQUIRE_POSTGRES=1) a PostgreSQL test."""
+    if postgres_required():
+        pytest.fail(f"PostgreSQL is required here but {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL not available ({reason}); set REPO_DB_TEST_POSTGRES_URL")
+
+
+class PostgresDatabase:
+    """A throwaway database on the test server (created/dropped through the admin URL)."""
+
+    def __init__(self, admin_url: URL) -> None:
+        self.admin_url = admin_url
+        self.name = f"{TEST_DB_PREFIX}{uuid.uuid4().hex[:16]}"
+        self.url = admin_url.set(database=self.name)
+        self._admin = create_engine(
+            admin_url,
+            poolclass=NullPool,
+            isolation_level="AUTOCOMMIT",
+            connect_args={"connect_timeout": 5},
+        )
+
+    def create(self) -> None:
+        try:
+            with self._admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        except Exception as exc:  # - any failure means "server not usable"
+            first = (str(getattr(exc, "orig", exc)).splitlines() or ["error"])[0]
+            unavailable(f"cannot create a database via {redact(self.admin_url)}: {first}")
+
+    def drop(self) -> None:
+        with self._admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self._admin.dispose()
+
+
+def prepare_schema(engine: Engine) -> None:
+    """Bring a fresh test database to the head migration."""
+    from repo_db.migrate import upgrade
+
+    upgrade(engine)
+
+
+def truncate_all(engine: Engine) -> None:
+    """Delete every row (children first); cheaper than recreating the database per test."""
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@contextmanager
+def temporary_database(dialect: str, directory: Path) -> Iterator[Engine]:
+    """An engine on a new EMPTY database (SQLite file in ``directory`` or PostgreSQL db)."""
+    settings = _test_settings()
+    if dialect == "sqlite":
+        path = directory / f"{uuid.uuid4().hex[:8]}.sqlite3"
+        engine = build_engine(URL.create("sqlite", database=str(path)), settings=settings)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    database = PostgresDatabase(admin_postgres_url())
+    database.create()
+    engine = build_engine(database.url, settings=settings)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        database.drop()
+
+
+@pytest.fixture(scope="session", params=DIALECTS, ids=list(DIALECTS))
+def db_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """An engine on a private, migrated database, once per dialect per test session."""
+    with temporary_database(request.param, tmp_path_factory.mktemp("repo_db")) as engine:
+        prepare_schema(engine)
+        yield engine
+
+
+@pytest.fixture()
+def db_connection(db_engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that is rolled back after the test."""
+    with db_engine.connect() as conn:
+        outer = conn.begin()
+        try:
+            yield conn
+        finally:
+            if outer.is_active:
+                outer.rollback()
+
+
+@pytest.fixture()
+def db_session(db_connection: Connection) -> Iterator[Session]:
+    """An ORM session inside ``db_connection``: its commits are SAVEPOINT releases."""
+    session = Session(
+        bind=db_connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+@pytest.fixture()
+def db_default_engine(db_engine: Engine) -> Iterator[Engine]:
+    """Route ``repo_db.db`` / ``get_engine()`` to ``db_engine``; wipe rows afterwards."""
+    previous = override_default_engine(db_engine)
+    try:
+        yield db_engine
+    finally:
+        override_default_engine(previous)
+        truncate_all(db_engine)
+
+
+__all__ = [
+    "DEFAULT_TEST_POSTGRES_URL",
+    "DIALECTS",
+    "PostgresDatabase",
+    "admin_postgres_url",
+    "db_connection",
+    "db_default_engine",
+    "db_engine",
+    "db_session",
+    "postgres_required",
+    "prepare_schema",
+    "temporary_database",
+    "truncate_all",
+    "unavailable",
+]
