@@ -61,8 +61,11 @@ def test_dev_launcher_serves_api_and_web_then_stops_everything(tmp_path: Path) -
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
     except BaseException:
-        proc.kill()
-        print(proc.communicate()[0])  # the launcher's output, shown by pytest on failure
+        proc.terminate()  # the launcher stops its apps on SIGTERM
+        try:
+            print(proc.communicate(timeout=30)[0])  # the launcher's output, shown on failure
+        finally:
+            proc.kill()
         raise
     assert proc.returncode == 0, output
     lines = output.splitlines()

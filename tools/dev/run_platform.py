@@ -8,6 +8,7 @@ or as soon as one of them exits.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import subprocess
@@ -15,6 +16,8 @@ import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import structlog
 
 from repo_db import get_engine
 from repo_db.migrate import upgrade
@@ -62,6 +65,15 @@ def _child_env() -> dict[str, str]:
     }
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel sends SIGTERM to a child whose launcher is killed, so none is orphaned."""
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _pump(proc: subprocess.Popen[str], prefix: str) -> None:
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -90,20 +102,22 @@ def run(apps: Sequence[App]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
     first_exit: str | None = None
     try:
-        for i, app in enumerate(apps):
-            proc = subprocess.Popen(
+        # All children first, then the reader threads: preexec_fn is only safe without threads.
+        for app in apps:
+            procs[app.name] = subprocess.Popen(
                 [sys.executable, "-m", app.module],
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
                 start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
+                preexec_fn=_die_with_parent,
             )
-            procs[app.name] = proc
+        for i, app in enumerate(apps):
             prefix = app.name.ljust(width)
             if color:
                 prefix = f"{COLORS[i % len(COLORS)]}{prefix}{RESET}"
-            threading.Thread(target=_pump, args=(proc, prefix), daemon=True).start()
+            threading.Thread(target=_pump, args=(procs[app.name], prefix), daemon=True).start()
             print(f"{prefix} | starting: {app.url}", flush=True)
         while not stop_requested.is_set() and first_exit is None:
             first_exit = next((n for n, p in procs.items() if p.poll() is not None), None)
@@ -137,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = wanted - {a.name for a in APPS}
     if unknown:
         parser.error(f"unknown app(s): {', '.join(sorted(unknown))}")
+    # Statement-level query logs of the one-off preparation would bury the apps' output.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
     prepare_database()
     return run([a for a in APPS if a.name in wanted])
 
