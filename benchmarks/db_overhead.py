@@ -1,16 +1,32 @@
-"""Per-call overhead of the repo_db helpers vs SQLAlchemy Core vs raw psycopg, same run.
+"""Per-call overhead of the repo_db helpers vs SQLAlchemy Core vs raw psycopg, in one run.
 
-    PYTHONPATH=packages/db/src /opt/devvenv/bin/python benchmarks/db_overhead.py [ITERATIONS]
+    PYTHONPATH=packages/db/src /opt/devvenv/bin/python benchmarks/db_overhead.py --help
+
+Fairness rules, the same for every variant:
+
+* the same SQL: raw psycopg runs the exact statement text and parameters that SQLAlchemy sent
+  for the helper (captured with a ``before_cursor_execute`` listener), Core builds the same
+  statement (either per call, as application code would, or once with ``bindparam``);
+* each operation is its own transaction (``engine.begin()`` / ``BEGIN ... COMMIT``);
+* one connection reused throughout (the pool keeps one; raw keeps one open);
+* the repo_db engine (``build_engine``: slow-query hooks, connect retry) is used by both the
+  helpers and Core, once with ``pool_pre_ping`` on (repo_db's default) and once off.
+
+Variants are interleaved in blocks and rotated every round; each cell is the median over rounds
+of the mean µs per call in a block, so a noisy neighbour hits every variant alike.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
+import statistics
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
-from sqlalchemy import Executable, insert, select
+from sqlalchemy import Engine, bindparam, event, insert, select
 from sqlalchemy import update as sa_update
 
 import repo_db
@@ -20,130 +36,267 @@ from repo_db.config import DbSettings
 from repo_db.models import metadata
 from repo_db.testing import PostgresDatabase, admin_postgres_url
 
+OPS = ("find_by_id", "find_by", "create", "update")
+TARGET_CORE = 1.15
+TARGET_RAW = 1.5
 users = metadata.tables["users"]
+Fn = Callable[[int], object]
 
 
-def timed(fn: Callable[[int], object], n: int) -> float:
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def capture_sql(engine: Engine, call: Callable[[], object]) -> tuple[str, dict[str, Any]]:
+    """The statement text and parameters SQLAlchemy sends to the driver for ``call``."""
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    def listener(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "SELECT 1")):
+            seen.append((statement, dict(params)))
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len(seen) == 1, seen
+    return seen[0]
+
+
+def build_cases(
+    engines: dict[str, Engine], raw: psycopg.Connection[Any], ids: list[int], tag: list[str]
+) -> dict[str, dict[str, Fn]]:
+    """``{op: {variant: fn(i)}}``; ``tag[0]`` makes created e-mails unique per block."""
+    any_engine = next(iter(engines.values()))
+    helper_calls: dict[str, Callable[[Engine, int, str], object]] = {
+        "find_by_id": lambda e, i, _s: repo_db.find_by_id("users", ids[i], engine=e),
+        "find_by": lambda e, i, _s: repo_db.find_by("users", "email", f"u{i}@b.example", engine=e),
+        "create": lambda e, i, s: repo_db.create(
+            "users",
+            {"email": f"{s}{i}@c.example", "password_hash": "x", "display_name": "B"},
+            engine=e,
+        ),
+        "update": lambda e, i, s: repo_db.update("users", ids[i], {"display_name": s}, engine=e),
+    }
+    # Core, statement built per call (what application code typically writes).
+    core_built: dict[str, Callable[[int, str], Any]] = {
+        "find_by_id": lambda i, _s: select(users).where(users.c.id == ids[i]).limit(1),
+        "find_by": lambda i, _s: select(users).where(users.c.email == f"u{i}@b.example").limit(1),
+        "create": lambda i, s: insert(users)
+        .values(email=f"{s}{i}@c.example", password_hash="x", display_name="B")  # noqa: S106
+        .returning(*users.c),
+        "update": lambda i, s: sa_update(users)
+        .where(users.c.id == ids[i])
+        .values(display_name=s)
+        .returning(*users.c),
+    }
+    # Core, statement built once with bindparam (what the helpers do since this change).
+    by_id = select(users).where(users.c.id == bindparam("v", type_=users.c.id.type)).limit(1)
+    by_email = (
+        select(users).where(users.c.email == bindparam("v", type_=users.c.email.type)).limit(1)
+    )
+    ins = insert(users).returning(*users.c)
+    upd = (sa_update(users).where(users.c.id == bindparam("k", type_=users.c.id.type))).returning(
+        *users.c
+    )
+    core_cached: dict[str, tuple[Any, Callable[[int, str], dict[str, Any]]]] = {
+        "find_by_id": (by_id, lambda i, _s: {"v": ids[i]}),
+        "find_by": (by_email, lambda i, _s: {"v": f"u{i}@b.example"}),
+        "create": (
+            ins,
+            lambda i, s: {"email": f"{s}{i}@c.example", "password_hash": "x", "display_name": "B"},
+        ),
+        "update": (upd, lambda i, s: {"k": ids[i], "display_name": s}),
+    }
+    # Raw psycopg: the helper's exact SQL text and parameters, the per-call values swapped in
+    # (found by the values the capture call used).
+    last = len(ids) - 1
+
+    def capture(op: str) -> tuple[str, dict[str, Any]]:
+        return capture_sql(any_engine, lambda: helper_calls[op](any_engine, last, "capture"))
+
+    sql = {op: capture(op) for op in OPS}
+
+    def key_of(op: str, value: object) -> str:
+        keys = [k for k, v in sql[op][1].items() if v == value]
+        assert len(keys) == 1, (op, value, sql[op][1])
+        return keys[0]
+
+    id_key = {op: key_of(op, ids[last]) for op in ("find_by_id", "update")}
+    email_key = key_of("find_by", f"u{last}@b.example")
+    name_key = key_of("update", "capture")
+    raw_params: dict[str, Callable[[int, str], dict[str, Any]]] = {
+        "find_by_id": lambda i, _s: {**sql["find_by_id"][1], id_key["find_by_id"]: ids[i]},
+        "find_by": lambda i, _s: {**sql["find_by"][1], email_key: f"u{i}@b.example"},
+        "create": lambda i, s: {
+            **sql["create"][1],
+            "email": f"{s}{i}@c.example",
+            "created_at": now(),
+            "updated_at": now(),
+        },
+        "update": lambda i, s: {
+            **sql["update"][1],
+            id_key["update"]: ids[i],
+            name_key: s,
+            "updated_at": now(),
+        },
+    }
+
+    def raw_fn(op: str) -> Fn:
+        text, _ = sql[op]
+        params = raw_params[op]
+
+        def run(i: int) -> object:
+            with raw.cursor() as cur:
+                cur.execute(text, params(i, tag[0]))
+                row = cur.fetchone()
+            raw.commit()
+            return row
+
+        return run
+
+    def helper_fn(op: str, engine: Engine) -> Fn:
+        call = helper_calls[op]
+        return lambda i: call(engine, i, tag[0])
+
+    def core_fn(op: str, engine: Engine) -> Fn:
+        build = core_built[op]
+
+        def run(i: int) -> object:
+            with engine.begin() as conn:
+                return conn.execute(build(i, tag[0])).first()
+
+        return run
+
+    def cached_fn(op: str, engine: Engine) -> Fn:
+        stmt, params = core_cached[op]
+
+        def run(i: int) -> object:
+            with engine.begin() as conn:
+                return conn.execute(stmt, params(i, tag[0])).first()
+
+        return run
+
+    cases: dict[str, dict[str, Fn]] = {}
+    for op in OPS:
+        variants: dict[str, Fn] = {"raw": raw_fn(op)}
+        for ping, engine in engines.items():
+            variants[f"core/{ping}"] = core_fn(op, engine)
+            variants[f"core_cached/{ping}"] = cached_fn(op, engine)
+            variants[f"helper/{ping}"] = helper_fn(op, engine)
+        cases[op] = variants
+    return cases
+
+
+def block(fn: Fn, n: int) -> float:
     start = time.perf_counter()
     for i in range(n):
         fn(i)
     return (time.perf_counter() - start) / n * 1e6
 
 
+def print_table(
+    title: str, ping: str, results: dict[str, dict[str, list[float]]], cache_growth: int
+) -> None:
+    print(f"\n{title}")
+    header = (
+        f"{'operation':11} {'raw µs':>8} {'core µs':>8} {'cached µs':>10} {'helper µs':>10} "
+        f"{'helper/core':>12} {'helper/raw':>11} {'core/raw':>9} {'cached/raw':>11}  targets"
+    )
+    print(header)
+    print("-" * len(header))
+    for op, variants in results.items():
+        med = {name: statistics.median(values) for name, values in variants.items()}
+        raw, core = med["raw"], med[f"core/{ping}"]
+        cached, helper = med[f"core_cached/{ping}"], med[f"helper/{ping}"]
+        ok_core = "ok" if helper / core <= TARGET_CORE else "MISS"
+        ok_raw = "ok" if helper / raw <= TARGET_RAW else "MISS"
+        print(
+            f"{op:11} {raw:8.1f} {core:8.1f} {cached:10.1f} {helper:10.1f} "
+            f"{helper / core:12.2f} {helper / raw:11.2f} {core / raw:9.2f} {cached / raw:11.2f}"
+            f"  core:{ok_core} raw:{ok_raw}"
+        )
+    print(f"compiled-cache entries added during timed blocks: {cache_growth}")
+
+
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2_000
+    parser = argparse.ArgumentParser(
+        description=(
+            "Per-call µs of repo_db find_by_id/find_by/create/update vs SQLAlchemy Core vs raw "
+            "psycopg on a throwaway PostgreSQL database (REPO_DB_TEST_POSTGRES_URL, default "
+            "postgres@127.0.0.1:5432), with pool_pre_ping on and off."
+        )
+    )
+    parser.add_argument("--iterations", "-n", type=int, default=1_000, help="calls per block")
+    parser.add_argument("--rounds", "-r", type=int, default=7, help="blocks per variant")
+    parser.add_argument("--warmup", type=int, default=100, help="untimed calls per variant")
+    args = parser.parse_args()
+    n = args.iterations
+
     database = PostgresDatabase(admin_postgres_url())
     database.create()
-    engine = build_engine(database.url, settings=DbSettings(db_log_queries=False))
+    engines = {
+        "ping_off": build_engine(
+            database.url, settings=DbSettings(db_log_queries=False, db_pool_pre_ping=False)
+        ),
+        "ping_on": build_engine(
+            database.url, settings=DbSettings(db_log_queries=False, db_pool_pre_ping=True)
+        ),
+    }
     raw_url = database.url.set(drivername="postgresql").render_as_string(hide_password=False)
     try:
-        migrate.upgrade(engine)
+        migrate.upgrade(engines["ping_off"])
         repo_db.create_many(
             "users",
-            [
-                {
-                    "email": f"u{i}@b.example",
-                    "password_hash": "x",
-                    "display_name": "B",
-                }
+            (
+                {"email": f"u{i}@b.example", "password_hash": "x", "display_name": "B"}
                 for i in range(n)
-            ],
-            engine=engine,
+            ),
+            engine=engines["ping_off"],
         )
-        ids = [r["id"] for r in repo_db.find_many("users", engine=engine)]
+        ids = [r["id"] for r in repo_db.find_many("users", engine=engines["ping_off"])]
         raw = psycopg.connect(raw_url, autocommit=False)
-
-        def core(stmt_fn: Callable[[int], Executable]) -> Callable[[int], object]:
-            def run(i: int) -> object:
-                with engine.begin() as conn:
-                    return conn.execute(stmt_fn(i)).first()
-
-            return run
-
-        def rawq(sql: str, params: Callable[[int], tuple[object, ...]]) -> Callable[[int], object]:
-            def run(i: int) -> object:
-                with raw.cursor() as cur:
-                    cur.execute(sql, params(i))
-                    row = cur.fetchone()
-                raw.commit()
-                return row
-
-            return run
-
-        cases = {
-            "find_by_id": (
-                lambda i: repo_db.find_by_id("users", ids[i], engine=engine),
-                core(lambda i: select(users).where(users.c.id == ids[i]).limit(1)),
-                rawq(
-                    "SELECT * FROM users WHERE id = %s LIMIT 1",
-                    lambda i: (ids[i],),
-                ),
-            ),
-            "find_by": (
-                lambda i: repo_db.find_by("users", "email", f"u{i}@b.example", engine=engine),
-                core(lambda i: select(users).where(users.c.email == f"u{i}@b.example").limit(1)),
-                rawq(
-                    "SELECT * FROM users WHERE email = %s LIMIT 1",
-                    lambda i: (f"u{i}@b.example",),
-                ),
-            ),
-            "create": (
-                lambda i: repo_db.create(
-                    "users",
-                    {
-                        "email": f"h{i}@b.example",
-                        "password_hash": "x",
-                        "display_name": "B",
-                    },
-                    engine=engine,
-                ),
-                core(
-                    lambda i: insert(users)
-                    .values(
-                        email=f"c{i}@b.example",
-                        password_hash="x",  # noqa: S106 - benchmark data
-                        display_name="B",
-                    )
-                    .returning(*users.c)
-                ),
-                rawq(
-                    "INSERT INTO users (email, password_hash, display_name, created_at, "
-                    "updated_at) VALUES (%s, 'x', 'B', now(), now()) RETURNING *",
-                    lambda i: (f"r{i}@b.example",),
-                ),
-            ),
-            "update": (
-                lambda i: repo_db.update("users", ids[i], {"display_name": "H"}, engine=engine),
-                core(
-                    lambda i: sa_update(users)
-                    .where(users.c.id == ids[i])
-                    .values(display_name="C")
-                    .returning(*users.c)
-                ),
-                rawq(
-                    "UPDATE users SET display_name = 'R', updated_at = now() "
-                    "WHERE id = %s RETURNING *",
-                    lambda i: (ids[i],),
-                ),
-            ),
+        tag = ["w"]
+        cases = build_cases(engines, raw, ids, tag)
+        results: dict[str, dict[str, list[float]]] = {
+            op: {name: [] for name in variants} for op, variants in cases.items()
         }
-        print(
-            f"{'operation':12} {'helper µs':>10} {'core µs':>10} {'raw µs':>10} "
-            f"{'helper/core':>12} {'helper/raw':>11}"
-        )
-        for name, (helper, core_fn, raw_fn) in cases.items():
-            for fn in (helper, core_fn, raw_fn):  # warm up caches and the pool
-                timed(fn, 50) if name not in ("create",) else None
-            t_raw = timed(raw_fn, n)
-            t_core = timed(core_fn, n)
-            t_helper = timed(helper, n)
-            print(
-                f"{name:12} {t_helper:10.1f} {t_core:10.1f} {t_raw:10.1f} "
-                f"{t_helper / t_core:12.2f} {t_helper / t_raw:11.2f}"
-            )
+        for variants in cases.values():
+            for name, fn in variants.items():
+                tag[0] = f"warm-{name}-"
+                block(fn, min(args.warmup, n))
+        growth = {ping: 0 for ping in engines}
+        for rnd in range(args.rounds):
+            for op, variants in cases.items():
+                names = list(variants)
+                shift = rnd % len(names)
+                for name in names[shift:] + names[:shift]:  # rotate the order every round
+                    tag[0] = f"r{rnd}-{name}-"
+                    before = {p: len(e._compiled_cache or {}) for p, e in engines.items()}
+                    results[op][name].append(block(variants[name], n))
+                    for p, e in engines.items():
+                        growth[p] += len(e._compiled_cache or {}) - before[p]
+        server = raw.info.server_version // 10000
         raw.close()
+        print(
+            f"repo_db per-call overhead: {n} calls x {args.rounds} rounds per cell, median of "
+            f"rounds; PostgreSQL {server}, psycopg "
+            f"{psycopg.__version__}, SQLAlchemy {__import__('sqlalchemy').__version__}"
+        )
+        print(
+            "core = Core statement built per call; cached = Core statement built once with "
+            "bindparam; each call is its own transaction on one reused connection"
+        )
+        for ping, title in (
+            ("ping_off", "pool_pre_ping OFF (DB_POOL_PRE_PING=false)"),
+            ("ping_on", "pool_pre_ping ON (repo_db default: one extra SELECT 1 per checkout)"),
+        ):
+            print_table(title, ping, results, growth[ping])
+        print(f"\ntargets: helper/core <= {TARGET_CORE}, helper/raw <= {TARGET_RAW}")
     finally:
-        engine.dispose()
+        for engine in engines.values():
+            engine.dispose()
         database.drop()
 
 

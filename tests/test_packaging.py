@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import venv
@@ -14,6 +15,12 @@ import pytest
 RUNTIME_REQUIREMENTS = {"sqlalchemy", "psycopg", "alembic", "typer", "rich", "pydantic-settings"}
 # Test-only tools must not leak into a production install.
 TEST_ONLY = {"pytest", "hypothesis", "pytest-alembic", "mypy"}
+
+
+def _project_name(requirement: str) -> str:
+    match = re.match(r"[A-Za-z0-9._-]+", requirement)
+    assert match, requirement
+    return match.group(0).lower()
 
 
 def _built(pattern: str) -> Path:
@@ -37,7 +44,7 @@ def installed_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_sdist_is_built_beside_the_wheel() -> None:
-    assert _built("repo_db-*.tar.gz").stat().st_size > 0
+    assert _built("repo-db-*.tar.gz").stat().st_size > 0
 
 
 def test_wheel_imports_and_exposes_the_public_api(installed_venv: Path) -> None:
@@ -80,10 +87,7 @@ def test_metadata_declares_real_requirements_with_ranges(installed_venv: Path) -
         text=True,
     )
     requires: list[str] = json.loads(out.stdout)
-    names = {
-        r.split(";")[0].split("[")[0].split("<")[0].split(">")[0].split("=")[0].strip().lower()
-        for r in requires
-    }
+    names = {_project_name(r) for r in requires}
     assert names >= RUNTIME_REQUIREMENTS, sorted(RUNTIME_REQUIREMENTS - names)
     assert not (TEST_ONLY & names), sorted(TEST_ONLY & names)
     unbounded = [r for r in requires if not any(op in r for op in ("<", "=="))]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.repo_harness import PantsResult, copy_repo, repo_root, run_pants
+from tests.repo_harness import PantsResult, copy_repo, git, repo_root, run_pants
 
 # Small and fast, with a third-party requirement (numpy), so the run builds real pexes too.
 TARGET = "apps/ai/tests/repo_ai_tests/test_ability.py"
@@ -142,6 +142,10 @@ def test_second_clone_gets_test_result_from_remote_cache(
     cache_server: CacheServer, tmp_path: Path
 ) -> None:
     clone_a = copy_repo(tmp_path / "clone-a")
+    # B: the same snapshot (the working tree may change meanwhile), at another path.
+    clone_b = tmp_path / "elsewhere" / "clone-b"
+    clone_b.parent.mkdir()
+    git(tmp_path, "clone", "-q", str(clone_a), str(clone_b))
     first = run_pants(
         clone_a,
         "--stats-log",
@@ -155,7 +159,6 @@ def test_second_clone_gets_test_result_from_remote_cache(
     )
 
     # Another path and another empty local store: only the remote cache can make this a hit.
-    clone_b = copy_repo(tmp_path / "elsewhere" / "clone-b")
     second = run_pants(
         clone_b,
         "--stats-log",

@@ -59,7 +59,7 @@ def _child_env() -> dict[str, str]:
     # Children run the same interpreter and code as this launcher (a PEX under `./pants run`).
     return {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+        "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path if p),
         "PYTHONUNBUFFERED": "1",
         "SQLITE_PATH": os.path.abspath(os.environ.get("SQLITE_PATH", "dev.sqlite3")),
     }

@@ -8,7 +8,6 @@ attempts are only generated for users created by this run.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -87,26 +86,58 @@ class _Writer:
         raw = self.conn.connection.driver_connection
         assert raw is not None
         # Names come from the models' metadata, never from input.
-        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-        json_cols = {
-            i for i, c in enumerate(columns) if table.c[c].type.__class__.__name__ == "JSON"
-        }
+        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
         written = 0
-        with raw.cursor() as cur, cur.copy(sql) as copy:
-            for row in rows:
-                if json_cols:
-                    row = [
-                        json.dumps(v) if i in json_cols and v is not None else v
-                        for i, v in enumerate(row)
-                    ]
-                copy.write_row(row)
-                written += 1
-                if written % self.batch_size == 0:
-                    self.progress(table.name, self.batch_size)
+        with raw.cursor() as cur:
+            # Binary COPY needs each column's server type: ask the server (one round trip per
+            # table) rather than guess it from the models. JSON values are dumped by psycopg.
+            cur.execute(
+                "SELECT attname, atttypid FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (table.name,),
+            )
+            oids = dict(cur.fetchall())
+            with cur.copy(sql) as copy:
+                copy.set_types([oids[c] for c in columns])
+                write_row = copy.write_row
+                batch_size = self.batch_size
+                for row in rows:
+                    write_row(row)
+                    written += 1
+                    if written % batch_size == 0:
+                        self.progress(table.name, batch_size)
         self.progress(table.name, written % self.batch_size)
         return written
 
     def _batch(self, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        dialect = self.conn.dialect
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
+        if compiled.positiontup != list(columns):  # Python-side defaults to fill in: slow path
+            return self._batch_dicts(table, columns, rows)
+        # Positional tuples through the types' own bind processors: the same values SQLAlchemy
+        # would send, without building a dict and a parameter set per row.
+        processors = [table.c[c].type._cached_bind_processor(dialect) for c in columns]
+        sql = str(compiled)
+        batch: list[Sequence[Any]] = []
+        written = 0
+        for row in rows:
+            batch.append(
+                tuple(v if p is None else p(v) for p, v in zip(processors, row, strict=True))
+            )
+            if len(batch) >= self.batch_size:
+                self.conn.exec_driver_sql(sql, batch)
+                written += len(batch)
+                self.progress(table.name, len(batch))
+                batch = []
+        if batch:
+            self.conn.exec_driver_sql(sql, batch)
+            written += len(batch)
+            self.progress(table.name, len(batch))
+        return written
+
+    def _batch_dicts(
+        self, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> int:
         stmt = insert(table)
         batch: list[dict[str, Any]] = []
         written = 0
@@ -142,35 +173,8 @@ def bulk_seed(
     tables = metadata.tables
     with transaction(engine) as conn:
         w = _Writer(conn, batch_size, progress)
-        existing = set(
-            conn.execute(select(User.email).where(User.email.like(f"%@{SEED_DOMAIN}"))).scalars()
-        )
-        new_numbers = [n for n in range(n_users) if seed_email(n) not in existing]
-        pw = hash_password(SEED_PASSWORD)  # one Argon2 hash shared by every seed user
-        created["users"] = w.write(
-            tables["users"],
-            [
-                "email",
-                "password_hash",
-                "display_name",
-                "role",
-                "is_active",
-                "created_at",
-                "updated_at",
-            ],
-            (
-                (
-                    seed_email(n),
-                    pw,
-                    f"Seed User {n}",
-                    "author" if n % USERS_PER_AUTHOR == 0 else "learner",
-                    True,
-                    BASE_TIME,
-                    BASE_TIME,
-                )
-                for n in new_numbers
-            ),
-        )
+        new_numbers = _write_users(w, n_users)
+        created["users"] = len(new_numbers)
         user_ids = dict(
             conn.execute(select(User.email, User.id).where(User.email.like(f"%@{SEED_DOMAIN}")))
             .tuples()
@@ -332,6 +336,44 @@ def bulk_seed(
             ),
         )
     return BulkSeedSummary(created)
+
+
+_USER_COLUMNS = (
+    "email",
+    "password_hash",
+    "display_name",
+    "role",
+    "is_active",
+    "created_at",
+    "updated_at",
+)
+
+
+def _write_users(w: _Writer, n_users: int) -> list[int]:
+    """Write the missing seed users; returns the numbers ``n`` of the users written."""
+    existing = set(
+        w.conn.execute(select(User.email).where(User.email.like(f"%@{SEED_DOMAIN}"))).scalars()
+    )
+    new_numbers = [n for n in range(n_users) if seed_email(n) not in existing]
+    pw = hash_password(SEED_PASSWORD)  # one Argon2 hash shared by every seed user
+    written = w.write(
+        metadata.tables["users"],
+        _USER_COLUMNS,
+        (
+            (
+                seed_email(n),
+                pw,
+                f"Seed User {n}",
+                "author" if n % USERS_PER_AUTHOR == 0 else "learner",
+                True,
+                BASE_TIME,
+                BASE_TIME,
+            )
+            for n in new_numbers
+        ),
+    )
+    assert written == len(new_numbers)
+    return new_numbers
 
 
 def _max_id(table: str) -> Any:

@@ -1,0 +1,1 @@
+"""HTTP API of the assessment platform: accounts, authoring, attempts, admin and operations."""

@@ -1,0 +1,71 @@
+"""The ASGI application factory. `app` is what uvicorn workers import (`repo_api.app:app`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy import Engine
+
+from repo_api import __doc__ as package_doc
+from repo_api.config import ApiSettings, get_settings
+from repo_api.errors import install_error_handlers
+from repo_api.logging import RequestContextMiddleware, configure_logging
+from repo_api.routes import accounts, admin, assessments, attempts, health
+
+API_VERSION = "1.0.0"
+
+
+def create_app(*, engine: Engine | None = None, settings: ApiSettings | None = None) -> FastAPI:
+    """Build the app. Without `engine`, repo_db's configured engine is used (resolved at startup,
+    so importing this module never touches the database)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(level=settings.log_level, json_logs=settings.json_logs)
+        if getattr(app.state, "engine", None) is None:
+            from repo_db import get_engine
+
+            app.state.engine = get_engine()
+        yield
+
+    app = FastAPI(
+        title="Assessment platform API",
+        version=API_VERSION,
+        description=(package_doc or "").strip(),
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url="/redoc",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(accounts.router)
+    app.include_router(assessments.router)
+    app.include_router(attempts.router)
+    app.include_router(admin.router)
+    if settings.bench_endpoints:
+        app.include_router(health.bench_router)
+
+    origins = settings.cors_origin_list
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_credentials="*" not in origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=["X-Request-ID"],
+        max_age=600,
+    )
+    # Added last = outermost: every response, even a CORS preflight, gets a request id.
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+app = create_app()

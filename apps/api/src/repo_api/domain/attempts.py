@@ -1,0 +1,316 @@
+"""Attempts: start, save responses idempotently, submit exactly once, score, results, history."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from repo_api.domain.assessments import get_visible, load_view
+from repo_api.domain.common import Actor, KeysetPage, as_utc, keyset_page, utcnow
+from repo_api.domain.errors import Conflict, Forbidden, NotFound, Unprocessable
+from repo_db.models import AnswerOption, Assessment, Attempt, Question, Response, Result
+
+# Saves arriving a little after the deadline (network latency) are still accepted.
+TIME_LIMIT_GRACE = timedelta(seconds=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    selected_option_ids: list[int] | None = None
+    numeric_value: float | None = None
+    text_value: str | None = None
+
+
+def _owned_attempt(
+    session: Session, *, actor: Actor, attempt_id: int, for_update: bool = False, write: bool
+) -> Attempt:
+    """Learners touch only their own attempts; admins may read (never write) anyone's."""
+    stmt = select(Attempt).where(Attempt.id == attempt_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    attempt = session.scalar(stmt)
+    if attempt is None:
+        raise NotFound("attempt not found")
+    if attempt.user_id != actor.id and (write or not actor.is_admin):
+        raise Forbidden("this attempt belongs to another user")
+    return attempt
+
+
+def start_attempt(session: Session, *, actor: Actor, assessment_id: int) -> tuple[Attempt, bool]:
+    """Returns (attempt, created): an unfinished attempt is resumed rather than duplicated."""
+    assessment = get_visible(session, actor=actor, assessment_id=assessment_id)
+    if assessment.status != "published":
+        raise Conflict("only published assessments can be taken", code="not_published")
+    existing = session.scalar(
+        select(Attempt)
+        .where(
+            Attempt.user_id == actor.id,
+            Attempt.assessment_id == assessment_id,
+            Attempt.status == "in_progress",
+        )
+        .order_by(Attempt.id.desc())
+        .limit(1)
+    )
+    if existing is not None:
+        return existing, False
+    attempt = Attempt(assessment_id=assessment_id, user_id=actor.id, status="in_progress")
+    session.add(attempt)
+    session.flush()
+    return attempt, True
+
+
+def get_attempt(
+    session: Session, *, actor: Actor, attempt_id: int
+) -> tuple[Attempt, list[Response]]:
+    attempt = _owned_attempt(session, actor=actor, attempt_id=attempt_id, write=False)
+    responses = list(
+        session.scalars(
+            select(Response).where(Response.attempt_id == attempt.id).order_by(Response.question_id)
+        )
+    )
+    return attempt, responses
+
+
+def _validate_answer(question: Question, option_ids: set[int], answer: Answer) -> Answer:
+    kind = question.kind
+    if kind in ("single_choice", "multiple_choice"):
+        if answer.numeric_value is not None or answer.text_value is not None:
+            raise Unprocessable("choice questions take selected_option_ids only", code="wrong_kind")
+        selected = answer.selected_option_ids
+        if selected is None:
+            raise Unprocessable("selected_option_ids is required", code="wrong_kind")
+        if len(set(selected)) != len(selected) or not set(selected) <= option_ids:
+            raise Unprocessable("unknown or repeated option ids", code="invalid_option")
+        if kind == "single_choice" and len(selected) > 1:
+            raise Unprocessable("single_choice takes at most one option", code="invalid_option")
+        return Answer(selected_option_ids=sorted(selected))
+    if kind == "numeric":
+        if answer.numeric_value is None or answer.selected_option_ids or answer.text_value:
+            raise Unprocessable("numeric questions take numeric_value only", code="wrong_kind")
+        return Answer(numeric_value=answer.numeric_value)
+    if answer.text_value is None or answer.selected_option_ids or answer.numeric_value is not None:
+        raise Unprocessable("free_text questions take text_value only", code="wrong_kind")
+    return Answer(text_value=answer.text_value)
+
+
+def save_response(
+    session: Session, *, actor: Actor, attempt_id: int, question_id: int, answer: Answer
+) -> tuple[Response, bool]:
+    """Upsert one answer. Returns (response, changed); the same answer twice writes nothing.
+
+    The attempt row is locked (PostgreSQL) so a save cannot slip in after a concurrent submit.
+    """
+    # One locking query for the attempt and its time limit (FOR UPDATE OF attempts only).
+    row = session.execute(
+        select(Attempt, Assessment.time_limit_seconds)
+        .join(Assessment, Assessment.id == Attempt.assessment_id)
+        .where(Attempt.id == attempt_id)
+        .with_for_update(of=Attempt)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("attempt not found")
+    attempt, time_limit = row
+    if attempt.user_id != actor.id:
+        raise Forbidden("this attempt belongs to another user")
+    if attempt.status != "in_progress":
+        raise Conflict("attempt already submitted", code="already_submitted")
+    if time_limit:
+        deadline = as_utc(attempt.started_at) + timedelta(seconds=time_limit)
+        if utcnow() > deadline + TIME_LIMIT_GRACE:
+            raise Conflict("the time limit has passed", code="time_up")
+    question = session.scalar(
+        select(Question).where(
+            Question.id == question_id, Question.assessment_id == attempt.assessment_id
+        )
+    )
+    if question is None:
+        raise NotFound("question not found in this attempt's assessment")
+    option_ids: set[int] = set()
+    if question.kind in ("single_choice", "multiple_choice"):
+        option_ids = set(
+            session.scalars(select(AnswerOption.id).where(AnswerOption.question_id == question.id))
+        )
+    clean = _validate_answer(question, option_ids, answer)
+    existing = session.scalar(
+        select(Response).where(
+            Response.attempt_id == attempt.id, Response.question_id == question.id
+        )
+    )
+    if existing is None:
+        response = Response(
+            attempt_id=attempt.id,
+            question_id=question.id,
+            selected_option_ids=clean.selected_option_ids,
+            numeric_value=clean.numeric_value,
+            text_value=clean.text_value,
+            grading_status="not_required",
+            updated_at=utcnow(),
+        )
+        try:
+            with session.begin_nested():
+                session.add(response)
+        except IntegrityError:  # a concurrent identical save won the insert: update that one
+            existing = session.scalar(
+                select(Response).where(
+                    Response.attempt_id == attempt.id, Response.question_id == question.id
+                )
+            )
+            if existing is None:
+                raise
+        else:
+            return response, True
+    same = (
+        existing.selected_option_ids == clean.selected_option_ids
+        and existing.numeric_value == clean.numeric_value
+        and existing.text_value == clean.text_value
+    )
+    if same:
+        return existing, False
+    existing.selected_option_ids = clean.selected_option_ids
+    existing.numeric_value = clean.numeric_value
+    existing.text_value = clean.text_value
+    existing.updated_at = utcnow()
+    session.flush()
+    return existing, True
+
+
+def _score_question(
+    question: Question, options: list[AnswerOption], response: Response | None
+) -> tuple[float, bool | None, str]:
+    """(score, is_correct, grading_status) of one question; free text goes to AI grading."""
+    if question.kind == "free_text":
+        if response is None or not (response.text_value or "").strip():
+            return 0.0, False, "graded"
+        return 0.0, None, "pending"
+    if response is None:
+        return 0.0, False, "not_required"
+    if question.kind == "numeric":
+        if response.numeric_value is None or question.numeric_answer is None:
+            return 0.0, False, "not_required"
+        tolerance = question.numeric_tolerance or 0.0
+        slack = 1e-9 * max(1.0, abs(question.numeric_answer))
+        ok = math.fabs(response.numeric_value - question.numeric_answer) <= tolerance + slack
+    else:
+        correct = {o.id for o in options if o.is_correct}
+        ok = set(response.selected_option_ids or []) == correct
+    return (question.points if ok else 0.0), ok, "not_required"
+
+
+def submit(session: Session, *, actor: Actor, attempt_id: int) -> tuple[Attempt, Result]:
+    """Submit exactly once: a conditional UPDATE decides the single winner of racing submits.
+
+    The UPDATE is the transaction's first statement, so on SQLite it waits for the write lock
+    instead of failing to upgrade a stale read snapshot; on PostgreSQL the loser blocks on the row
+    lock, then re-checks `status` and matches nothing.
+    """
+    won = session.execute(
+        update(Attempt)
+        .where(
+            Attempt.id == attempt_id,
+            Attempt.user_id == actor.id,
+            Attempt.status == "in_progress",
+        )
+        .values(status="grading", submitted_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if won.rowcount != 1:  # type: ignore[attr-defined]
+        _owned_attempt(session, actor=actor, attempt_id=attempt_id, write=True)  # 404 / 403
+        raise Conflict("attempt already submitted", code="already_submitted")
+    attempt = session.get(Attempt, attempt_id, populate_existing=True)
+    if attempt is None:  # pragma: no cover - we just updated it
+        raise NotFound("attempt not found")
+
+    assessment = session.get(Assessment, attempt.assessment_id)
+    if assessment is None:
+        raise NotFound("assessment not found")
+    view = load_view(session, assessment=assessment)
+    responses = {
+        r.question_id: r
+        for r in session.scalars(select(Response).where(Response.attempt_id == attempt.id))
+    }
+    score = max_score = 0.0
+    pending = 0
+    details: list[dict[str, Any]] = []
+    for question in view.questions:
+        response = responses.get(question.id)
+        q_score, is_correct, grading = _score_question(
+            question, view.options[question.id], response
+        )
+        max_score += question.points
+        score += q_score
+        pending += grading == "pending"
+        if response is not None:
+            response.score = None if grading == "pending" else q_score
+            response.is_correct = is_correct
+            response.grading_status = grading
+        details.append(
+            {
+                "question_id": question.id,
+                "kind": question.kind,
+                "points": question.points,
+                "score": None if grading == "pending" else q_score,
+                "is_correct": is_correct,
+                "grading_status": grading if response is not None else "unanswered",
+            }
+        )
+    percent = round(100.0 * score / max_score, 4) if max_score else 0.0
+    attempt.status = "grading" if pending else "graded"
+    result = Result(
+        attempt_id=attempt.id,
+        user_id=attempt.user_id,
+        assessment_id=attempt.assessment_id,
+        score=score,
+        max_score=max_score,
+        percent=percent,
+        passed=percent >= assessment.pass_percent,
+        details={"questions": details, "pending": pending, "provisional": bool(pending)},
+    )
+    session.add(result)
+    session.flush()
+    return attempt, result
+
+
+def get_result(session: Session, *, actor: Actor, attempt_id: int) -> Result:
+    attempt = _owned_attempt(session, actor=actor, attempt_id=attempt_id, write=False)
+    result = session.scalar(select(Result).where(Result.attempt_id == attempt.id))
+    if result is None:
+        raise NotFound("no result yet: the attempt has not been submitted", code="no_result")
+    return result
+
+
+def history(
+    session: Session, *, actor: Actor, user_id: int | None, after: int | None, limit: int
+) -> KeysetPage[Row[Any]]:
+    """A user's attempts with result summaries, keyset on ix_attempts_user_id_id."""
+    target = actor.id if user_id is None else user_id
+    if target != actor.id and not actor.is_admin:
+        raise Forbidden("you may only see your own history")
+    stmt = (
+        select(
+            Attempt.id,
+            Attempt.assessment_id,
+            Attempt.user_id,
+            Attempt.status,
+            Attempt.started_at,
+            Attempt.submitted_at,
+            Assessment.title.label("assessment_title"),
+            Result.score,
+            Result.max_score,
+            Result.percent,
+            Result.passed,
+        )
+        .join(Assessment, Assessment.id == Attempt.assessment_id)
+        .outerjoin(Result, Result.attempt_id == Attempt.id)
+        .where(Attempt.user_id == target)
+        .order_by(Attempt.id)
+        .limit(limit + 1)
+    )
+    if after is not None:
+        stmt = stmt.where(Attempt.id > after)
+    return keyset_page(session.execute(stmt).all(), limit=limit)

@@ -1,0 +1,120 @@
+"""Exception handlers: every error leaves as `{"error": {"code", "message"}}`, never a traceback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from repo_api.domain.errors import DomainError
+
+logger = structlog.get_logger("repo_api.errors")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+def error_response(
+    request: Request,
+    *,
+    status: int,
+    code: str,
+    message: str,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    if extra:
+        body.update(extra)
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return error_response(
+        request, status=exc.status_code, code=exc.code, message=exc.message, headers=headers
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+        for e in exc.errors()
+    ]
+    first = details[0] if details else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(p) for p in first["loc"])
+    return error_response(
+        request,
+        status=422,
+        code="validation_error",
+        message=f"{where}: {first['msg']}" if where else str(first["msg"]),
+        extra={"details": jsonable_encoder(details)},
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    return error_response(
+        request,
+        status=exc.status_code,
+        code=code,
+        message=message,
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+def _is_unavailable(exc: Exception) -> bool:
+    """Lost connections, pool exhaustion and SQLite lock timeouts: retryable, so 503 not 500."""
+    from repo_db.errors import DatabaseUnavailableError
+
+    if isinstance(exc, DatabaseUnavailableError | OperationalError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    if _is_unavailable(exc):
+        logger.warning("request.db_unavailable", error=type(exc).__name__)
+        return error_response(
+            request,
+            status=503,
+            code="unavailable",
+            message="the database is busy or unreachable; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+    logger.exception("request.unhandled_error", error=type(exc).__name__)
+    return error_response(
+        request, status=500, code="internal_error", message="internal server error"
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled)
