@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(os.environ.get("REPO_ROOT") or Path(__file__).resolve().parents[1])
+os.environ["REPO_ROOT"] = str(REPO_ROOT)  # tests.repo_harness copies the checkout named here
+
+from tests.repo_harness import copy_repo, free_loopback_port, git, port_accepts  # noqa: E402
+
 DEFAULT_TARGETS = ["packages::", "apps::"]
 QUICK_TARGETS = ["apps/ai::", "apps/web::"]
 WEB_FILE_CANDIDATES = ["apps/web/src/repo_web/catalogue.py"]
@@ -58,51 +61,11 @@ class Run:
     memoized: int = 0
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
-def copy_repo(dest: Path) -> Path:
-    """As tests/repo_harness.copy_repo: tracked + untracked-not-ignored files, in a new git repo."""
-    listed = git(REPO_ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    for rel in filter(None, listed.split("\0")):
-        src = REPO_ROOT / rel
-        if not src.is_file():
-            continue
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, target)
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "add", "-A")
-    git(dest, "commit", "-q", "-m", "snapshot")
-    return dest
-
-
 def clone_snapshot(repo: Path, dest: Path) -> Path:
     """A second checkout of `repo`'s snapshot commit, in another directory."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     git(dest.parent, "clone", "-q", str(repo), str(dest))
     return dest
-
-
-def free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def start_cache_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:

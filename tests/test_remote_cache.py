@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,7 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.repo_harness import PantsResult, copy_repo, git, repo_root, run_pants
+from tests.repo_harness import (
+    PantsResult,
+    copy_repo,
+    free_loopback_port,
+    git,
+    port_accepts,
+    repo_root,
+    run_pants,
+)
 
 # Small and fast, with a third-party requirement (numpy), so the run builds real pexes too.
 TARGET = "apps/ai/tests/repo_ai_tests/test_ability.py"
@@ -37,20 +44,6 @@ class CacheServer:
 
     def log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
-
-
-def free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def cache_server_script() -> Path:
