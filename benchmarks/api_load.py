@@ -35,7 +35,7 @@ from sqlalchemy import create_engine, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from repo_db import get_engine, session_scope
+from repo_db import get_engine, unit_of_work
 from repo_db.bulk_seed import SEED_PASSWORD, bulk_seed, seed_email
 from repo_db.migrate import upgrade
 from repo_db.models import User
@@ -115,7 +115,7 @@ def main() -> int:
         upgrade(engine)
         summary = bulk_seed(args.users, engine)
         print(f"seeded {summary.created} in {time.perf_counter() - started:.1f}s", flush=True)
-        with session_scope(engine) as session:  # one admin for the user-list endpoint
+        with unit_of_work(bind=engine) as session:  # one admin for the user-list endpoint
             session.execute(update(User).where(User.email == seed_email(1)).values(role="admin"))
         engine.dispose()
 

@@ -28,8 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.engine import URL
 
-from repo_db import migrate
-from repo_db._context import transaction
+from repo_db import migrate, unit_of_work
 from repo_db._engine import build_engine
 from repo_db.bulk_seed import _USER_COLUMNS, BulkPlan, _write_users, _Writer, bulk_seed
 from repo_db.config import DbSettings
@@ -93,8 +92,8 @@ def throughput(engine: Engine, n: int, n_single: int, batch: int) -> list[tuple[
         return time.perf_counter() - start
 
     def writer() -> None:  # what bulk_seed uses
-        with transaction(engine) as conn:
-            _Writer(conn, batch, None).write(users, _USER_COLUMNS, user_rows("copy", n))
+        with unit_of_work(bind=engine) as session:
+            _Writer(session.connection(), batch, None).write(users, _USER_COLUMNS, user_rows("copy", n))
 
     postgres = engine.dialect.name == "postgresql"
     label = "COPY (binary)" if postgres else f"bulk_seed tuples, {batch:,}/batch"

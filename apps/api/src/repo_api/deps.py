@@ -11,11 +11,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from repo_api.config import ApiSettings
-from repo_api.domain import accounts
-from repo_api.domain.common import Actor
-from repo_api.domain.errors import Forbidden, Unauthorized
+from repo_domain import accounts
+from repo_domain.common import Actor
+from repo_domain.errors import Forbidden, Unauthorized
 from repo_api.schemas.common import MAX_ID
-from repo_db import session_factory
+from repo_db import unit_of_work
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _bearer = HTTPBearer(auto_error=False, description="Opaque token from POST /auth/login")
 
@@ -30,20 +32,16 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
-    """One unit of work per request: commits if the handler returns, rolls back if it raises.
+def get_session(
+    request: Request, engine: Annotated[Engine, Depends(get_engine)]
+) -> Iterator[Session]:
+    """One repo_db unit of work per request: commits if the handler returns, else rolls back.
 
-    repo_db's cached sessionmaker (not session_scope) because the auth step commits mid-request.
+    Reads (GET, HEAD, OPTIONS) run read-only, so they never wait for the database's write lock.
     """
-    session = session_factory(engine)()
-    try:
+    read_only = request.method in READ_ONLY_METHODS
+    with unit_of_work(read_only=read_only, bind=engine) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # scope="function": commit BEFORE the response is sent. With the default request scope FastAPI
@@ -61,13 +59,7 @@ def get_actor(
     token = credentials.credentials
     if len(token) > 256 or not token.isascii():
         raise Unauthorized("invalid or expired token", code="invalid_token")
-    actor = accounts.actor_for_token(session, token=token)
-    if session.get_bind().dialect.name == "sqlite":
-        # End the read-only auth transaction so a write that follows starts a fresh one: SQLite
-        # cannot upgrade a stale read snapshot to a write lock (it fails instead of waiting).
-        # PostgreSQL (READ COMMITTED) has no such problem; skipping saves a round trip there.
-        session.commit()
-    return actor
+    return accounts.actor_for_token(session, token=token)
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

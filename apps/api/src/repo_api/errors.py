@@ -9,10 +9,10 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from repo_api.domain.errors import DomainError
+from repo_db import DatabaseUnavailableError
+from repo_domain.errors import DomainError
 
 logger = structlog.get_logger("repo_api.errors")
 
@@ -88,17 +88,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _is_unavailable(exc: Exception) -> bool:
-    """Lost connections, pool exhaustion and SQLite lock timeouts: retryable, so 503 not 500."""
-    from repo_db.errors import DatabaseUnavailableError
-
-    if isinstance(exc, DatabaseUnavailableError | OperationalError | TimeoutError):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
-
-
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-    if _is_unavailable(exc):
+    # repo_db raises DatabaseUnavailableError for lost connections, an exhausted pool and lock
+    # timeouts: retryable, so 503 with Retry-After rather than 500.
+    if isinstance(exc, DatabaseUnavailableError):
         logger.warning("request.db_unavailable", error=type(exc).__name__)
         return error_response(
             request,

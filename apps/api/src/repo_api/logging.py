@@ -18,6 +18,8 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from repo_db import DatabaseUnavailableError
+
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -91,9 +93,7 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:  # - last line of defence, logged below
-            from repo_api.errors import _is_unavailable
-
-            unavailable = _is_unavailable(exc)
+            unavailable = isinstance(exc, DatabaseUnavailableError)
             if unavailable:
                 access_logger.warning("request.db_unavailable", error=type(exc).__name__)
             else:

@@ -64,8 +64,8 @@ def build_parser(settings: ApiSettings) -> argparse.ArgumentParser:
 
 def prepare_database(*, migrate: bool, seed: bool) -> None:
     """Runs in the parent process, before any worker starts, so workers never race on DDL."""
-    from repo_api.domain.accounts import has_users
-    from repo_db import dispose_engines, get_engine, session_scope
+    from repo_domain.accounts import has_users
+    from repo_db import dispose_engines, get_engine, unit_of_work
 
     engine = get_engine()
     if migrate:
@@ -74,7 +74,7 @@ def prepare_database(*, migrate: bool, seed: bool) -> None:
         upgrade(engine)
         logger.info("db.migrated", revision="head")
     if seed:
-        with session_scope(engine) as session:
+        with unit_of_work(read_only=True, bind=engine) as session:
             empty = not has_users(session)
         if empty:
             from repo_db import seed_demo

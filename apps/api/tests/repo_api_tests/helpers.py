@@ -11,8 +11,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from repo_api.security import hash_token, new_token
-from repo_db import session_scope
+from repo_domain.tokens import hash_token, new_token
+from repo_db import unit_of_work
 from repo_db.models import AuthToken, User
 from repo_db.security import hash_password
 
@@ -42,7 +42,7 @@ def make_user(
     n = next(_counter)
     email = f"{role}{n}-{datetime.now(UTC).timestamp():.0f}@example.test"
     token = new_token()
-    with session_scope(engine) as session:
+    with unit_of_work(bind=engine) as session:
         user = User(
             email=email,
             password_hash=password_hash(),

@@ -7,9 +7,9 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from repo_api.security import hash_token
+from repo_domain.tokens import hash_token
 from repo_api_tests.helpers import PASSWORD, assert_error, make_user
-from repo_db import session_scope
+from repo_db import unit_of_work
 from repo_db.models import AuthToken, User
 
 
@@ -22,7 +22,7 @@ def test_register_login_me_logout(client: TestClient, db_engine: Engine) -> None
     assert user["role"] == "learner"
     assert "password" not in created.text and "password_hash" not in user
 
-    with session_scope(db_engine) as session:
+    with unit_of_work(bind=db_engine) as session:
         stored = session.scalar(select(User.password_hash).where(User.id == user["id"]))
     assert stored is not None and stored.startswith("$argon2")
 
@@ -32,7 +32,7 @@ def test_register_login_me_logout(client: TestClient, db_engine: Engine) -> None
     assert login.status_code == 200, login.text
     token = login.json()["access_token"]
     assert login.json()["token_type"] == "bearer"
-    with session_scope(db_engine) as session:
+    with unit_of_work(bind=db_engine) as session:
         hashes = list(session.scalars(select(AuthToken.token_hash)))
     assert hashes == [hash_token(token)]  # only the hash is stored, never the token
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 
 from repo_api_tests.helpers import ApiUser, assert_error, create_assessment, make_user
-from repo_db import session_scope
+from repo_db import unit_of_work
 from repo_db.models import Attempt, Response, Result
 
 
@@ -59,7 +59,7 @@ def test_full_attempt_scores_objective_and_queues_free_text(
     assert result["score"] == 6 and result["max_score"] == 10 and result["percent"] == 60
     assert result["passed"] is True and result["details"]["pending"] == 1
 
-    with session_scope(db_engine) as session:
+    with unit_of_work(bind=db_engine) as session:
         rows = session.execute(
             select(Response.question_id, Response.grading_status).where(
                 Response.attempt_id == attempt["id"]
@@ -116,7 +116,7 @@ def test_save_is_idempotent_and_validated(client: TestClient, db_engine: Engine)
     ).json()
     assert changed["id"] == first["id"] and changed["updated_at"] >= first["updated_at"]
     assert changed["selected_option_ids"] == [single["options"][2]["id"]]
-    with session_scope(db_engine) as session:
+    with unit_of_work(bind=db_engine) as session:
         assert session.scalar(select(func.count()).select_from(Response)) == 1
 
     def put(question: dict[str, Any], payload: dict[str, Any]) -> Any:
@@ -206,7 +206,7 @@ def test_racing_submits_produce_exactly_one_result(client: TestClient, db_engine
         for thread in threads:
             thread.join(timeout=30)
         assert sorted(statuses) == [200, 409], statuses
-        with session_scope(db_engine) as session:
+        with unit_of_work(bind=db_engine) as session:
             results = session.scalar(
                 select(func.count()).select_from(Result).where(Result.attempt_id == attempt_id)
             )
@@ -281,7 +281,7 @@ def test_saves_after_the_time_limit_are_refused(client: TestClient, db_engine: E
     question = assessment["questions"][2]
     url = f"/attempts/{attempt_id}/responses/{question['id']}"
     assert client.put(url, json={"numeric_value": 1}, headers=learner.headers).is_success
-    with session_scope(db_engine) as session:
+    with unit_of_work(bind=db_engine) as session:
         session.execute(
             update(Attempt)
             .where(Attempt.id == attempt_id)

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, update
 
-from repo_api.security import hash_token
+from repo_domain.tokens import hash_token
 from repo_api_tests.helpers import ApiUser, create_assessment, make_user
-from repo_db import session_scope
+from repo_db import unit_of_work
 from repo_db.models import AuthToken, User
 
 MAX_EXAMPLES = 120
@@ -110,7 +110,7 @@ def world(client: TestClient, db_engine: Engine) -> dict[str, Any]:
 def _revive(engine: Engine, callers: list[ApiUser | None]) -> None:
     """Examples may log a caller out or deactivate it: restore it so later examples pass auth."""
     now = datetime.now(UTC)
-    with session_scope(engine) as session:
+    with unit_of_work(bind=engine) as session:
         for caller in callers:
             if caller is None:
                 continue

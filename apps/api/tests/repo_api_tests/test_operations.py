@@ -10,7 +10,7 @@ from starlette.types import Message, Receive, Scope, Send
 from repo_api.app import create_app
 from repo_api.config import ApiSettings
 from repo_api_tests.helpers import assert_error
-from repo_db import session_scope
+from repo_db import unit_of_work
 from repo_db.models import User
 from repo_db.testing import truncate_all
 
@@ -110,7 +110,7 @@ def test_writes_are_committed_before_the_response_starts(db_engine: Engine) -> N
     async def probe(scope: Scope, receive: Receive, send: Send) -> None:
         async def check(message: Message) -> None:
             if message["type"] == "http.response.start" and scope["path"] == "/auth/register":
-                with session_scope(db_engine) as session:
+                with unit_of_work(bind=db_engine) as session:
                     found = session.scalar(select(User.id).where(User.email == "late@ex.io"))
                 seen_at_response_start.append(found is not None)
             await send(message)

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 
-from repo_db import session_scope
+from repo_db import unit_of_work
 from repo_web.catalogue import render_catalogue
 
 
@@ -18,7 +18,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse)
     def catalogue() -> str:
-        with session_scope(engine) as session:
+        with unit_of_work(bind=engine) as session:
             return render_catalogue(session)
 
     @app.get("/healthz")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from repo_db._context import current_connection, session_factory, session_scope, transaction
+from repo_db._context import current_connection, savepoint, unit_of_work
 from repo_db._crud import (
     count,
     create,
@@ -109,10 +109,9 @@ __all__ = [
     "get_settings",
     "hash_password",
     "seed_demo",
-    "session_factory",
-    "session_scope",
+    "savepoint",
     "settings",
-    "transaction",
+    "unit_of_work",
     "update",
     "upsert",
     "verify_password",

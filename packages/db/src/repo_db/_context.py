@@ -1,36 +1,39 @@
-"""Which connection a helper runs on: an explicit one, the current ``transaction()``, or ``db``.
+"""The unit of work: the one way apps, test fixtures and the CLI open a database transaction.
 
-A ``ContextVar`` (not a thread-local) so that asyncio tasks and threads each see their own
-transaction.
+``unit_of_work()`` owns session creation, commit/rollback, error translation and the dialect
+policy, so that no caller builds a sessionmaker, catches a SQLAlchemy exception or branches on
+the dialect. The CRUD helpers called inside a unit join its transaction through a ``ContextVar``
+(not a thread-local, so asyncio tasks and threads each see their own).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from repo_db._engine import get_engine
+from repo_db._engine import SQLITE_BEGIN_OPTION, get_engine
+from repo_db._translate import translated_db_errors
 
-Bind = Engine | Connection
+#: Where a helper runs: an engine (own transaction), a connection, or a unit of work's session.
+Bind = Engine | Connection | Session
 
 _current: ContextVar[Connection | None] = ContextVar("repo_db_connection", default=None)
-_factories: dict[Engine, sessionmaker[Session]] = {}
-_factories_lock = threading.Lock()
 
 
 def current_connection() -> Connection | None:
-    """The connection of the innermost ``transaction()`` block, if any."""
+    """The connection of the innermost unit of work, if any."""
     return _current.get()
 
 
 def _joinable(bind: Bind | None) -> Connection | None:
     if isinstance(bind, Connection):
         return bind
+    if isinstance(bind, Session):
+        return bind.connection()
     current = _current.get()
     if current is not None and (bind is None or current.engine is bind):
         return current
@@ -38,8 +41,21 @@ def _joinable(bind: Bind | None) -> Connection | None:
 
 
 @contextmanager
+def _own_transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        if write and conn.dialect.name == "sqlite":
+            # Take SQLite's write lock at BEGIN: a deferred transaction that reads and then
+            # writes after another connection committed fails with "database is locked" at
+            # once (its snapshot cannot be upgraded), while BEGIN IMMEDIATE waits for the
+            # busy timeout like any other lock.
+            conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
 def use_connection(bind: Bind | None = None, *, write: bool = False) -> Iterator[Connection]:
-    """Run one helper call: join an existing transaction or open (and commit) a new one.
+    """Run one helper call: join the current unit of work or open (and commit) a new one.
 
     Joined writes run in a SAVEPOINT, so a rejected write (e.g. a duplicate email) leaves the
     caller's transaction usable on PostgreSQL instead of aborting it.
@@ -47,7 +63,7 @@ def use_connection(bind: Bind | None = None, *, write: bool = False) -> Iterator
     conn = _joinable(bind)
     if conn is None:
         engine = bind if isinstance(bind, Engine) else get_engine()
-        with engine.begin() as own:
+        with _own_transaction(engine, write=write) as own:
             yield own
         return
     if write:
@@ -58,62 +74,58 @@ def use_connection(bind: Bind | None = None, *, write: bool = False) -> Iterator
 
 
 @contextmanager
-def transaction(engine: Bind | None = None) -> Iterator[Connection]:
-    """A transaction that every helper called inside joins; commits on success, else rolls back.
+def unit_of_work(*, read_only: bool = False, bind: Bind | None = None) -> Iterator[Session]:
+    """An ORM session in one transaction: commits when the block ends, rolls back if it raises.
 
-    Nested ``transaction()`` blocks become SAVEPOINTs. Passing a ``Connection`` (e.g. the test
-    fixture's) runs the block inside it.
+    * Helpers (``find_by``, ``create``, ...) called inside the block run in the same
+      transaction; where the block's code runs in another thread or context than the ``with``
+      (a framework's dependency), pass the session explicitly: ``find_by(..., engine=session)``.
+    * Database errors leave the block as repo_db errors (``DuplicateError``,
+      ``MissingReferenceError``, ``ConstraintViolation``, ``DatabaseUnavailableError`` for lost
+      connections, lock timeouts and an exhausted pool, ...), never as SQLAlchemy classes.
+    * On SQLite a writing unit begins with ``BEGIN IMMEDIATE`` so concurrent writers queue on
+      the busy timeout; ``read_only=True`` takes no write lock.
+    * Inside another unit (or given a ``Connection``, e.g. a test fixture's) the block runs in a
+      SAVEPOINT of that transaction.
+
+    ``bind`` defaults to the configured engine (``repo_db.db``).
     """
-    conn = _joinable(engine)
-    if conn is not None:
-        begin = conn.begin_nested() if conn.in_transaction() else conn.begin()
-        token = _current.set(conn)
-        try:
-            with begin:
-                yield conn
-        finally:
-            _current.reset(token)
-        return
-    target = engine if isinstance(engine, Engine) else get_engine()
-    with target.begin() as own:
-        token = _current.set(own)
-        try:
-            yield own
-        finally:
-            _current.reset(token)
+    with translated_db_errors():
+        joined = _joinable(bind)
+        if joined is not None:
+            nested = joined.begin_nested() if joined.in_transaction() else joined.begin()
+            with nested:
+                yield from _session_on(joined)
+            return
+        engine = bind if isinstance(bind, Engine) else get_engine()
+        with _own_transaction(engine, write=not read_only) as conn:
+            yield from _session_on(conn)
 
 
-def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
-    """A cached ``sessionmaker`` for ``engine`` (default: ``db``); no expiry on commit."""
-    target = engine or get_engine()
-    factory = _factories.get(target)
-    if factory is None:
-        with _factories_lock:
-            factory = _factories.setdefault(
-                target, sessionmaker(bind=target, expire_on_commit=False)
-            )
-    return factory
-
-
-@contextmanager
-def session_scope(engine: Bind | None = None) -> Iterator[Session]:
-    """An ORM session that commits on success and rolls back on error.
-
-    Inside ``transaction()`` (or given a Connection) the session joins that transaction through
-    a SAVEPOINT, so ORM and Core writes commit or roll back together.
-    """
-    conn = _joinable(engine)
-    if conn is None:
-        target = engine if isinstance(engine, Engine) else None
-        with session_factory(target).begin() as session:
-            yield session
-        return
-    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+def _session_on(conn: Connection) -> Iterator[Session]:
+    # Bound to a connection already in a transaction, the session never commits that
+    # transaction (the unit does); its own commit only flushes (or releases its SAVEPOINT when
+    # the unit is nested). Loaded objects stay usable after the block (no expiry on commit).
+    session = Session(bind=conn, expire_on_commit=False)
+    previous = _current.get()
+    _current.set(conn)
     try:
         yield session
         session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     finally:
+        # Not ``reset(token)``: a framework may end the unit in another context than the one
+        # that began it (FastAPI runs a dependency's setup and teardown in separate threads).
+        _current.set(previous)
         session.close()
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """Run a block in a SAVEPOINT: if it raises, only the block is undone and the unit goes on.
+
+    Pending changes are flushed at the end of the block, so a constraint violation surfaces here
+    as a repo_db error, e.g. ``except DuplicateError`` around an insert that may race.
+    """
+    with translated_db_errors(), session.begin_nested():
+        yield
+        session.flush()

@@ -130,7 +130,10 @@ def _cached(key: tuple[Any, ...], build: Any) -> Any:
 def _select_where(t: Table, column: Column[Any]) -> Executable:
     return _cached(
         ("select", t, column.key),
-        lambda: select(t).where(column == bindparam(_VALUE_PARAM, type_=column.type)).limit(1),
+        lambda: select(t)
+        .where(column == bindparam(_VALUE_PARAM, type_=column.type))
+        .order_by(*t.primary_key.columns)
+        .limit(1),
     )
 
 
@@ -146,13 +149,17 @@ def find_by_id(table: str | Table, id: RowId, *, engine: Bind | None = None) -> 
 def find_by(
     table: str | Table, column: str, value: Any, *, engine: Bind | None = None
 ) -> DbRecord | None:
-    """First row where ``column = value`` (knex: ``db(t).where(column, value).first()``)."""
+    """First row (by primary key) where ``column = value``, or None.
+
+    knex: ``db(t).where(column, value).first()``.
+    """
     t = table_of(table)
     if isinstance(column, str):
         col = column_of(t, column)
         if _bindable(col, value):
             return _first_cached(t, _select_where(t, col), {_VALUE_PARAM: value}, engine)
-    return _first(t, select(t).where(*_conditions(t, {column: value})), engine)
+    stmt = select(t).where(*_conditions(t, {column: value})).order_by(*t.primary_key.columns)
+    return _first(t, stmt, engine)
 
 
 def find_one(

@@ -86,8 +86,14 @@ def _sqlite_on_connect(busy_timeout_ms: int) -> Any:
     return on_connect
 
 
+#: Connection execution option naming SQLite's BEGIN mode (DEFERRED unless a writing unit of
+#: work asks for IMMEDIATE; see repo_db._context).
+SQLITE_BEGIN_OPTION = "repo_db_sqlite_begin"
+
+
 def _sqlite_on_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def _is_transient(exc: BaseException) -> bool:

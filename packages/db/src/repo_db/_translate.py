@@ -107,6 +107,11 @@ def translate(
     """The repo_db exception for ``exc`` (which must not be a RepoDbError already)."""
     if isinstance(exc, sa_exc.IntegrityError):
         return integrity_error(exc, table, data)
+    if isinstance(exc, sa_exc.TimeoutError):
+        # QueuePool limit reached: every connection is busy. Retryable, like a lost connection.
+        return DatabaseUnavailableError(
+            "no database connection free within the pool timeout (DB_POOL_TIMEOUT); retry shortly"
+        )
     if isinstance(exc, sa_exc.DBAPIError):
         orig = exc.orig
         state = _sqlstate(orig)
@@ -138,3 +143,17 @@ def translated(table: Table | None = None, data: Mapping[str, Any] | None = None
         raise
     except (sa_exc.SQLAlchemyError, OverflowError, TypeError, ValueError) as exc:
         raise translate(exc, table, data) from None
+
+
+@contextmanager
+def translated_db_errors() -> Iterator[None]:
+    """Like ``translated()``, for blocks of caller code: only database errors are translated.
+
+    A ``ValueError`` raised by the caller's own code inside a unit of work stays what it is.
+    """
+    try:
+        yield
+    except RepoDbError:
+        raise
+    except sa_exc.SQLAlchemyError as exc:
+        raise translate(exc) from None

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select
 
-from repo_db._context import transaction
+from repo_db._context import unit_of_work
 from repo_db.models import AnswerOption, Assessment, Question, User, metadata
 from repo_db.security import hash_password
 
@@ -171,7 +171,8 @@ def bulk_seed(
     plan = BulkPlan.for_users(n_users)
     created: dict[str, int] = {}
     tables = metadata.tables
-    with transaction(engine) as conn:
+    with unit_of_work(bind=engine) as session:
+        conn = session.connection()
         w = _Writer(conn, batch_size, progress)
         new_numbers = _write_users(w, n_users)
         created["users"] = len(new_numbers)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from repo_db._context import transaction
+from repo_db._context import unit_of_work
 from repo_db._crud import create, find_by
 from repo_db.security import hash_password
 
@@ -123,7 +123,8 @@ def seed_demo(engine: Engine | Connection | None = None) -> SeedSummary:
     """Insert the demo accounts and assessments that are missing (one transaction)."""
     users = assessments = questions = 0
     password_hash = hash_password(DEMO_PASSWORD)  # Argon2 is deliberately slow: hash once
-    with transaction(engine) as conn:
+    with unit_of_work(bind=engine) as session:
+        conn = session.connection()
         for email, name, role in DEMO_USERS:
             if find_by("users", "email", email, engine=conn) is None:
                 create(

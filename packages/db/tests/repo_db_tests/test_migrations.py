@@ -1,4 +1,4 @@
-"""Migrations 0001-0003 on both dialects: pytest-alembic's built-in checks plus schema parity."""
+"""Every migration on both dialects: pytest-alembic's built-in checks plus schema parity."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def schema_of(engine: Engine) -> dict[str, Any]:
 
 def test_migrations_and_create_tables_build_the_same_schema(alembic_engine: Engine) -> None:
     migrate.upgrade(alembic_engine)
-    assert migrate.current_revision(alembic_engine) == migrate.head_revision() == "0003"
+    assert migrate.current_revision(alembic_engine) == migrate.head_revision() == "0006"
     migrated = schema_of(alembic_engine)
     drop_tables(alembic_engine)
     assert inspect(alembic_engine).get_table_names() == []
@@ -84,8 +84,11 @@ def test_revisions_are_the_contract() -> None:
         ("0001", None),
         ("0002", "0001"),
         ("0003", "0002"),
+        ("0004", "0003"),
+        ("0005", "0004"),
+        ("0006", "0005"),
     ]
-    assert migrate.next_revision_id() == "0004"
+    assert migrate.next_revision_id() == "0007"
 
 
 def test_step_by_step_tables(alembic_engine: Engine) -> None:
@@ -99,7 +102,7 @@ def test_step_by_step_tables(alembic_engine: Engine) -> None:
     assert "responses" in inspect(alembic_engine).get_table_names()
     assert "feedback" not in inspect(alembic_engine).get_table_names()
     migrate.upgrade(alembic_engine)
-    migrate.downgrade(alembic_engine)
+    migrate.downgrade(alembic_engine, "0002")
     assert migrate.current_revision(alembic_engine) == "0002"
     migrate.downgrade(alembic_engine, "base")
     assert inspect(alembic_engine).get_table_names() == ["alembic_version"]

@@ -81,7 +81,7 @@ def test_helpers_work_or_raise_repo_db_errors(
     try:
         # Reads are not wrapped in SAVEPOINTs (writes are): on PostgreSQL a rejected read
         # aborts the enclosing transaction, so each example runs in its own savepoint.
-        with repo_db.transaction(db_connection):
+        with repo_db.unit_of_work(bind=db_connection):
             call(op, table, column, value, row, db_connection)
     except RepoDbError:
         assert snapshot(db_connection) == before

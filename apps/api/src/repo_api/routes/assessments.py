@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, status
 
 from repo_api.deps import ActorDep, PageDep, SessionDep
-from repo_api.domain import assessments, stats
-from repo_api.domain.assessments import AssessmentView, OptionSpec, QuestionSpec
+from repo_domain import assessments, stats
+from repo_domain.assessments import AssessmentView, OptionSpec, QuestionSpec
 from repo_api.schemas.assessments import (
     AssessmentAuthoring,
     AssessmentCreate,

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 
 from repo_api.deps import ActorDep, PageDep, SessionDep
-from repo_api.domain import attempts
-from repo_api.domain.attempts import Answer
+from repo_domain import attempts
+from repo_domain.attempts import Answer
 from repo_api.schemas.attempts import (
     AttemptDetail,
     AttemptPublic,

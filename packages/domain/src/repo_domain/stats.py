@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
-from repo_api.domain.assessments import get_managed
-from repo_api.domain.common import Actor
+from repo_domain.assessments import get_managed
+from repo_domain.common import Actor
 from repo_db.models import Attempt, Question, Response, Result
 
 BUCKETS = 10  # score distribution in 10-point percent bands; 100% falls in the last band

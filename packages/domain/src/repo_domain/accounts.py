@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from repo_api.domain.common import Actor, KeysetPage, keyset_page, like_pattern, utcnow
-from repo_api.domain.errors import Conflict, Forbidden, NotFound, Unauthorized
-from repo_api.security import hash_token, new_token
+from repo_domain.common import Actor, KeysetPage, keyset_page, like_pattern, utcnow
+from repo_domain.errors import Conflict, Forbidden, NotFound, Unauthorized
+from repo_domain.tokens import hash_token, new_token
+from repo_db import DuplicateError, savepoint
 from repo_db.models import AuthToken, User
 from repo_db.security import hash_password, verify_password
 
@@ -34,11 +34,10 @@ def register_user(
     user = User(
         email=email, password_hash=hash_password(password), display_name=display_name, role=role
     )
-    session.add(user)
     try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:  # lost a race with a concurrent registration
+        with savepoint(session):
+            session.add(user)
+    except DuplicateError as exc:  # lost a race with a concurrent registration
         raise Conflict("an account with this email already exists", code="email_taken") from exc
     return user
 

@@ -8,12 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Row, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from repo_api.domain.assessments import get_visible, load_view
-from repo_api.domain.common import Actor, KeysetPage, as_utc, keyset_page, utcnow
-from repo_api.domain.errors import Conflict, Forbidden, NotFound, Unprocessable
+from repo_domain.assessments import get_visible, load_view
+from repo_domain.common import Actor, KeysetPage, as_utc, keyset_page, utcnow
+from repo_domain.errors import Conflict, Forbidden, NotFound, Unprocessable
+from repo_db import DuplicateError, savepoint
 from repo_db.models import AnswerOption, Assessment, Attempt, Question, Response, Result
 
 # Saves arriving a little after the deadline (network latency) are still accepted.
@@ -153,9 +153,9 @@ def save_response(
             updated_at=utcnow(),
         )
         try:
-            with session.begin_nested():
+            with savepoint(session):
                 session.add(response)
-        except IntegrityError:  # a concurrent identical save won the insert: update that one
+        except DuplicateError:  # a concurrent identical save won the insert: update that one
             existing = session.scalar(
                 select(Response).where(
                     Response.attempt_id == attempt.id, Response.question_id == question.id
