@@ -93,7 +93,9 @@ def throughput(engine: Engine, n: int, n_single: int, batch: int) -> list[tuple[
 
     def writer() -> None:  # what bulk_seed uses
         with unit_of_work(bind=engine) as session:
-            _Writer(session.connection(), batch, None).write(users, _USER_COLUMNS, user_rows("copy", n))
+            _Writer(session.connection(), batch, None).write(
+                users, _USER_COLUMNS, user_rows("copy", n)
+            )
 
     postgres = engine.dialect.name == "postgresql"
     label = "COPY (binary)" if postgres else f"bulk_seed tuples, {batch:,}/batch"

@@ -64,8 +64,8 @@ def build_parser(settings: ApiSettings) -> argparse.ArgumentParser:
 
 def prepare_database(*, migrate: bool, seed: bool) -> None:
     """Runs in the parent process, before any worker starts, so workers never race on DDL."""
-    from repo_domain.accounts import has_users
     from repo_db import dispose_engines, get_engine, unit_of_work
+    from repo_domain.accounts import has_users
 
     engine = get_engine()
     if migrate:

@@ -7,12 +7,12 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from repo_domain.common import Actor, KeysetPage, keyset_page, like_pattern, utcnow
-from repo_domain.errors import Conflict, Forbidden, NotFound, Unauthorized
-from repo_domain.tokens import hash_token, new_token
 from repo_db import DuplicateError, savepoint
 from repo_db.models import AuthToken, User
 from repo_db.security import hash_password, verify_password
+from repo_domain.common import Actor, KeysetPage, keyset_page, like_pattern, utcnow
+from repo_domain.errors import Conflict, Forbidden, NotFound, Unauthorized
+from repo_domain.tokens import hash_token, new_token
 
 # Verifying against a real hash for unknown emails keeps login timing from revealing which exist.
 _DUMMY_HASH: str | None = None

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
+from repo_db import DuplicateError, savepoint
+from repo_db.models import AnswerOption, Assessment, Attempt, Question, Response, Result
 from repo_domain.assessments import get_visible, load_view
 from repo_domain.common import Actor, KeysetPage, as_utc, keyset_page, utcnow
 from repo_domain.errors import Conflict, Forbidden, NotFound, Unprocessable
-from repo_db import DuplicateError, savepoint
-from repo_db.models import AnswerOption, Assessment, Attempt, Question, Response, Result
 
 # Saves arriving a little after the deadline (network latency) are still accepted.
 TIME_LIMIT_GRACE = timedelta(seconds=30)

@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from repo_api.deps import ActorDep, SessionDep, SettingsDep
-from repo_domain import accounts
 from repo_api.schemas.accounts import LoginRequest, TokenPublic, UserCreate, UserPublic
 from repo_api.schemas.common import ErrorBody
+from repo_domain import accounts
 
 router = APIRouter(tags=["accounts"])
 
