@@ -123,6 +123,13 @@ def answers_visible(
     return False
 
 
+def attempt_answers_visible(session: Session, *, actor: Actor, attempt: Attempt) -> bool:
+    assessment = session.get(Assessment, attempt.assessment_id)
+    return assessment is not None and answers_visible(
+        session, actor=actor, assessment=assessment, user_id=attempt.user_id
+    )
+
+
 def redacted_details(details: dict[str, Any] | None) -> dict[str, Any] | None:
     """A result's details without per-question correctness (`is_correct` and `score`)."""
     if not details:
