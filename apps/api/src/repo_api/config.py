@@ -27,7 +27,7 @@ class ApiSettings(BaseSettings):
     from NODE_ENV/APP_ENV); `production` here only overrides it for tests.
     """
 
-    model_config = SettingsConfigDict(env_prefix="API_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="API_", extra="ignore", populate_by_name=True)
 
     production: bool | None = None
     host: str = "127.0.0.1"

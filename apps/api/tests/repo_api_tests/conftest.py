@@ -19,7 +19,7 @@ from repo_db.testing import db_engine, truncate_all
 __all__ = ["db_engine"]
 
 
-def test_settings(**overrides: Any) -> ApiSettings:
+def make_settings(**overrides: Any) -> ApiSettings:
     """Development behaviour, in-memory throttle with limits no ordinary test reaches."""
     values: dict[str, Any] = {
         "production": False,
@@ -35,7 +35,7 @@ def test_settings(**overrides: Any) -> ApiSettings:
 
 @pytest.fixture()
 def api_settings() -> ApiSettings:
-    return test_settings(
+    return make_settings(
         cors_origins="http://web.example.test", bench_endpoints=True, max_page_size=50
     )
 
