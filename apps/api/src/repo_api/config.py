@@ -53,6 +53,8 @@ class ApiSettings(BaseSettings):
     register_rate_per_account: str = "5/hour"
     # Concurrent Argon2 hashes per process (each takes ~64 MiB and one core for ~0.1-0.4 s).
     argon2_concurrency: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
+    # Concurrent throttle/database calls of login and registration per process (a bulkhead).
+    auth_io_concurrency: int = Field(default=4, ge=1)
     log_level: str = "info"
     log_json: bool | None = None
     max_page_size: int = Field(default=100, ge=1, le=1000)

@@ -47,6 +47,17 @@ def throttle_of(request: Request) -> Throttle:
     return throttle
 
 
+async def _run_limited(
+    request: Request, name: str, capacity: int, func: Callable[..., T], *args: Any, **kwargs: Any
+) -> T:
+    state = request.app.state
+    limiter = getattr(state, name, None)
+    if limiter is None:  # created lazily: anyio limiters belong to a running event loop
+        limiter = anyio.CapacityLimiter(capacity)
+        setattr(state, name, limiter)
+    return await anyio.to_thread.run_sync(lambda: func(*args, **kwargs), limiter=limiter)
+
+
 async def run_argon2(request: Request, func: Callable[..., T], *args: Any) -> T:
     """Run an Argon2 hash/verify in a worker thread under the app's own small limiter.
 
@@ -54,12 +65,20 @@ async def run_argon2(request: Request, func: Callable[..., T], *args: Any) -> T:
     flood filled it with Argon2 work, a logged-in user's `GET /users/me` would queue behind it.
     Waiting for this limiter costs no thread.
     """
-    state = request.app.state
-    limiter = getattr(state, "argon2_limiter", None)
-    if limiter is None:
-        settings: ApiSettings = state.settings
-        limiter = state.argon2_limiter = anyio.CapacityLimiter(settings.argon2_concurrency)
-    return await anyio.to_thread.run_sync(lambda: func(*args), limiter=limiter)
+    settings: ApiSettings = request.app.state.settings
+    return await _run_limited(
+        request, "argon2_limiter", settings.argon2_concurrency, func, *args
+    )
+
+
+async def run_auth_io(request: Request, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """The blocking I/O of login/registration (throttle store, the short database units) under
+    a bulkhead of its own: a flood of them holds at most `auth_io_concurrency` threads and
+    database connections, never the whole pool that other routes need."""
+    settings: ApiSettings = request.app.state.settings
+    return await _run_limited(
+        request, "auth_io_limiter", settings.auth_io_concurrency, func, *args, **kwargs
+    )
 
 
 class BodyLimitMiddleware:

@@ -12,10 +12,9 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, status
-from starlette.concurrency import run_in_threadpool
 
 from repo_api.deps import ActorDep, EngineDep, SessionDep, SettingsDep, client_address
-from repo_api.security import run_argon2, throttle_of
+from repo_api.security import run_argon2, run_auth_io, throttle_of
 from repo_domain import accounts
 from repo_domain.errors import Conflict, Unauthorized, Unprocessable
 from repo_api.schemas.accounts import (
@@ -54,13 +53,15 @@ async def register(
     """Self-service sign-up (always a learner). The answer is the same whether or not the email
     already has an account, so registration cannot be used to find out who is a user."""
     throttle = throttle_of(request)
-    await run_in_threadpool(
+    await run_auth_io(
+        request,
         throttle.check_register, address=client_address(request), account=body.email
     )
     accounts.check_password_policy(body.password, email=body.email)
     password_hash = await run_argon2(request, hash_password, body.password)
     try:
-        await run_in_threadpool(
+        await run_auth_io(
+        request,
             accounts.create_account,
             engine,
             email=body.email,
@@ -85,13 +86,14 @@ async def login(
         account = accounts.normalise_email(body.email)
     except Unprocessable:
         account = body.email.strip().casefold()
-    await run_in_threadpool(throttle.check_login, address=client_address(request), account=account)
-    credentials = await run_in_threadpool(accounts.find_credentials, engine, email=body.email)
+    await run_auth_io(request, throttle.check_login, address=client_address(request), account=account)
+    credentials = await run_auth_io(request, accounts.find_credentials, engine, email=body.email)
     if not await run_argon2(request, accounts.check_credentials, credentials, body.password):
-        await run_in_threadpool(throttle.login_failed, account=account)
+        await run_auth_io(request, throttle.login_failed, account=account)
         raise Unauthorized("wrong email or password", code="invalid_credentials")
     new_hash = await run_argon2(request, accounts.upgraded_hash, credentials, body.password)
-    token, row, user = await run_in_threadpool(
+    token, row, user = await run_auth_io(
+        request,
         accounts.issue_token,
         engine,
         credentials=credentials,
