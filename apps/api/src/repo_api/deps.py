@@ -11,11 +11,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from repo_api.config import ApiSettings
+from repo_api.schemas.common import MAX_ID
+from repo_db import unit_of_work
 from repo_domain import accounts
 from repo_domain.common import Actor
 from repo_domain.errors import Forbidden, Unauthorized
-from repo_api.schemas.common import MAX_ID
-from repo_db import unit_of_work
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

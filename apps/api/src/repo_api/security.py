@@ -7,6 +7,7 @@ Content-Length (chunked) is cut off just the same.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -66,9 +67,7 @@ async def run_argon2(request: Request, func: Callable[..., T], *args: Any) -> T:
     Waiting for this limiter costs no thread.
     """
     settings: ApiSettings = request.app.state.settings
-    return await _run_limited(
-        request, "argon2_limiter", settings.argon2_concurrency, func, *args
-    )
+    return await _run_limited(request, "argon2_limiter", settings.argon2_concurrency, func, *args)
 
 
 async def run_auth_io(request: Request, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -134,7 +133,7 @@ class BodyLimitMiddleware:
             else "invalid Content-Length"
         )
         code = "payload_too_large" if status == 413 else "bad_request"
-        body = ('{"error":{"code":"%s","message":"%s"}}' % (code, message)).encode()
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -177,9 +176,11 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [
-                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"
-                ] if not docs else list(message.get("headers", []))
+                headers = (
+                    [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+                    if not docs
+                    else list(message.get("headers", []))
+                )
                 present = {k.lower() for k, _ in headers}
                 headers.extend((k, v) for k, v in extra if k not in present)
                 message = {**message, "headers": headers}

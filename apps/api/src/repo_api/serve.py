@@ -67,8 +67,8 @@ def build_parser(settings: ApiSettings) -> argparse.ArgumentParser:
 
 def prepare_database(*, migrate: bool, seed: bool) -> None:
     """Runs in the parent process, before any worker starts, so workers never race on DDL."""
-    from repo_domain.accounts import has_users
     from repo_db import dispose_engines, get_engine, unit_of_work
+    from repo_domain.accounts import has_users
 
     engine = get_engine()
     if migrate:
@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             logger.error("api.seed_refused", reason=SEED_REFUSED)
             print(f"error: {SEED_REFUSED}", file=sys.stderr)
             return 2
-        settings.throttle_storage_uri  # production without Redis: say so now, not per worker
+        _ = settings.throttle_storage_uri  # production without Redis: say so now, not per worker
         prepare_database(migrate=args.migrate, seed=args.seed)
     except ConfigError as exc:  # e.g. production without NEON_DATABASE_URL: say so, no traceback
         logger.error("api.config_error", error=str(exc))

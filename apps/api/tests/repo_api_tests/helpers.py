@@ -21,10 +21,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from repo_domain.tokens import hash_token, new_token
 from repo_db import unit_of_work
 from repo_db.models import AuthToken, User
 from repo_db.security import hash_password
+from repo_domain.tokens import hash_token, new_token
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)

@@ -7,10 +7,10 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from repo_domain.tokens import hash_token
 from repo_api_tests.helpers import PASSWORD, assert_error, make_user
 from repo_db import unit_of_work
 from repo_db.models import AuthToken, User
+from repo_domain.tokens import hash_token
 
 
 def test_register_login_me_logout(client: TestClient, db_engine: Engine) -> None:

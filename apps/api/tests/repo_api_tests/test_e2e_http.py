@@ -12,6 +12,7 @@ import pytest
 
 from repo_api_tests.helpers import serve_api
 
+
 @pytest.fixture()
 def served_api(tmp_path: Path) -> Iterator[str]:
     with serve_api(tmp_path, sqlite_path=tmp_path / "e2e.sqlite3") as base:

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, update
 
-from repo_domain.tokens import hash_token
 from repo_api_tests.helpers import ApiUser, create_assessment, make_user
 from repo_db import unit_of_work
 from repo_db.models import AuthToken, User
+from repo_domain.tokens import hash_token
 
 MAX_EXAMPLES = 120
 

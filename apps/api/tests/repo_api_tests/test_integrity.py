@@ -27,9 +27,7 @@ def _start(client: TestClient, user: ApiUser, assessment_id: int) -> Any:
     return client.post(f"/assessments/{assessment_id}/attempts", headers=user.headers)
 
 
-def test_racing_starts_leave_one_attempt_in_progress(
-    client: TestClient, db_engine: Engine
-) -> None:
+def test_racing_starts_leave_one_attempt_in_progress(client: TestClient, db_engine: Engine) -> None:
     """30 learners x 20 parallel "start attempt" calls: exactly one attempt each, no errors."""
     author = make_user(db_engine, role="author")
     assessment = create_assessment(client, author)
@@ -55,7 +53,7 @@ def test_racing_starts_leave_one_attempt_in_progress(
             .where(Attempt.assessment_id == assessment["id"], Attempt.status == "in_progress")
             .group_by(Attempt.user_id)
         ).all()
-    per_learner = dict(rows)
+    per_learner: dict[int, int] = {row[0]: row[1] for row in rows}
     print(
         f"\n[{db_engine.dialect.name}] {LEARNERS} learners x {PARALLEL_STARTS} parallel starts "
         f"in {elapsed:.1f}s: statuses {dict(statuses)}, in-progress attempts per learner "
@@ -74,9 +72,8 @@ def test_the_database_refuses_a_second_attempt_in_progress(
     learner = make_user(db_engine)
     assessment = create_assessment(client, author)
     assert _start(client, learner, assessment["id"]).status_code == 201
-    with pytest.raises(DuplicateError):
-        with unit_of_work(bind=db_engine) as session:
-            session.add(Attempt(assessment_id=assessment["id"], user_id=learner.id))
+    with pytest.raises(DuplicateError), unit_of_work(bind=db_engine) as session:
+        session.add(Attempt(assessment_id=assessment["id"], user_id=learner.id))
     # Finished attempts do not count: the index is partial (status = 'in_progress').
     with unit_of_work(bind=db_engine) as session:
         session.execute(update(Attempt).values(status="graded"))
@@ -133,9 +130,12 @@ def test_attempt_limit_and_answers_after_the_last_attempt(
     assert _correctness_shown(second)  # the last attempt: now the answers may be shown
     assert second["result"]["details"]["questions"][0]["is_correct"] is False
     # ...and the first attempt's result too.
-    assert client.get(result_url, headers=learner.headers).json()["details"]["questions"][0][
-        "is_correct"
-    ] is False
+    assert (
+        client.get(result_url, headers=learner.headers).json()["details"]["questions"][0][
+            "is_correct"
+        ]
+        is False
+    )
 
     assert_error(_start(client, learner, assessment["id"]), 409, "no_attempts_left")
 

@@ -50,9 +50,12 @@ def test_two_processes_share_the_login_limit(tmp_path: Path, redis_prefix: str) 
         "API_LOGIN_FAILURES_PER_ACCOUNT": "6 per 15 minutes",
     }
     database = tmp_path / "shared.sqlite3"
-    with serve_api(tmp_path, sqlite_path=database, env=env, name="a") as first, serve_api(
-        tmp_path, sqlite_path=database, env=env, args=("--no-migrate", "--no-seed"), name="b"
-    ) as second:
+    with (
+        serve_api(tmp_path, sqlite_path=database, env=env, name="a") as first,
+        serve_api(
+            tmp_path, sqlite_path=database, env=env, args=("--no-migrate", "--no-seed"), name="b"
+        ) as second,
+    ):
         bad = {**DEMO_LEARNER, "password": "not-the-password"}
         statuses = [
             httpx.post(f"{base}/auth/login", json=bad, timeout=30).status_code

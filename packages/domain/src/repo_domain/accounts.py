@@ -12,12 +12,12 @@ from importlib import resources
 from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from repo_domain.common import Actor, KeysetPage, keyset_page, like_pattern, utcnow
-from repo_domain.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
-from repo_domain.tokens import hash_token, new_token
 from repo_db import DuplicateError, savepoint, unit_of_work
 from repo_db.models import AuthToken, User
 from repo_db.security import hash_password, needs_rehash, verify_password
+from repo_domain.common import Actor, KeysetPage, keyset_page, like_pattern, utcnow
+from repo_domain.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from repo_domain.tokens import hash_token, new_token
 
 # Verifying against a real hash for unknown emails keeps login timing from revealing which exist.
 _DUMMY_HASH: str | None = None
@@ -40,10 +40,10 @@ def _dummy_hash() -> str:
 def normalise_email(raw: str) -> str:
     """The one spelling of an address: NFKC, case-folded, trimmed; then ASCII only.
 
-    NFKC maps full-width and other compatibility forms onto ASCII (`ａｄａ@ｅｘａｍｐｌｅ.com`
-    becomes `ada@example.com`, the same account). Whatever is still non-ASCII afterwards
-    (Cyrillic `а`, Greek `ο`, ...) is refused rather than judged: look-alikes of an existing
-    address cannot be registered, and internationalised domains are accepted in their `xn--` form.
+    NFKC maps full-width and other compatibility forms onto ASCII (full-width "ada" at U+FF41..
+    becomes `ada`, the same account). Whatever is still non-ASCII afterwards (Cyrillic U+0430,
+    Greek omicron U+03BF, ...) is refused rather than judged: look-alikes of an existing address
+    cannot be registered, and internationalised domains are accepted in their `xn--` form.
     """
     value = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", raw).casefold()).strip()
     if not value.isascii():
@@ -85,7 +85,9 @@ def check_password_policy(password: str, *, email: str | None = None) -> None:
     if not password.strip():
         raise Unprocessable("a password cannot be only spaces", code="weak_password")
     if len(set(password)) < 4:
-        raise Unprocessable("a password needs at least 4 different characters", code="weak_password")
+        raise Unprocessable(
+            "a password needs at least 4 different characters", code="weak_password"
+        )
     folded = unicodedata.normalize("NFKC", password).casefold()
     if folded in common_passwords() or folded.strip() in common_passwords():
         raise Unprocessable("this password is too common; choose another", code="weak_password")
@@ -103,16 +105,12 @@ def create_account(
 ) -> User:
     """Insert a user whose password is already hashed (one short write unit)."""
     with unit_of_work(bind=bind) as session:
-        user = User(
-            email=email, password_hash=password_hash, display_name=display_name, role=role
-        )
+        user = User(email=email, password_hash=password_hash, display_name=display_name, role=role)
         try:
             with savepoint(session):
                 session.add(user)
         except DuplicateError as exc:
-            raise Conflict(
-                "an account with this email already exists", code="email_taken"
-            ) from exc
+            raise Conflict("an account with this email already exists", code="email_taken") from exc
     return user
 
 

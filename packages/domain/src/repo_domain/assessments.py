@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from repo_domain.common import Actor, KeysetPage, keyset_page, like_pattern, utcnow
-from repo_domain.errors import Conflict, Forbidden, NotFound, Unprocessable
 from repo_db.models import AnswerOption, Assessment, Question
 from repo_db.models.assessments import SHOW_ANSWERS
+from repo_domain.common import Actor, KeysetPage, keyset_page, like_pattern, utcnow
+from repo_domain.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
+from repo_db import DuplicateError, savepoint
+from repo_db.models import AnswerOption, Assessment, Attempt, Question, Response, Result
 from repo_domain.assessments import get_visible, load_view
 from repo_domain.common import Actor, KeysetPage, as_utc, keyset_page, utcnow
 from repo_domain.errors import Conflict, Forbidden, NotFound, Unprocessable
-from repo_db import DuplicateError, savepoint
-from repo_db.models import AnswerOption, Assessment, Attempt, Question, Response, Result
 
 # Saves arriving a little after the deadline (network latency) are still accepted.
 TIME_LIMIT_GRACE = timedelta(seconds=30)
@@ -78,9 +78,10 @@ def start_attempt(session: Session, *, actor: Actor, assessment_id: int) -> tupl
     if assessment.closes_at is not None and utcnow() >= as_utc(assessment.closes_at):
         raise Conflict("this assessment is closed", code="closed")
     limit = assessment.max_attempts
-    if limit is not None and _attempts_used(
-        session, user_id=actor.id, assessment_id=assessment_id
-    ) >= limit:
+    if (
+        limit is not None
+        and _attempts_used(session, user_id=actor.id, assessment_id=assessment_id) >= limit
+    ):
         raise Conflict(f"no attempts left (at most {limit})", code="no_attempts_left")
     attempt = Attempt(assessment_id=assessment_id, user_id=actor.id, status="in_progress")
     try:
@@ -89,14 +90,15 @@ def start_attempt(session: Session, *, actor: Actor, assessment_id: int) -> tupl
             session.flush()
             # Count again after our insert: a concurrent start+submit between the check above
             # and the insert must not push the learner past the limit.
-            if limit is not None and _attempts_used(
-                session, user_id=actor.id, assessment_id=assessment_id
-            ) > limit:
+            if (
+                limit is not None
+                and _attempts_used(session, user_id=actor.id, assessment_id=assessment_id) > limit
+            ):
                 raise Conflict(f"no attempts left (at most {limit})", code="no_attempts_left")
-    except DuplicateError:  # a concurrent start won the insert: resume that attempt
+    except DuplicateError as exc:  # a concurrent start won the insert: resume that attempt
         winner = _in_progress(session, user_id=actor.id, assessment_id=assessment_id)
         if winner is None:  # pragma: no cover - the winner was submitted in between
-            raise Conflict("another attempt was started at the same time", code="retry")
+            raise Conflict("another attempt was started at the same time", code="retry") from exc
         return winner, False
     return attempt, True
 

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from repo_db.models import Attempt, Question, Response, Result
 from repo_domain.assessments import get_managed
 from repo_domain.common import Actor
-from repo_db.models import Attempt, Question, Response, Result
 
 BUCKETS = 10  # score distribution in 10-point percent bands; 100% falls in the last band
 

@@ -48,7 +48,10 @@ class Throttle:
                 "socket_connect_timeout": REDIS_TIMEOUT_S,
                 "key_prefix": key_prefix,
             }
-        self.storage: Storage = storage_from_string(storage_uri, wrap_exceptions=True, **options)
+        storage = storage_from_string(storage_uri, wrap_exceptions=True, **options)
+        if not isinstance(storage, Storage):  # an async:// URI: this code calls it synchronously
+            raise ValueError(f"not a synchronous `limits` storage: {type(storage).__name__}")
+        self.storage = storage
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.key_prefix = key_prefix
         self.login_per_address: RateLimitItem = parse(rates.login_per_address)
@@ -85,7 +88,9 @@ class Throttle:
     def login_failed(self, *, account: str) -> None:
         """After a wrong password: one more failure against the account."""
         try:
-            self.limiter.hit(self.login_failures_per_account, self.key_prefix, "login-account", account)
+            self.limiter.hit(
+                self.login_failures_per_account, self.key_prefix, "login-account", account
+            )
         except StorageError as exc:
             raise ServiceUnavailable("login is paused: the rate limiter is unreachable") from exc
 

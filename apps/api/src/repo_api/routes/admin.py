@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from repo_api.deps import AdminDep, PageDep, SessionDep
-from repo_domain import accounts
 from repo_api.schemas.accounts import UserPublic, UserUpdate
 from repo_api.schemas.common import MAX_ID, ErrorBody, Page, SafeStr
+from repo_domain import accounts
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

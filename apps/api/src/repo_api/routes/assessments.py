@@ -7,8 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, status
 
 from repo_api.deps import ActorDep, PageDep, SessionDep
-from repo_domain import assessments, stats
-from repo_domain.assessments import AssessmentView, OptionSpec, QuestionSpec
 from repo_api.schemas.assessments import (
     AssessmentAuthoring,
     AssessmentCreate,
@@ -20,6 +18,8 @@ from repo_api.schemas.assessments import (
     QuestionCreate,
 )
 from repo_api.schemas.common import MAX_ID, ErrorBody, Page, SafeStr
+from repo_domain import assessments, stats
+from repo_domain.assessments import AssessmentView, OptionSpec, QuestionSpec
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
 

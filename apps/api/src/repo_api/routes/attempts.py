@@ -7,8 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 
 from repo_api.deps import ActorDep, PageDep, SessionDep
-from repo_domain import attempts
-from repo_domain.attempts import Answer
 from repo_api.schemas.attempts import (
     AttemptDetail,
     AttemptPublic,
@@ -19,6 +17,8 @@ from repo_api.schemas.attempts import (
     SubmitPublic,
 )
 from repo_api.schemas.common import MAX_ID, ErrorBody, Page
+from repo_domain import attempts
+from repo_domain.attempts import Answer
 
 router = APIRouter(tags=["attempts"])
 

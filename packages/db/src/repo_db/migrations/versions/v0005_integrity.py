@@ -33,9 +33,7 @@ def upgrade() -> None:
             nullable=False,
         ),
     )
-    op.add_column(
-        "assessments", sa.Column("closes_at", sa.DateTime(timezone=True), nullable=True)
-    )
+    op.add_column("assessments", sa.Column("closes_at", sa.DateTime(timezone=True), nullable=True))
     # Existing duplicates (the race this index closes) would block it: keep the newest attempt
     # in progress and close the older ones as finished without a result (history shows them
     # unscored), which is what an abandoned duplicate is.
