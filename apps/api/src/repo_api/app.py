@@ -66,8 +66,9 @@ def create_app(*, engine: Engine | None = None, settings: ApiSettings | None = N
             expose_headers=["X-Request-ID"],
             max_age=600,
         )
-    app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Outside the body limit, so its early 413s carry the headers too.
+    app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
     # Added last = outermost: every response, even a CORS preflight, gets a request id.
     app.add_middleware(RequestContextMiddleware)
     return app

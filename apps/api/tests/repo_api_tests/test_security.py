@@ -208,6 +208,7 @@ def test_request_bodies_are_limited_while_they_stream(db_engine: Engine) -> None
             "/auth/register", content=big, headers={"Content-Type": "application/json"}
         )
         assert_error(declared, 413, "payload_too_large")
+        assert declared.headers["x-content-type-options"] == "nosniff"
 
         def chunks() -> Iterator[bytes]:  # no Content-Length: chunked transfer
             yield b'{"email": "'
