@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from repo_db import ConfigError
@@ -24,12 +24,12 @@ class ApiSettings(BaseSettings):
     """Settings read from `API_*` environment variables (and REDIS_URL).
 
     Whether this is production is repo_db's decision (`repo_db.get_settings().is_production`,
-    from NODE_ENV/APP_ENV); `production` here only overrides it for tests.
+    from NODE_ENV/APP_ENV); no variable here can change it (tests use `overriding_environment`).
     """
 
     model_config = SettingsConfigDict(env_prefix="API_", extra="ignore", populate_by_name=True)
 
-    production: bool | None = None
+    _production: bool | None = PrivateAttr(default=None)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int | None = Field(default=None, ge=1, le=64)
@@ -61,10 +61,16 @@ class ApiSettings(BaseSettings):
     # Hidden `/_bench/baseline` route, only for benchmarks/api_load.py.
     bench_endpoints: bool = False
 
+    def overriding_environment(self, *, production: bool) -> ApiSettings:
+        """A copy that is (or is not) production whatever repo_db says: for tests."""
+        copy = self.model_copy()
+        copy._production = production
+        return copy
+
     @property
     def is_production(self) -> bool:
-        if self.production is not None:
-            return self.production
+        if self._production is not None:
+            return self._production
         from repo_db import get_settings as db_settings
 
         return db_settings().is_production

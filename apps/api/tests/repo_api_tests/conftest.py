@@ -22,7 +22,6 @@ __all__ = ["db_engine"]
 def make_settings(**overrides: Any) -> ApiSettings:
     """Development behaviour, in-memory throttle with limits no ordinary test reaches."""
     values: dict[str, Any] = {
-        "production": False,
         "rate_limit_storage": "memory://",
         "login_rate_per_address": "10000/minute",
         "login_failures_per_account": "10000/minute",
@@ -30,7 +29,7 @@ def make_settings(**overrides: Any) -> ApiSettings:
         "register_rate_per_account": "10000/minute",
     }
     values.update(overrides)
-    return ApiSettings(**values)
+    return ApiSettings(**values).overriding_environment(production=False)
 
 
 @pytest.fixture()

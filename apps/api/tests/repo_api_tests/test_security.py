@@ -127,7 +127,7 @@ def test_an_unreachable_rate_limiter_pauses_login_only(db_engine: Engine) -> Non
 
 def test_production_refuses_to_start_without_a_shared_throttle_store(db_engine: Engine) -> None:
     with pytest.raises(Exception, match="REDIS_URL"):
-        create_app(engine=db_engine, settings=ApiSettings(production=True))
+        create_app(engine=db_engine, settings=ApiSettings().overriding_environment(production=True))
 
 
 def test_argon2_runs_with_no_connection_checked_out(
@@ -248,7 +248,7 @@ def test_security_headers_on_every_response(client: TestClient, db_engine: Engin
 
 
 def test_production_defaults_close_cors_and_docs(db_engine: Engine) -> None:
-    settings = ApiSettings(production=True, rate_limit_storage="memory://")
+    settings = ApiSettings(rate_limit_storage="memory://").overriding_environment(production=True)
     with _client(db_engine, settings) as client:
         for path in ("/docs", "/redoc", "/openapi.json"):
             assert_error(client.get(path), 404)
@@ -261,11 +261,8 @@ def test_production_defaults_close_cors_and_docs(db_engine: Engine) -> None:
         assert "access-control-allow-origin" not in health.headers
         assert health.headers["strict-transport-security"].startswith("max-age=")
     opened = ApiSettings(
-        production=True,
-        rate_limit_storage="memory://",
-        docs_enabled=True,
-        cors_origins="https://app.example.org",
-    )
+        rate_limit_storage="memory://", docs_enabled=True, cors_origins="https://app.example.org"
+    ).overriding_environment(production=True)
     with _client(db_engine, opened) as client:
         assert client.get("/openapi.json").status_code == 200
         allowed = client.get("/healthz", headers={"Origin": "https://app.example.org"})
