@@ -14,6 +14,7 @@ from repo_api.config import ApiSettings, get_settings
 from repo_api.errors import install_error_handlers
 from repo_api.logging import RequestContextMiddleware, configure_logging
 from repo_api.routes import accounts, admin, assessments, attempts, health
+from repo_api.security import BodyLimitMiddleware, SecurityHeadersMiddleware, build_throttle
 
 API_VERSION = "1.0.0"
 
@@ -37,12 +38,13 @@ def create_app(*, engine: Engine | None = None, settings: ApiSettings | None = N
         version=API_VERSION,
         description=(package_doc or "").strip(),
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url="/redoc",
-        openapi_url="/openapi.json",
+        docs_url="/docs" if settings.docs_on else None,
+        redoc_url="/redoc" if settings.docs_on else None,
+        openapi_url="/openapi.json" if settings.docs_on else None,
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.throttle = build_throttle(settings)
 
     install_error_handlers(app)
     app.include_router(health.router)
@@ -54,15 +56,19 @@ def create_app(*, engine: Engine | None = None, settings: ApiSettings | None = N
         app.include_router(health.bench_router)
 
     origins = settings.cors_origin_list
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=origins,
-        allow_credentials="*" not in origins,
-        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-        expose_headers=["X-Request-ID"],
-        max_age=600,
-    )
+    if origins:  # none in production unless API_CORS_ORIGINS names them
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_credentials="*" not in origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+            max_age=600,
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Outside the body limit, so its early 413s carry the headers too.
+    app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
     # Added last = outermost: every response, even a CORS preflight, gets a request id.
     app.add_middleware(RequestContextMiddleware)
     return app

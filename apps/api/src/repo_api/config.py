@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from repo_db import ConfigError
 
 
 def _default_workers() -> int:
@@ -14,30 +16,83 @@ def _default_workers() -> int:
     return max(2, min(8, os.cpu_count() or 2))
 
 
+DEV_CORS_ORIGINS = "http://127.0.0.1:3000,http://localhost:3000,http://127.0.0.1:8080"
+MIB = 1024 * 1024
+
+
 class ApiSettings(BaseSettings):
-    """Settings read from `API_*` environment variables (and APP_ENV / NODE_ENV)."""
+    """Settings read from `API_*` environment variables (and REDIS_URL).
 
-    model_config = SettingsConfigDict(env_prefix="API_", extra="ignore")
+    Whether this is production is repo_db's decision (`repo_db.get_settings().is_production`,
+    from NODE_ENV/APP_ENV); no variable here can change it (tests use `overriding_environment`).
+    """
 
-    environment: str = Field(
-        default="development",
-        validation_alias=AliasChoices("APP_ENV", "NODE_ENV", "API_ENV"),
-    )
+    model_config = SettingsConfigDict(env_prefix="API_", extra="ignore", populate_by_name=True)
+
+    _production: bool | None = PrivateAttr(default=None)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int | None = Field(default=None, ge=1, le=64)
     token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
-    # Comma-separated list; "*" allows any origin (never with credentials).
-    cors_origins: str = "http://127.0.0.1:3000,http://localhost:3000,http://127.0.0.1:8080"
+    # Comma-separated list; "*" allows any origin (never with credentials). Unset: the local dev
+    # origins in development, none (CORS off) in production.
+    cors_origins: str | None = None
+    # /docs, /redoc and /openapi.json. Unset: on in development, off in production.
+    docs_enabled: bool | None = None
+    # Request bodies above this many bytes are refused with 413 while they stream in.
+    max_body_bytes: int = Field(default=1 * MIB, ge=1024)
+    # Throttle storage for login/registration: a `limits` URI. Unset: REDIS_URL when set, else
+    # memory:// in development; production refuses to start without Redis (or an explicit URI).
+    rate_limit_storage: str | None = Field(
+        default=None, validation_alias=AliasChoices("API_RATE_LIMIT_STORAGE", "REDIS_URL")
+    )
+    rate_limit_key_prefix: str = "repo_api"
+    login_rate_per_address: str = "30/minute"
+    login_failures_per_account: str = "10 per 15 minutes"
+    register_rate_per_address: str = "10/hour"
+    register_rate_per_account: str = "5/hour"
+    # Concurrent Argon2 hashes per process (each takes ~64 MiB and one core for ~0.1-0.4 s).
+    argon2_concurrency: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
+    # Concurrent throttle/database calls of login and registration per process (a bulkhead).
+    auth_io_concurrency: int = Field(default=4, ge=1)
     log_level: str = "info"
     log_json: bool | None = None
     max_page_size: int = Field(default=100, ge=1, le=1000)
     # Hidden `/_bench/baseline` route, only for benchmarks/api_load.py.
     bench_endpoints: bool = False
 
+    def overriding_environment(self, *, production: bool) -> ApiSettings:
+        """A copy that is (or is not) production whatever repo_db says: for tests."""
+        copy = self.model_copy()
+        copy._production = production
+        return copy
+
     @property
     def is_production(self) -> bool:
-        return self.environment.strip().lower() in {"production", "prod"}
+        if self._production is not None:
+            return self._production
+        from repo_db import get_settings as db_settings
+
+        return db_settings().is_production
+
+    @property
+    def environment(self) -> str:
+        return "production" if self.is_production else "development"
+
+    @property
+    def docs_on(self) -> bool:
+        return (not self.is_production) if self.docs_enabled is None else self.docs_enabled
+
+    @property
+    def throttle_storage_uri(self) -> str:
+        if self.rate_limit_storage:
+            return self.rate_limit_storage
+        if self.is_production:
+            raise ConfigError(
+                "production needs a shared throttle store: set REDIS_URL (e.g. "
+                "redis://127.0.0.1:6379/0) or API_RATE_LIMIT_STORAGE"
+            )
+        return "memory://"
 
     @property
     def effective_workers(self) -> int:
@@ -47,7 +102,10 @@ class ApiSettings(BaseSettings):
 
     @property
     def cors_origin_list(self) -> list[str]:
-        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+        origins = self.cors_origins
+        if origins is None:
+            origins = "" if self.is_production else DEV_CORS_ORIGINS
+        return [o.strip() for o in origins.split(",") if o.strip()]
 
     @property
     def json_logs(self) -> bool:

@@ -32,6 +32,15 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def client_address(request: Request) -> str:
+    """The client's address as uvicorn saw it (X-Forwarded-For only from trusted proxies, see
+    uvicorn's --forwarded-allow-ips): the key of the per-address throttles."""
+    return request.client.host if request.client else "unknown"
+
+
 def get_session(
     request: Request, engine: Annotated[Engine, Depends(get_engine)]
 ) -> Iterator[Session]:

@@ -52,7 +52,10 @@ def error_response(
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:  # 429 throttled, 503 rate limiter down
+        headers["Retry-After"] = str(retry_after)
     return error_response(
         request, status=exc.status_code, code=exc.code, message=exc.message, headers=headers
     )

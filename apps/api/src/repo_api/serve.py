@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 
 import structlog
@@ -34,7 +35,9 @@ def build_parser(settings: ApiSettings) -> argparse.ArgumentParser:
         ),
         epilog=(
             "Environment: API_HOST, API_PORT, API_WORKERS, API_TOKEN_TTL_SECONDS, "
-            "API_CORS_ORIGINS (comma-separated), API_LOG_LEVEL, APP_ENV/NODE_ENV=production."
+            "API_CORS_ORIGINS (comma-separated), API_LOG_LEVEL, API_MAX_BODY_BYTES, "
+            "API_DOCS_ENABLED, REDIS_URL or API_RATE_LIMIT_STORAGE (throttling), "
+            "APP_ENV/NODE_ENV=production."
         ),
     )
     parser.add_argument("--host", default=settings.host, help="bind address (%(default)s)")
@@ -56,8 +59,8 @@ def build_parser(settings: ApiSettings) -> argparse.ArgumentParser:
         "--seed",
         action=argparse.BooleanOptionalAction,
         default=not settings.is_production,
-        help="seed demo accounts and assessments into an EMPTY database (default: on, off in "
-        "production)",
+        help="seed demo accounts and assessments into an EMPTY database (default: on; refused "
+        "in production)",
     )
     return parser
 
@@ -89,11 +92,22 @@ def prepare_database(*, migrate: bool, seed: bool) -> None:
     dispose_engines()
 
 
+SEED_REFUSED = (
+    "refusing --seed in production: the demo accounts have a published password. Create real "
+    "accounts instead (register, then grant roles as an admin)."
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     settings = get_settings()
     args = build_parser(settings).parse_args(argv)
     configure_logging(level=args.log_level, json_logs=settings.json_logs)
     try:
+        if args.seed and settings.is_production:
+            logger.error("api.seed_refused", reason=SEED_REFUSED)
+            print(f"error: {SEED_REFUSED}", file=sys.stderr)
+            return 2
+        _ = settings.throttle_storage_uri  # production without Redis: say so now, not per worker
         prepare_database(migrate=args.migrate, seed=args.seed)
     except ConfigError as exc:  # e.g. production without NEON_DATABASE_URL: say so, no traceback
         logger.error("api.config_error", error=str(exc))

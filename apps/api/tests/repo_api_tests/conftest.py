@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -18,13 +19,23 @@ from repo_db.testing import db_engine, truncate_all
 __all__ = ["db_engine"]
 
 
+def make_settings(**overrides: Any) -> ApiSettings:
+    """Development behaviour, in-memory throttle with limits no ordinary test reaches."""
+    values: dict[str, Any] = {
+        "rate_limit_storage": "memory://",
+        "login_rate_per_address": "10000/minute",
+        "login_failures_per_account": "10000/minute",
+        "register_rate_per_address": "10000/minute",
+        "register_rate_per_account": "10000/minute",
+    }
+    values.update(overrides)
+    return ApiSettings(**values).overriding_environment(production=False)
+
+
 @pytest.fixture()
 def api_settings() -> ApiSettings:
-    return ApiSettings(
-        environment="test",
-        cors_origins="http://web.example.test",
-        bench_endpoints=True,
-        max_page_size=50,
+    return make_settings(
+        cors_origins="http://web.example.test", bench_endpoints=True, max_page_size=50
     )
 
 

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -140,3 +150,70 @@ def assert_error(response: Any, status: int, code: str | None = None) -> dict[st
     assert "Traceback" not in response.text
     error: dict[str, Any] = body["error"]
     return error
+
+
+STARTUP_TIMEOUT_S = 90.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serve_api(
+    workdir: Path,
+    *,
+    sqlite_path: Path,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    name: str = "server",
+) -> Iterator[str]:
+    """`python -m repo_api` on a free loopback port (development mode, its own SQLite file,
+    migrated and demo-seeded when empty); yields the base URL once /readyz answers 200."""
+    port = free_port()
+    child_env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "NEON_DATABASE_URL", "NODE_ENV", "APP_ENV", "REDIS_URL"}
+        and not k.startswith("API_")
+    }
+    child_env["SQLITE_PATH"] = str(sqlite_path)
+    # The child must import exactly what this test process imports (Pants sandbox or checkout).
+    child_env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
+    child_env["API_LOG_LEVEL"] = "warning"
+    child_env.update(env or {})
+    log_path = workdir / f"{name}.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "repo_api", "--host", "127.0.0.1", "--port", str(port), *args],
+        env=child_env,
+        cwd=workdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"{name} exited early:\n{log_path.read_text()}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"{name} not ready:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        log.close()

@@ -276,7 +276,8 @@ def test_assessment_statistics(client: TestClient, db_engine: Engine) -> None:
 def test_saves_after_the_time_limit_are_refused(client: TestClient, db_engine: Engine) -> None:
     author = make_user(db_engine, role="author")
     learner = make_user(db_engine)
-    assessment = create_assessment(client, author, time_limit_seconds=60)
+    # One attempt allowed: after it, the per-question scores are shown.
+    assessment = create_assessment(client, author, time_limit_seconds=60, max_attempts=1)
     attempt_id = _start(client, learner, assessment["id"])["id"]
     question = assessment["questions"][2]
     url = f"/attempts/{attempt_id}/responses/{question['id']}"

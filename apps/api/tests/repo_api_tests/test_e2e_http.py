@@ -3,11 +3,6 @@ SQLite file, then walk a learner through a demo assessment with httpx."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,60 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-STARTUP_TIMEOUT_S = 90.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from repo_api_tests.helpers import serve_api
 
 
 @pytest.fixture()
 def served_api(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "NEON_DATABASE_URL", "NODE_ENV", "APP_ENV"}
-        and not k.startswith("API_")
-    }
-    env["SQLITE_PATH"] = str(tmp_path / "e2e.sqlite3")
-    # The child must import exactly what this test process imports (Pants sandbox or checkout).
-    env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
-    env["API_LOG_LEVEL"] = "warning"
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "repo_api", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited early:\n{(tmp_path / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server not ready:\n{(tmp_path / 'server.log').read_text()}")
-            time.sleep(0.2)
+    with serve_api(tmp_path, sqlite_path=tmp_path / "e2e.sqlite3") as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
 
 
 def _answer(question: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +35,7 @@ def test_learner_journey_over_http(served_api: str) -> None:
             "/auth/register",
             json={"email": "e2e@example.org", "password": "e2e-password", "display_name": "E2E"},
         )
-        assert registered.status_code == 201, registered.text
+        assert registered.status_code == 202, registered.text
         login = http.post(
             "/auth/login", json={"email": "e2e@example.org", "password": "e2e-password"}
         )

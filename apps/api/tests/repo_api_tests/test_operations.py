@@ -117,10 +117,10 @@ def test_writes_are_committed_before_the_response_starts(db_engine: Engine) -> N
 
         await app(scope, receive, check)
 
-    body = {"email": "late@ex.io", "password": "password123", "display_name": "Late"}
+    body = {"email": "late@ex.io", "password": "late-but-committed", "display_name": "Late"}
     try:
         with TestClient(probe) as client:
-            assert client.post("/auth/register", json=body).status_code == 201
+            assert client.post("/auth/register", json=body).status_code == 202
     finally:
         truncate_all(db_engine)
     assert seen_at_response_start == [True]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from repo_db.models import AnswerOption, Assessment, Question
+from repo_db.models.assessments import SHOW_ANSWERS
 from repo_domain.common import Actor, KeysetPage, keyset_page, like_pattern, utcnow
 from repo_domain.errors import Conflict, Forbidden, NotFound, Unprocessable
 
@@ -39,6 +42,21 @@ class AssessmentView:
     assessment: Assessment
     questions: list[Question]
     options: dict[int, list[AnswerOption]]
+
+
+def _policy(
+    *, max_attempts: int | None, show_answers: str | None, closes_at: datetime | None
+) -> dict[str, Any]:
+    """The attempt policy, checked here because the columns carry no CHECK constraint."""
+    if max_attempts is not None and max_attempts < 1:
+        raise Unprocessable("max_attempts must be at least 1", code="invalid_policy")
+    if show_answers is not None and show_answers not in SHOW_ANSWERS:
+        raise Unprocessable(
+            f"show_answers must be one of {', '.join(SHOW_ANSWERS)}", code="invalid_policy"
+        )
+    if show_answers == "after_close" and closes_at is None:
+        raise Unprocessable("show_answers=after_close needs closes_at", code="invalid_policy")
+    return {"max_attempts": max_attempts, "show_answers": show_answers, "closes_at": closes_at}
 
 
 def _can_manage(actor: Actor, assessment: Assessment) -> bool:
@@ -125,6 +143,9 @@ def create_assessment(
     time_limit_seconds: int | None,
     pass_percent: float,
     questions: Sequence[QuestionSpec],
+    max_attempts: int | None = None,
+    show_answers: str = "after_last_attempt",
+    closes_at: datetime | None = None,
 ) -> Assessment:
     if not actor.can_author:
         raise Forbidden("only authors and admins may create assessments")
@@ -135,6 +156,7 @@ def create_assessment(
         time_limit_seconds=time_limit_seconds,
         pass_percent=pass_percent,
         status="draft",
+        **_policy(max_attempts=max_attempts, show_answers=show_answers, closes_at=closes_at),
     )
     session.add(assessment)
     session.flush()
@@ -152,8 +174,14 @@ def update_assessment(
     time_limit_seconds: int | None = None,
     pass_percent: float | None = None,
     questions: Sequence[QuestionSpec] | None = None,
+    max_attempts: int | None = None,
+    show_answers: str | None = None,
+    closes_at: datetime | None = None,
 ) -> Assessment:
-    """Scoring-relevant fields are frozen once published, so past results stay comparable."""
+    """Scoring-relevant fields are frozen once published, so past results stay comparable.
+
+    The attempt policy (max_attempts, show_answers, closes_at) may change until archived.
+    """
     assessment = get_managed(session, actor=actor, assessment_id=assessment_id, for_update=True)
     if assessment.status == "archived":
         raise Conflict("archived assessments cannot be edited", code="archived")
@@ -172,6 +200,13 @@ def update_assessment(
         assessment.time_limit_seconds = time_limit_seconds
     if pass_percent is not None:
         assessment.pass_percent = pass_percent
+    for name, value in _policy(
+        max_attempts=max_attempts,
+        show_answers=show_answers,
+        closes_at=closes_at or assessment.closes_at,
+    ).items():
+        if value is not None:
+            setattr(assessment, name, value)
     if questions is not None:
         # Explicit option delete: do not rely on SQLite having foreign-key cascades switched on.
         question_ids = select(Question.id).where(Question.assessment_id == assessment.id)

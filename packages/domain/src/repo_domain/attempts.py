@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
 from repo_db import DuplicateError, savepoint
@@ -42,27 +42,116 @@ def _owned_attempt(
     return attempt
 
 
-def start_attempt(session: Session, *, actor: Actor, assessment_id: int) -> tuple[Attempt, bool]:
-    """Returns (attempt, created): an unfinished attempt is resumed rather than duplicated."""
-    assessment = get_visible(session, actor=actor, assessment_id=assessment_id)
-    if assessment.status != "published":
-        raise Conflict("only published assessments can be taken", code="not_published")
-    existing = session.scalar(
-        select(Attempt)
-        .where(
-            Attempt.user_id == actor.id,
+def _in_progress(session: Session, *, user_id: int, assessment_id: int) -> Attempt | None:
+    return session.scalar(
+        select(Attempt).where(
+            Attempt.user_id == user_id,
             Attempt.assessment_id == assessment_id,
             Attempt.status == "in_progress",
         )
-        .order_by(Attempt.id.desc())
-        .limit(1)
     )
+
+
+def _attempts_used(session: Session, *, user_id: int, assessment_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Attempt)
+            .where(Attempt.user_id == user_id, Attempt.assessment_id == assessment_id)
+        )
+        or 0
+    )
+
+
+def start_attempt(session: Session, *, actor: Actor, assessment_id: int) -> tuple[Attempt, bool]:
+    """Returns (attempt, created): an unfinished attempt is resumed rather than duplicated.
+
+    At most one attempt is in progress per learner and assessment: the partial unique index
+    `uq_attempts_one_in_progress` decides racing starts, and the loser resumes the winner's.
+    """
+    assessment = get_visible(session, actor=actor, assessment_id=assessment_id)
+    if assessment.status != "published":
+        raise Conflict("only published assessments can be taken", code="not_published")
+    existing = _in_progress(session, user_id=actor.id, assessment_id=assessment_id)
     if existing is not None:
         return existing, False
+    if assessment.closes_at is not None and utcnow() >= as_utc(assessment.closes_at):
+        raise Conflict("this assessment is closed", code="closed")
+    limit = assessment.max_attempts
+    if (
+        limit is not None
+        and _attempts_used(session, user_id=actor.id, assessment_id=assessment_id) >= limit
+    ):
+        raise Conflict(f"no attempts left (at most {limit})", code="no_attempts_left")
     attempt = Attempt(assessment_id=assessment_id, user_id=actor.id, status="in_progress")
-    session.add(attempt)
-    session.flush()
+    try:
+        with savepoint(session):
+            session.add(attempt)
+            session.flush()
+            # Count again after our insert: a concurrent start+submit between the check above
+            # and the insert must not push the learner past the limit.
+            if (
+                limit is not None
+                and _attempts_used(session, user_id=actor.id, assessment_id=assessment_id) > limit
+            ):
+                raise Conflict(f"no attempts left (at most {limit})", code="no_attempts_left")
+    except DuplicateError as exc:  # a concurrent start won the insert: resume that attempt
+        winner = _in_progress(session, user_id=actor.id, assessment_id=assessment_id)
+        if winner is None:  # pragma: no cover - the winner was submitted in between
+            raise Conflict("another attempt was started at the same time", code="retry") from exc
+        return winner, False
     return attempt, True
+
+
+def answers_visible(
+    session: Session, *, actor: Actor, assessment: Assessment, user_id: int
+) -> bool:
+    """May `actor` see which answers of `user_id`'s attempts were correct?
+
+    Managers (the owning author, admins) always; learners per the assessment's `show_answers`:
+    never / after their last allowed attempt (never while retakes remain, so never with unlimited
+    retakes) / after the close date.
+    """
+    if actor.is_admin or (actor.role == "author" and assessment.author_id == actor.id):
+        return True
+    policy = assessment.show_answers
+    if policy == "after_last_attempt":
+        limit = assessment.max_attempts
+        return limit is not None and (
+            _attempts_used(session, user_id=user_id, assessment_id=assessment.id) >= limit
+        )
+    if policy == "after_close":
+        return assessment.closes_at is not None and utcnow() >= as_utc(assessment.closes_at)
+    return False
+
+
+def attempt_answers_visible(session: Session, *, actor: Actor, attempt: Attempt) -> bool:
+    assessment = session.get(Assessment, attempt.assessment_id)
+    return assessment is not None and answers_visible(
+        session, actor=actor, assessment=assessment, user_id=attempt.user_id
+    )
+
+
+def redacted_details(details: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A result's details without per-question correctness (`is_correct` and `score`)."""
+    if not details:
+        return details
+    copy = dict(details)
+    copy["questions"] = [
+        {**q, "is_correct": None, "score": None} for q in details.get("questions", [])
+    ]
+    copy["answers_hidden"] = True
+    return copy
+
+
+def result_details_for(session: Session, *, actor: Actor, result: Result) -> dict[str, Any] | None:
+    """The details `actor` may see (a copy: the stored row is never modified)."""
+    assessment = session.get(Assessment, result.assessment_id)
+    if assessment is not None and answers_visible(
+        session, actor=actor, assessment=assessment, user_id=result.user_id
+    ):
+        return result.details
+    return redacted_details(result.details)
 
 
 def get_attempt(

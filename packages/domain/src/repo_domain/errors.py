@@ -44,3 +44,22 @@ class Conflict(DomainError):
 class Unprocessable(DomainError):
     status_code = 422
     code = "unprocessable"
+
+
+class TooManyRequests(DomainError):
+    """Throttled: `retry_after` seconds until the window frees a slot (HTTP 429 Retry-After)."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, retry_after)
+
+
+class ServiceUnavailable(DomainError):
+    """A dependency (e.g. the throttle's Redis) is down: retry later (HTTP 503)."""
+
+    status_code = 503
+    code = "unavailable"
+    retry_after = 5

@@ -126,6 +126,9 @@ def create(body: AssessmentCreate, actor: ActorDep, session: SessionDep) -> Asse
         time_limit_seconds=body.time_limit_seconds,
         pass_percent=body.pass_percent,
         questions=_specs(body.questions),
+        max_attempts=body.max_attempts,
+        show_answers=body.show_answers,
+        closes_at=body.closes_at,
     )
     return _authoring(session, assessment)
 
@@ -162,6 +165,9 @@ def update(
         time_limit_seconds=body.time_limit_seconds,
         pass_percent=body.pass_percent,
         questions=None if body.questions is None else _specs(body.questions),
+        max_attempts=body.max_attempts,
+        show_answers=body.show_answers,
+        closes_at=body.closes_at,
     )
     return _authoring(session, assessment)
 

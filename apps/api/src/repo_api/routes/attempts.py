@@ -71,7 +71,8 @@ def history(
 def get_attempt(attempt_id: Id, actor: ActorDep, session: SessionDep) -> AttemptDetail:
     attempt, responses = attempts.get_attempt(session, actor=actor, attempt_id=attempt_id)
     data = AttemptPublic.model_validate(attempt).model_dump()
-    data["responses"] = [ResponsePublic.model_validate(r) for r in responses]
+    reveal = attempts.attempt_answers_visible(session, actor=actor, attempt=attempt)
+    data["responses"] = [_response_public(r, reveal=reveal) for r in responses]
     return AttemptDetail.model_validate(data)
 
 
@@ -95,7 +96,7 @@ def save_response(
             text_value=body.text_value,
         ),
     )
-    return ResponsePublic.model_validate(saved)
+    return _response_public(saved, reveal=False)
 
 
 @router.post("/attempts/{attempt_id}/submit", response_model=SubmitPublic, responses=_write_errors)
@@ -103,12 +104,25 @@ def submit(attempt_id: Id, actor: ActorDep, session: SessionDep) -> SubmitPublic
     """Submit once; objective questions are scored now, free text goes to AI grading."""
     attempt, result = attempts.submit(session, actor=actor, attempt_id=attempt_id)
     return SubmitPublic(
-        attempt=AttemptPublic.model_validate(attempt), result=ResultPublic.model_validate(result)
+        attempt=AttemptPublic.model_validate(attempt),
+        result=_result_public(session, actor=actor, result=result),
     )
 
 
 @router.get("/attempts/{attempt_id}/result", response_model=ResultPublic, responses=_errors)
 def get_result(attempt_id: Id, actor: ActorDep, session: SessionDep) -> ResultPublic:
-    return ResultPublic.model_validate(
-        attempts.get_result(session, actor=actor, attempt_id=attempt_id)
-    )
+    result = attempts.get_result(session, actor=actor, attempt_id=attempt_id)
+    return _result_public(session, actor=actor, result=result)
+
+
+def _response_public(response: Any, *, reveal: bool) -> ResponsePublic:
+    public = ResponsePublic.model_validate(response)
+    if not reveal:  # per-question correctness would leak the answer key through retakes
+        public = public.model_copy(update={"is_correct": None, "score": None})
+    return public
+
+
+def _result_public(session: SessionDep, *, actor: ActorDep, result: Any) -> ResultPublic:
+    public = ResultPublic.model_validate(result)
+    details = attempts.result_details_for(session, actor=actor, result=result)
+    return public.model_copy(update={"details": details})

@@ -7,16 +7,17 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from repo_api.schemas.common import ORMModel, SafeStr, UtcDatetime
+from repo_domain.accounts import normalise_email
+from repo_domain.errors import DomainError
 
 Role = Literal["learner", "author", "admin"]
 
 
 def _normalise_email(value: str) -> str:
-    value = value.strip().lower()
-    local, sep, domain = value.partition("@")
-    if not sep or not local or "." not in domain or " " in value or domain.startswith("."):
-        raise ValueError("not a valid email address")
-    return value
+    try:
+        return normalise_email(value)
+    except DomainError as exc:  # pydantic turns ValueError into a 422 naming the field
+        raise ValueError(exc.message) from exc
 
 
 class UserBase(BaseModel):
@@ -61,6 +62,13 @@ class UserPublic(ORMModel):
 class LoginRequest(BaseModel):
     email: SafeStr = Field(min_length=1, max_length=320)
     password: SafeStr = Field(min_length=1, max_length=256)
+
+
+class RegistrationAccepted(BaseModel):
+    """The same for a new and an already registered address (no account enumeration)."""
+
+    status: Literal["accepted"] = "accepted"
+    message: str
 
 
 class TokenPublic(BaseModel):

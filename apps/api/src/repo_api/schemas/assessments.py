@@ -10,6 +10,7 @@ from repo_api.schemas.common import ORMModel, SafeStr, UtcDatetime
 
 QuestionKind = Literal["single_choice", "multiple_choice", "numeric", "free_text"]
 AssessmentStatus = Literal["draft", "published", "archived"]
+ShowAnswers = Literal["never", "after_last_attempt", "after_close"]
 
 MAX_QUESTIONS = 200
 MAX_OPTIONS = 20
@@ -53,6 +54,12 @@ class AssessmentBase(BaseModel):
     description: SafeStr = Field(default="", max_length=10_000)
     time_limit_seconds: int | None = Field(default=None, ge=10, le=7 * 24 * 3600)
     pass_percent: float = Field(default=60.0, ge=0, le=100, allow_inf_nan=False)
+    max_attempts: int | None = Field(default=None, ge=1, le=1000, description="null: unlimited")
+    show_answers: ShowAnswers = Field(
+        default="after_last_attempt",
+        description="when learners see which answers were correct (never while retakes remain)",
+    )
+    closes_at: UtcDatetime | None = Field(default=None, description="no new attempts after this")
 
 
 class AssessmentCreate(AssessmentBase):
@@ -66,6 +73,9 @@ class AssessmentUpdate(BaseModel):
     description: SafeStr | None = Field(default=None, max_length=10_000)
     time_limit_seconds: int | None = Field(default=None, ge=10, le=7 * 24 * 3600)
     pass_percent: float | None = Field(default=None, ge=0, le=100, allow_inf_nan=False)
+    max_attempts: int | None = Field(default=None, ge=1, le=1000)
+    show_answers: ShowAnswers | None = None
+    closes_at: UtcDatetime | None = None
     # Replaces every question when given (draft only).
     questions: list[QuestionCreate] | None = Field(default=None, max_length=MAX_QUESTIONS)
 
@@ -104,6 +114,9 @@ class AssessmentSummary(ORMModel):
     status: AssessmentStatus
     time_limit_seconds: int | None
     pass_percent: float
+    max_attempts: int | None
+    show_answers: ShowAnswers
+    closes_at: UtcDatetime | None
     created_at: UtcDatetime
     updated_at: UtcDatetime
     published_at: UtcDatetime | None

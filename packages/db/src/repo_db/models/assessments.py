@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,6 +24,8 @@ from repo_db.models.base import Base, Id, utcnow
 ASSESSMENT_STATUSES = ("draft", "published", "archived")
 QUESTION_KINDS = ("single_choice", "multiple_choice", "numeric", "free_text")
 ATTEMPT_STATUSES = ("in_progress", "grading", "graded")
+# When a learner may see which answers were correct (issue 10: no harvesting through retakes).
+SHOW_ANSWERS = ("never", "after_last_attempt", "after_close")
 GRADING_STATUSES = ("not_required", "pending", "graded")
 
 
@@ -45,6 +48,15 @@ class Assessment(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None]
+    # Attempt policy (migration 0005). NULL max_attempts = unlimited retakes; with retakes left
+    # the correct answers stay hidden. The allowed values are checked by the domain and the API
+    # schema, not by a CHECK constraint: adding one on SQLite means recreating `assessments`,
+    # which with foreign keys on would cascade-delete every question.
+    max_attempts: Mapped[int | None]
+    show_answers: Mapped[str] = mapped_column(
+        String(24), default="after_last_attempt", server_default="after_last_attempt"
+    )
+    closes_at: Mapped[datetime | None]
 
 
 class Question(Base):
@@ -91,6 +103,15 @@ class Attempt(Base):
         # A learner's history (keyset by id) and per-assessment statistics.
         Index("ix_attempts_user_id_id", "user_id", "id"),
         Index("ix_attempts_assessment_id_status", "assessment_id", "status"),
+        # At most one attempt in progress per learner and assessment, whatever the races.
+        Index(
+            "uq_attempts_one_in_progress",
+            "user_id",
+            "assessment_id",
+            unique=True,
+            postgresql_where=text("status = 'in_progress'"),
+            sqlite_where=text("status = 'in_progress'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
