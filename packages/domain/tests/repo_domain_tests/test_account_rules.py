@@ -50,8 +50,17 @@ def test_invalid_and_look_alike_emails_are_refused(raw: str) -> None:
 
 @pytest.mark.parametrize(
     "password",
-    ["        ", "\t\t\t\t\t\t\t\t", "short", "aaaaaaaaaa", "abababab", "password123", "Qwertyuiop",
-     "iloveyou1", "x" * 257],
+    [
+        "        ",
+        "\t\t\t\t\t\t\t\t",
+        "short",
+        "aaaaaaaaaa",
+        "abababab",
+        "password123",
+        "Qwertyuiop",
+        "iloveyou1",
+        "x" * 257,
+    ],
 )
 def test_weak_passwords_fail_the_policy(password: str) -> None:
     with pytest.raises(Unprocessable):
