@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from repo_domain.common import Actor, KeysetPage, keyset_page, like_pattern, utcnow
+from repo_domain.common import Actor, KeysetPage, keyset_page, utcnow
 from repo_domain.errors import Conflict, Forbidden, NotFound, Unauthorized
+from repo_domain.search import user_search_filter
 from repo_domain.tokens import hash_token, new_token
 from repo_db import DuplicateError, savepoint
 from repo_db.models import AuthToken, User
@@ -107,14 +108,8 @@ def list_users(
     stmt = select(User).order_by(User.id).limit(limit + 1)
     if after is not None:
         stmt = stmt.where(User.id > after)
-    if query:
-        pattern = like_pattern(query, prefix_only=True)
-        stmt = stmt.where(
-            or_(
-                func.lower(User.email).like(pattern, escape="\\"),
-                func.lower(User.display_name).like(pattern, escape="\\"),
-            )
-        )
+    if query and query.strip():
+        stmt = stmt.where(user_search_filter(query))  # index-served prefix match (search.py)
     return keyset_page(session.scalars(stmt).all(), limit=limit)
 
 

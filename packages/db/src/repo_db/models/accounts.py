@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, true
+from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, String, event, func, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from repo_db.models.base import Base, Id, utcnow
@@ -41,3 +41,26 @@ class AuthToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     revoked_at: Mapped[datetime | None]
+
+
+# Admin user search (migration 0006, repo_domain.search): one index per searched column. On
+# PostgreSQL a GIN trigram index (pg_trgm) serves `lower(col) LIKE 'x%'`; SQLite ignores the
+# postgresql_* options and builds a btree on lower(col), which serves the range form of the match.
+Index(
+    "ix_users_lower_email",
+    func.lower(User.email).label("lower_email"),
+    postgresql_using="gin",
+    postgresql_ops={"lower_email": "gin_trgm_ops"},
+)
+Index(
+    "ix_users_lower_display_name",
+    func.lower(User.display_name).label("lower_display_name"),
+    postgresql_using="gin",
+    postgresql_ops={"lower_display_name": "gin_trgm_ops"},
+)
+# create_all (tests, `repo-db create-tables`) needs the operator class before the index.
+event.listen(
+    User.__table__,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)

@@ -1,0 +1,63 @@
+"""Admin user search: a case-insensitive prefix match that an index really serves on both databases.
+
+The match is ``lower(col) LIKE 'prefix%'``. PostgreSQL serves it from the GIN trigram indexes of
+migration 0006. SQLite applies its LIKE optimisation to plain columns only, never to
+``lower(col)``, so there the same match also carries the equivalent range
+``lower(col) >= 'prefix' AND lower(col) < 'prefiy'``, which the btree indexes on ``lower(col)``
+(same index names) serve. The choice is made when SQLAlchemy compiles the statement, so callers
+write one query for both dialects. docs/benchmarks.md ("Admin user search") shows both plans.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Boolean, ColumnElement, and_, func, or_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
+
+from repo_db.models import User
+from repo_domain.common import like_pattern
+
+MAX_QUERY_LENGTH = 100
+
+
+def _next_prefix(prefix: str) -> str:
+    """The smallest string greater than every string starting with `prefix` (code point order)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+class PrefixMatch(ColumnElement[bool]):
+    """``expr LIKE 'prefix%'`` (escaped), plus an index-friendly range on SQLite."""
+
+    type = Boolean()
+    inherit_cache = True
+    _traverse_internals = [
+        ("like", InternalTraversal.dp_clauseelement),
+        ("range", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, expr: ColumnElement[Any], prefix: str) -> None:
+        lowered = prefix.lower()
+        self.like = expr.like(like_pattern(lowered, prefix_only=True), escape="\\")
+        self.range = and_(expr >= lowered, expr < _next_prefix(lowered))
+
+
+@compiles(PrefixMatch)
+def _compile_prefix_match(element: PrefixMatch, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.like, **kw)
+
+
+@compiles(PrefixMatch, "sqlite")
+def _compile_prefix_match_sqlite(element: PrefixMatch, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(and_(element.range, element.like), **kw)
+
+
+def user_search_filter(query: str) -> ColumnElement[bool]:
+    """Users whose email or display name starts with `query` (case-insensitive)."""
+    text = query.strip()[:MAX_QUERY_LENGTH]
+    return or_(
+        PrefixMatch(func.lower(User.email), text),
+        PrefixMatch(func.lower(User.display_name), text),
+    )
