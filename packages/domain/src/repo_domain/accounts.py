@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from repo_domain.common import Actor, KeysetPage, keyset_page, utcnow
 from repo_domain.errors import Conflict, Forbidden, NotFound, Unauthorized
-from repo_domain.search import user_search_filter
+from repo_domain.search import user_page_statement
 from repo_domain.tokens import hash_token, new_token
 from repo_db import DuplicateError, savepoint
 from repo_db.models import AuthToken, User
@@ -105,11 +105,8 @@ def list_users(
     """Admin user list: keyset on the primary key, so page 1000 costs what page 1 costs."""
     if not actor.is_admin:
         raise Forbidden("admins only")
-    stmt = select(User).order_by(User.id).limit(limit + 1)
-    if after is not None:
-        stmt = stmt.where(User.id > after)
-    if query and query.strip():
-        stmt = stmt.where(user_search_filter(query))  # index-served prefix match (search.py)
+    # An index-served prefix search, same SQL on both dialects (repo_domain/search.py).
+    stmt = user_page_statement(query=query, after=after, limit=limit)
     return keyset_page(session.scalars(stmt).all(), limit=limit)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, and_, func, or_
+from sqlalchemy import Boolean, ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -61,3 +61,18 @@ def user_search_filter(query: str) -> ColumnElement[bool]:
         PrefixMatch(func.lower(User.email), text),
         PrefixMatch(func.lower(User.display_name), text),
     )
+
+
+def user_page_statement(*, query: str | None, after: int | None, limit: int) -> Select[tuple[User]]:
+    """One keyset page of users (LIMIT limit+1 tells whether another page follows)."""
+    searching = bool(query and query.strip())
+    # While searching, order by `id + 0`: the planner then cannot walk the primary key in order
+    # and filter (it guesses that matches are spread evenly, so a prefix whose matches all sit at
+    # high ids would scan most of the table); it fetches the matches from the search indexes and
+    # sorts them. Without a search the primary key walk is right and stays.
+    stmt = select(User).order_by(User.id + 0 if searching else User.id).limit(limit + 1)
+    if after is not None:
+        stmt = stmt.where(User.id > after)
+    if searching:
+        stmt = stmt.where(user_search_filter(query or ""))
+    return stmt

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, String, event, func, true
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from repo_db.models.base import Base, Id, utcnow
@@ -43,24 +43,17 @@ class AuthToken(Base):
     revoked_at: Mapped[datetime | None]
 
 
-# Admin user search (migration 0006, repo_domain.search): one index per searched column. On
-# PostgreSQL a GIN trigram index (pg_trgm) serves `lower(col) LIKE 'x%'`; SQLite ignores the
-# postgresql_* options and builds a btree on lower(col), which serves the range form of the match.
+# Admin user search (migration 0006, repo_domain.search): a btree on lower(col) per searched
+# column. On PostgreSQL its text_pattern_ops operator class lets `lower(col) LIKE 'x%'` use it
+# whatever the database collation; SQLite ignores postgresql_ops and serves the range form of the
+# same match. (A pg_trgm GIN index was measured and rejected: docs/benchmarks.md.)
 Index(
     "ix_users_lower_email",
     func.lower(User.email).label("lower_email"),
-    postgresql_using="gin",
-    postgresql_ops={"lower_email": "gin_trgm_ops"},
+    postgresql_ops={"lower_email": "text_pattern_ops"},
 )
 Index(
     "ix_users_lower_display_name",
     func.lower(User.display_name).label("lower_display_name"),
-    postgresql_using="gin",
-    postgresql_ops={"lower_display_name": "gin_trgm_ops"},
-)
-# create_all (tests, `repo-db create-tables`) needs the operator class before the index.
-event.listen(
-    User.__table__,
-    "before_create",
-    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+    postgresql_ops={"lower_display_name": "text_pattern_ops"},
 )

@@ -22,19 +22,18 @@ SEARCHED = (("ix_users_lower_email", "email"), ("ix_users_lower_display_name", "
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        # Trigram GIN: serves `lower(col) LIKE 'x%'` (and '%x%', should search widen later).
-        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        for name, column in SEARCHED:
-            op.execute(f"CREATE INDEX {name} ON users USING gin (lower({column}) gin_trgm_ops)")
-    else:
-        # SQLite's LIKE optimisation ignores expressions: a btree on lower(col) serves the
-        # equivalent range `lower(col) >= 'x' AND lower(col) < 'y'` that the search adds there.
-        for name, column in SEARCHED:
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    for name, column in SEARCHED:
+        if postgresql:
+            # text_pattern_ops lets `lower(col) LIKE 'x%'` range-scan the btree under any
+            # collation (the default operator class does so only under the "C" collation).
+            op.execute(f"CREATE INDEX {name} ON users (lower({column}) text_pattern_ops)")
+        else:
+            # SQLite's LIKE optimisation ignores expressions: repo_domain.search adds the
+            # equivalent range `lower(col) >= 'x' AND lower(col) < 'y'`, which this btree serves.
             op.create_index(name, "users", [sa.text(f"lower({column})")])
 
 
 def downgrade() -> None:
-    # The pg_trgm extension stays: other objects may use it, and it costs nothing unused.
     for name, _column in reversed(SEARCHED):
         op.drop_index(name, table_name="users")
