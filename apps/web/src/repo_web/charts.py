@@ -51,7 +51,7 @@ def _nice_max(value: float) -> float:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2g}"
+    return f"{value:.0f}" if float(value).is_integer() or abs(value) >= 10 else f"{value:.2g}"
 
 
 def _frame(
@@ -88,7 +88,9 @@ def bar_chart(
     y_max: float | None = None,
     y_suffix: str = "",
     css_class: str = "chart-bars",
+    label_zero: bool = False,
 ) -> Markup:
+    """Bars with their value written above (zero values only with `label_zero`)."""
     chart_id = f"chart{next(_ids)}"
     values = [m.value for m in marks if m.value is not None]
     top = y_max if y_max is not None else _nice_max(max(values, default=0.0))
@@ -114,6 +116,11 @@ def bar_chart(
                 f'height="{h:.1f}" tabindex="0" data-tooltip="{tip}" data-value="{mark.value:g}">'
                 f"<title>{tip}</title></rect>"
             )
+            if mark.value or label_zero:
+                body.append(
+                    f'<text class="chart-value" x="{x + bar_w / 2:.1f}" y="{y - 5:.1f}" '
+                    f'text-anchor="middle">{_fmt(mark.value)}{escape(y_suffix)}</text>'
+                )
         if i % label_every == 0:
             body.append(
                 f'<text class="chart-axis" x="{x + bar_w / 2:.1f}" '
@@ -184,9 +191,9 @@ def score_histogram(distribution: Sequence[Mapping[str, Any]]) -> Markup:
 def question_difficulty(questions: Sequence[Mapping[str, Any]]) -> Markup:
     """Share of decided answers that were correct, per question (low = hard)."""
     marks = []
-    for q in questions:
+    for number, q in enumerate(questions, 1):  # in position order, numbered as learners see them
         rate = q.get("correct_rate")
-        label = f"Q{int(q['position']) + 1}"
+        label = f"Q{number}"
         if rate is None:
             marks.append(Mark(label=label, value=None, tooltip=f"{label}: no graded answers yet"))
         else:
@@ -206,6 +213,7 @@ def question_difficulty(questions: Sequence[Mapping[str, Any]]) -> Markup:
         y_max=100.0,
         y_suffix="%",
         css_class="chart-difficulty",
+        label_zero=True,
     )
 
 
