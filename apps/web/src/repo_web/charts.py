@@ -13,7 +13,7 @@ from datetime import date
 from itertools import count
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup, escape  # pants: no-infer-dep (installed with jinja2)
 
 WIDTH = 640
 HEIGHT = 260
@@ -55,7 +55,12 @@ def _fmt(value: float) -> str:
 
 
 def _frame(
-    chart_id: str, title: str, description: str, css_class: str, body: list[str], y_max: float,
+    chart_id: str,
+    title: str,
+    description: str,
+    css_class: str,
+    body: list[str],
+    y_max: float,
     y_suffix: str,
 ) -> Markup:
     plot_h = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
@@ -175,7 +180,7 @@ def score_histogram(distribution: Sequence[Mapping[str, Any]]) -> Markup:
             label=f"{band['lower_percent']}",
             value=float(band["count"]),
             tooltip=f"{band['count']} results scored {band['lower_percent']}"
-            f"–{band['upper_percent']}%",
+            f"-{band['upper_percent']}%",
         )
         for band in distribution
     ]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
-from starlette.datastructures import FormData
+from fastapi.datastructures import FormData
 
 
 @dataclass

@@ -40,7 +40,7 @@ def _cookie(scope: Scope, name: str) -> str | None:
             jar: SimpleCookie = SimpleCookie()
             try:
                 jar.load(value.decode("latin-1"))
-            except Exception:  # noqa: BLE001 - a malformed cookie header is just no cookie
+            except Exception:  # - a malformed cookie header is just no cookie
                 return None
             if name in jar:
                 return jar[name].value
@@ -66,9 +66,8 @@ class SecurityMiddleware:
         if fresh:
             token = new_csrf_token()
         scope.setdefault("state", {})["csrf_token"] = token
-        set_cookie = (
-            f"{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax"
-            + ("; Secure" if self.secure_cookies else "")
+        set_cookie = f"{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax" + (
+            "; Secure" if self.secure_cookies else ""
         )
 
         async def send_with_headers(message: Message) -> None:
@@ -93,7 +92,7 @@ async def verify_csrf(request: Request) -> None:
     cookie = request.cookies.get(CSRF_COOKIE)
     try:
         form = await request.form()
-    except Exception as exc:  # noqa: BLE001 - an unparseable body cannot carry a token
+    except Exception as exc:  # - an unparseable body cannot carry a token
         raise CsrfError("unreadable form") from exc
     sent = form.get(CSRF_FIELD)
     if not cookie or not isinstance(sent, str) or not hmac.compare_digest(cookie, sent):

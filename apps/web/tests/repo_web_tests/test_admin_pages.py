@@ -46,10 +46,15 @@ def test_change_role_and_deactivate(client: TestClient, db_engine: Engine) -> No
     target = make_user(db_engine, name="Target Person")
     log_in(client, admin)
     back = "/admin/users?q=target"
-    assert location(post(client, f"/admin/users/{target.id}", {"role": "author", "back": back})) == back
+    assert (
+        location(post(client, f"/admin/users/{target.id}", {"role": "author", "back": back}))
+        == back
+    )
     page = client.get(back).text
     assert '<option value="author" selected>' in page
-    assert location(post(client, f"/admin/users/{target.id}", {"active": "0", "back": back})) == back
+    assert (
+        location(post(client, f"/admin/users/{target.id}", {"active": "0", "back": back})) == back
+    )
     assert "Deactivated" in client.get(back).text
     # The deactivated user's session no longer works.
     log_in(client, target)

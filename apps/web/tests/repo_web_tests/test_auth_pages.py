@@ -26,7 +26,9 @@ def test_signup_logs_in_with_a_strict_session_cookie(client: TestClient) -> None
     assert "Hello, Sam Learner" in dashboard.text
 
 
-def test_signup_errors_are_shown_next_to_their_fields(client: TestClient, db_engine: Engine) -> None:
+def test_signup_errors_are_shown_next_to_their_fields(
+    client: TestClient, db_engine: Engine
+) -> None:
     taken = make_user(db_engine)
     response = post(
         client, "/signup", {"display_name": "", "email": taken.email, "password": "short"}
@@ -51,7 +53,9 @@ def test_login_wrong_password_then_right_then_logout(client: TestClient, db_engi
     assert wrong.status_code == 422
     assert "Wrong email or password." in wrong.text
     assert f'value="{user.email}"' in wrong.text
-    ok = post(client, "/login", {"email": user.email.upper(), "password": PASSWORD, "next": "/manage"})
+    ok = post(
+        client, "/login", {"email": user.email.upper(), "password": PASSWORD, "next": "/manage"}
+    )
     assert location(ok) == "/manage"
     assert client.get("/dashboard").status_code == 200
     assert location(post(client, "/logout")) == "/"

@@ -31,9 +31,7 @@ def test_database_outage_is_a_quick_503_page_with_retry_after() -> None:
 
 
 def test_unexpected_errors_are_a_500_page_without_details() -> None:
-    app = create_app(
-        engine=create_engine("sqlite://"), settings=WebSettings(secure_cookies=False)
-    )
+    app = create_app(engine=create_engine("sqlite://"), settings=WebSettings(secure_cookies=False))
 
     @app.get("/boom")
     def boom() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
+from repo_domain.assessments import OptionSpec, QuestionSpec
 from sqlalchemy import Engine
 
-from repo_domain.assessments import OptionSpec, QuestionSpec
 from repo_web_tests.helpers import (
     location,
     log_in,
@@ -42,7 +42,10 @@ def test_take_an_assessment_one_question_at_a_time(client: TestClient, db_engine
     assert re.search(r'<span data-countdown data-deadline="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ">', html)
     assert html.count("data-question-index=") == 4
     correct_single = option_ids(html)[1]
-    assert location(post(client, f"{attempt}/questions/1", {"option": correct_single, "go": "next"})) == f"{attempt}/questions/2"
+    assert (
+        location(post(client, f"{attempt}/questions/1", {"option": correct_single, "go": "next"}))
+        == f"{attempt}/questions/2"
+    )
 
     # Resume from the dashboard while in progress.
     dashboard = client.get("/dashboard").text
@@ -51,22 +54,34 @@ def test_take_an_assessment_one_question_at_a_time(client: TestClient, db_engine
     q2 = client.get(f"{attempt}/questions/2").text
     assert "1 answered" in q2
     first, _, third = option_ids(q2)
-    assert location(
-        client.post(
-            f"{attempt}/questions/2",
-            data={"option": [str(first), str(third)], "go": "next", "csrf_token": client.cookies["csrftoken"]},
+    assert (
+        location(
+            client.post(
+                f"{attempt}/questions/2",
+                data={
+                    "option": [str(first), str(third)],
+                    "go": "next",
+                    "csrf_token": client.cookies["csrftoken"],
+                },
+            )
         )
-    ) == f"{attempt}/questions/3"
+        == f"{attempt}/questions/3"
+    )
 
     bad = post(client, f"{attempt}/questions/3", {"numeric": "forty-two", "go": "next"})
     assert bad.status_code == 422
     assert 'id="field-numeric-error"' in bad.text and "Enter a number" in bad.text
-    assert location(post(client, f"{attempt}/questions/3", {"numeric": "42.2", "go": "save"})).endswith("?saved=1")
+    assert location(
+        post(client, f"{attempt}/questions/3", {"numeric": "42.2", "go": "save"})
+    ).endswith("?saved=1")
     assert 'value="42.2"' in client.get(f"{attempt}/questions/3").text
 
-    assert location(
-        post(client, f"{attempt}/questions/4", {"text": "It calls itself.", "go": "review"})
-    ) == f"{attempt}/submit"
+    assert (
+        location(
+            post(client, f"{attempt}/questions/4", {"text": "It calls itself.", "go": "review"})
+        )
+        == f"{attempt}/submit"
+    )
     confirm = client.get(f"{attempt}/submit").text
     assert "you answered <strong>4 of 4</strong>" in confirm
     assert location(post(client, f"{attempt}/submit")) == f"{attempt}/result"
@@ -78,14 +93,19 @@ def test_take_an_assessment_one_question_at_a_time(client: TestClient, db_engine
     assert "Passed" not in html and "Not passed" not in html  # no provisional verdict
     assert html.count("badge correct") == 3 and html.count("badge pending") == 1
     # The submitted attempt can no longer be changed.
-    assert location(post(client, f"{attempt}/questions/1", {"option": correct_single})) == f"{attempt}/result"
+    assert (
+        location(post(client, f"{attempt}/questions/1", {"option": correct_single}))
+        == f"{attempt}/result"
+    )
     assert "Pending grading" in client.get("/dashboard").text
 
 
 def test_auto_graded_result_shows_pass_or_fail(client: TestClient, db_engine: Engine) -> None:
     author = make_user(db_engine, role="author")
     specs = [
-        QuestionSpec(kind="single_choice", prompt="Pick A", options=(OptionSpec("A", True), OptionSpec("B"))),
+        QuestionSpec(
+            kind="single_choice", prompt="Pick A", options=(OptionSpec("A", True), OptionSpec("B"))
+        ),
         QuestionSpec(kind="numeric", prompt="1+1", numeric_answer=2),
     ]
     assessment_id = make_assessment(db_engine, author, specs=specs, time_limit_seconds=None)

@@ -6,13 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-
+from repo_domain import assessments, attempts
+from repo_domain.common import Actor, as_utc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from repo_db.models import AnswerOption, Assessment, Attempt, Question, Response, Result
-from repo_domain import assessments, attempts
-from repo_domain.common import Actor, as_utc
 
 RECENT_RESULTS = 10
 AVAILABLE_ASSESSMENTS = 50
@@ -38,7 +37,9 @@ class Dashboard:
 
 
 def _deadline(started_at: datetime, time_limit_seconds: int | None) -> datetime | None:
-    return as_utc(started_at) + timedelta(seconds=time_limit_seconds) if time_limit_seconds else None
+    return (
+        as_utc(started_at) + timedelta(seconds=time_limit_seconds) if time_limit_seconds else None
+    )
 
 
 def learner_dashboard(session: Session, *, actor: Actor) -> Dashboard:
@@ -62,7 +63,8 @@ def learner_dashboard(session: Session, *, actor: Actor) -> Dashboard:
         .order_by(Attempt.id.desc())
         .limit(RECENT_RESULTS + 20)
     ).all()
-    in_progress, recent = [], []
+    in_progress: list[AttemptSummary] = []
+    recent: list[AttemptSummary] = []
     for r in rows:
         summary = AttemptSummary(
             attempt_id=r.id,

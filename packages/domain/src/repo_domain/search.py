@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from repo_domain.common import like_pattern
 from sqlalchemy import Boolean, ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from repo_db.models import User
-from repo_domain.common import like_pattern
 
 MAX_QUERY_LENGTH = 100
 
@@ -34,24 +34,24 @@ class PrefixMatch(ColumnElement[bool]):
     type = Boolean()
     inherit_cache = True
     _traverse_internals = [
-        ("like", InternalTraversal.dp_clauseelement),
-        ("range", InternalTraversal.dp_clauseelement),
+        ("pattern_match", InternalTraversal.dp_clauseelement),
+        ("bounds", InternalTraversal.dp_clauseelement),
     ]
 
     def __init__(self, expr: ColumnElement[Any], prefix: str) -> None:
         lowered = prefix.lower()
-        self.like = expr.like(like_pattern(lowered, prefix_only=True), escape="\\")
-        self.range = and_(expr >= lowered, expr < _next_prefix(lowered))
+        self.pattern_match = expr.like(like_pattern(lowered, prefix_only=True), escape="\\")
+        self.bounds = and_(expr >= lowered, expr < _next_prefix(lowered))
 
 
 @compiles(PrefixMatch)
 def _compile_prefix_match(element: PrefixMatch, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.like, **kw)
+    return compiler.process(element.pattern_match, **kw)
 
 
 @compiles(PrefixMatch, "sqlite")
 def _compile_prefix_match_sqlite(element: PrefixMatch, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(and_(element.range, element.like), **kw)
+    return compiler.process(and_(element.bounds, element.pattern_match), **kw)
 
 
 def user_search_filter(query: str) -> ColumnElement[bool]:

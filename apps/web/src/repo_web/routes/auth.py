@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-
 from repo_domain import accounts, assessments
 from repo_domain.errors import Conflict, DomainError, Unauthorized
+
 from repo_web.config import WebSettings
 from repo_web.deps import SESSION_COOKIE, DbDep, MaybeUserDep, UserDep
 from repo_web.forms import read_form, safe_next
@@ -19,6 +19,7 @@ router = APIRouter()
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
+WRONG_CREDENTIALS = "Wrong email or password."  # never says which of the two was wrong
 
 
 def _set_session(request: Request, response: Response, token: str) -> None:
@@ -65,7 +66,7 @@ async def login(request: Request, session: DbDep) -> Response:
                 ttl=timedelta(seconds=settings.session_ttl_seconds),
             )
         except Unauthorized:
-            form.errors["password"] = "Wrong email or password."
+            form.errors["password"] = WRONG_CREDENTIALS
         else:
             response = RedirectResponse(target, status_code=303)
             _set_session(request, response, token)

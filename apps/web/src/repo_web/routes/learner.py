@@ -8,11 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
-
-from repo_db.models import Question
 from repo_domain import assessments, attempts, readmodels
 from repo_domain.attempts import Answer
 from repo_domain.errors import Conflict
+
+from repo_db.models import Question
 from repo_web.deps import DbDep, UserDep
 from repo_web.forms import Form, read_form
 from repo_web.templating import render
@@ -65,7 +65,7 @@ def _question_page(
         status_code=status_code,
         title=sheet.view.assessment.title,
         questions=questions,
-        answered={q for q in sheet.responses},
+        answered=set(sheet.responses),
         deadline=sheet.deadline,
         base=f"/attempts/{sheet.attempt.id}/questions/",
         number=number,
@@ -115,7 +115,9 @@ def _answer_from(form: Form, question: Question) -> Answer | None:
     """The submitted answer, or None when the form says nothing about this question."""
     if question.kind in ("single_choice", "multiple_choice"):
         selected = form.ints("option")
-        return Answer(selected_option_ids=selected[:1] if question.kind == "single_choice" else selected)
+        return Answer(
+            selected_option_ids=selected[:1] if question.kind == "single_choice" else selected
+        )
     if question.kind == "numeric":
         value = form.number("numeric")
         return None if value is None else Answer(numeric_value=value)
@@ -171,9 +173,7 @@ def confirm_submit(request: Request, attempt_id: Id, session: DbDep, user: UserD
     sheet = _open_sheet(session, user, attempt_id)
     if sheet.attempt.status != "in_progress":
         return RedirectResponse(f"/attempts/{attempt_id}/result", status_code=303)
-    unanswered = [
-        i for i, q in enumerate(sheet.view.questions, 1) if q.id not in sheet.responses
-    ]
+    unanswered = [i for i, q in enumerate(sheet.view.questions, 1) if q.id not in sheet.responses]
     return render(
         request, "confirm.html", sheet=sheet, unanswered=unanswered, now=datetime.now(UTC)
     )

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
-
 from repo_domain import assessments, readmodels, stats
 from repo_domain.assessments import AssessmentView, OptionSpec, QuestionSpec
 from repo_domain.errors import Conflict, Unprocessable
+
 from repo_web import charts
 from repo_web.deps import AuthorDep, DbDep
 from repo_web.errors import error_page
@@ -72,9 +72,7 @@ def _settings_from(form: Form) -> dict[str, Any]:
 
 @router.get("/new")
 def new_page(request: Request, user: AuthorDep) -> Response:
-    return render(
-        request, "manage/new.html", values={"pass_percent": "60"}, errors={}
-    )
+    return render(request, "manage/new.html", values={"pass_percent": "60"}, errors={})
 
 
 @router.post("/new")
@@ -136,9 +134,7 @@ async def update(request: Request, assessment_id: Id, session: DbDep, user: Auth
     if not form.ok:
         view = assessments.load_view(session, assessment=assessment)
         return _edit_page(request, view, values=form.values(), errors=form.errors, status_code=422)
-    assessments.update_assessment(
-        session, actor=user.actor, assessment_id=assessment_id, **fields
-    )
+    assessments.update_assessment(session, actor=user.actor, assessment_id=assessment_id, **fields)
     return RedirectResponse(f"/manage/{assessment_id}?notice=saved", status_code=303)
 
 

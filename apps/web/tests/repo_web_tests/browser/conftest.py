@@ -113,7 +113,9 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 
 @pytest.fixture(scope="session")
-def browser_context_args(
-    browser_context_args: dict[str, Any], server_url: str
-) -> dict[str, Any]:
-    return {**browser_context_args, "base_url": server_url, "viewport": {"width": 1100, "height": 900}}
+def browser_context_args(browser_context_args: dict[str, Any], server_url: str) -> dict[str, Any]:
+    return {
+        **browser_context_args,
+        "base_url": server_url,
+        "viewport": {"width": 1100, "height": 900},
+    }

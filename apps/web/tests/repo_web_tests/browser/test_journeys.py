@@ -134,7 +134,9 @@ def test_admin_finds_one_user_among_many_and_opens_a_statistics_chart(
     expect(chart).to_be_visible()
     box = chart.bounding_box()
     assert box is not None and box["width"] > 200 and box["height"] > 80
-    expect(page.locator('svg.chart-histogram rect.chart-mark:not([data-value="0"])').first).to_be_visible()
+    expect(
+        page.locator('svg.chart-histogram rect.chart-mark:not([data-value="0"])').first
+    ).to_be_visible()
     shot(page, "10-admin-statistics")
     page.set_viewport_size({"width": 390, "height": 844})
     shot(page, "11-statistics-phone")
