@@ -68,7 +68,12 @@ def database(dialect: str, workdir: Path) -> Iterator[Engine]:
 
 def seed(engine: Engine, users: int) -> float:
     migrate.upgrade(engine)
-    env = {**os.environ, "DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        # The child imports what this process imports (a pex under `./pants run`, or a venv).
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+    }
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "repo_db.cli", "seed", "--users", str(users)],
