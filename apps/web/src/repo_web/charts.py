@@ -126,6 +126,12 @@ def bar_chart(
                     f'<text class="chart-value" x="{x + bar_w / 2:.1f}" y="{y - 5:.1f}" '
                     f'text-anchor="middle">{_fmt(mark.value)}{escape(y_suffix)}</text>'
                 )
+        else:
+            body.append(
+                f'<text class="chart-axis" x="{x + bar_w / 2:.1f}" '
+                f'y="{MARGIN_TOP + plot_h - 6}" text-anchor="middle" '
+                f'data-tooltip="{escape(mark.tooltip)}">n/a</text>'
+            )
         if i % label_every == 0:
             body.append(
                 f'<text class="chart-axis" x="{x + bar_w / 2:.1f}" '
@@ -165,6 +171,11 @@ def line_chart(
             f'<circle class="chart-mark" cx="{x:.1f}" cy="{y:.1f}" r="4" tabindex="0" '
             f'data-tooltip="{tip}" data-value="{(mark.value or 0):g}"><title>{tip}</title></circle>'
         )
+        if len(points) <= 31:
+            body.append(
+                f'<text class="chart-value" x="{x:.1f}" y="{y - 9:.1f}" text-anchor="middle">'
+                f"{_fmt(mark.value or 0)}</text>"
+            )
         if i % label_every == 0:
             body.append(
                 f'<text class="chart-axis" x="{x:.1f}" y="{HEIGHT - MARGIN_BOTTOM + 18}" '

@@ -60,6 +60,7 @@ def test_histogram_difficulty_and_timeline_from_stats_shapes() -> None:
     )
     assert "Q1 (numeric): 25% correct of 4 answers" in difficulty
     assert difficulty.count("<rect") == 1 and ">Q2</text>" in difficulty
+    assert ">n/a</text>" in difficulty  # no bar, but said so
     assert "100%" in difficulty  # fixed 0-100% axis
     timeline = str(charts.attempts_over_time([(date(2026, 1, 1), 3), (date(2026, 1, 2), 5)]))
     assert timeline.count("<circle") == 2 and "<polyline" in timeline
