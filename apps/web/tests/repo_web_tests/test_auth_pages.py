@@ -53,10 +53,12 @@ def test_login_wrong_password_then_right_then_logout(client: TestClient, db_engi
     assert wrong.status_code == 422
     assert "Wrong email or password." in wrong.text
     assert f'value="{user.email}"' in wrong.text
+    before = csrf_token(client)
     ok = post(
         client, "/login", {"email": user.email.upper(), "password": PASSWORD, "next": "/manage"}
     )
     assert location(ok) == "/manage"
+    assert csrf_token(client) != before  # rotated at login
     assert client.get("/dashboard").status_code == 200
     assert location(post(client, "/logout")) == "/"
     client.cookies.delete("session")

@@ -10,9 +10,10 @@ from fastapi.responses import RedirectResponse, Response
 from repo_domain import accounts, assessments
 from repo_domain.errors import Conflict, DomainError, Unauthorized
 
-from repo_web.config import WebSettings
+from repo_web.config import WebSettings, new_csrf_token
 from repo_web.deps import SESSION_COOKIE, DbDep, MaybeUserDep, UserDep
 from repo_web.forms import read_form, safe_next
+from repo_web.security import CSRF_COOKIE
 from repo_web.templating import render
 
 router = APIRouter()
@@ -28,6 +29,15 @@ def _set_session(request: Request, response: Response, token: str) -> None:
         SESSION_COOKIE,
         token,
         max_age=settings.session_ttl_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookies_secure,
+        path="/",
+    )
+    # A fresh CSRF token per login, so a token seen before login is worth nothing after it.
+    response.set_cookie(
+        CSRF_COOKIE,
+        new_csrf_token(),
         httponly=True,
         samesite="lax",
         secure=settings.cookies_secure,
