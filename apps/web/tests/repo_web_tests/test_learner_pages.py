@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
+from repo_db import unit_of_work
+from repo_db.models import Attempt
 from repo_domain.assessments import OptionSpec, QuestionSpec
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from repo_web_tests.helpers import (
     location,
@@ -158,3 +161,23 @@ def test_drafts_are_not_visible_to_learners(client: TestClient, db_engine: Engin
 def test_pages_need_a_login(client: TestClient) -> None:
     for url in ("/dashboard", "/manage", "/admin/users", "/attempts/1/questions/1"):
         assert location(client.get(url)).startswith("/login?next=")
+
+
+def test_after_the_time_limit_saving_leads_to_the_submit_step(
+    client: TestClient, db_engine: Engine
+) -> None:
+    author = make_user(db_engine, role="author")
+    assessment_id = make_assessment(db_engine, author, time_limit_seconds=60)
+    log_in(client, make_user(db_engine))
+    attempt = _start(client, assessment_id)
+    attempt_id = int(attempt.rsplit("/", 1)[1])
+    with unit_of_work(bind=db_engine) as session:
+        session.execute(
+            update(Attempt)
+            .where(Attempt.id == attempt_id)
+            .values(started_at=datetime.now(UTC) - timedelta(hours=1))
+        )
+    response = post(client, f"{attempt}/questions/3", {"numeric": "42", "go": "next"})
+    assert location(response) == f"{attempt}/submit"
+    assert "time is up" in client.get(f"{attempt}/submit").text
+    assert location(post(client, f"{attempt}/submit")) == f"{attempt}/result"

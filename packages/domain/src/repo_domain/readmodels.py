@@ -25,6 +25,7 @@ class AttemptSummary:
     status: str
     started_at: datetime
     deadline: datetime | None
+    submitted_at: datetime | None = None
     percent: float | None = None
     passed: bool | None = None
 
@@ -52,6 +53,7 @@ def learner_dashboard(session: Session, *, actor: Actor) -> Dashboard:
             Attempt.assessment_id,
             Attempt.status,
             Attempt.started_at,
+            Attempt.submitted_at,
             Assessment.title,
             Assessment.time_limit_seconds,
             Result.percent,
@@ -73,6 +75,7 @@ def learner_dashboard(session: Session, *, actor: Actor) -> Dashboard:
             status=r.status,
             started_at=as_utc(r.started_at),
             deadline=_deadline(r.started_at, r.time_limit_seconds),
+            submitted_at=as_utc(r.submitted_at) if r.submitted_at else None,
             # No provisional mark while anything is still being graded.
             percent=r.percent if r.status == "graded" else None,
             passed=r.passed if r.status == "graded" else None,
