@@ -113,7 +113,10 @@ def test_author_builds_and_publishes_an_assessment_a_learner_can_take(
     preview = client.get(f"{edit_url}/preview", params={"q": 2})
     assert preview.status_code == 200
     assert "Nothing you enter here is saved" in preview.text and "In Europe?" in preview.text
-    assert "data-autosave" not in preview.text and 'method="post" action="/attempts' not in preview.text
+    assert (
+        "data-autosave" not in preview.text
+        and 'method="post" action="/attempts' not in preview.text
+    )
     assert f'href="/manage/{assessment_id}/preview?q=3">Next question</a>' in preview.text
 
     assert location(post(client, f"{edit_url}/publish")).endswith("notice=published")
