@@ -196,14 +196,6 @@ def attempts_per_day(
     return out
 
 
-def question_prompts(session: Session, *, assessment_id: int) -> dict[int, str]:
-    return dict(
-        session.execute(  # type: ignore[arg-type]
-            select(Question.id, Question.prompt).where(Question.assessment_id == assessment_id)
-        ).all()
-    )
-
-
 __all__: list[str] = [
     "AttemptSheet",
     "AttemptSummary",
@@ -213,6 +205,5 @@ __all__: list[str] = [
     "attempt_sheet",
     "attempts_per_day",
     "learner_dashboard",
-    "question_prompts",
     "result_sheet",
 ]

@@ -14,6 +14,7 @@ from repo_domain.errors import Conflict
 
 from repo_db.models import Question
 from repo_web.deps import DbDep, UserDep
+from repo_web.errors import error_page
 from repo_web.forms import Form, read_form
 from repo_web.templating import render
 
@@ -106,8 +107,6 @@ def question_page(
 
 
 def render_missing(request: Request) -> Response:
-    from repo_web.errors import error_page
-
     return error_page(request, 404, "This assessment has no question with that number.")
 
 
