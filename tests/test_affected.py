@@ -49,7 +49,7 @@ def test_edit_in_db_retests_every_workspace(repo_copy: Path) -> None:
 
 
 def test_edit_in_web_retests_only_web(repo_copy: Path) -> None:
-    _append_comment(repo_copy / "apps/web/src/repo_web/catalogue.py")
+    _append_comment(repo_copy / "apps/web/src/repo_web/app.py")
     affected = _affected_tests(repo_copy)
     web_tests = {t for t in _all_tests(repo_copy) if _workspace_of(t) == "apps/web"}
     assert web_tests and web_tests <= affected, sorted(web_tests - affected)

@@ -23,3 +23,15 @@ if ! postgres_up; then
   exit 1
 fi
 echo "ensure-services: PostgreSQL is up on $PG_HOST:$PG_PORT"
+
+# Headless Chromium for the web UI's browser tests (apps/web:browser): the Debian package, never
+# `playwright install` (its download fails on these machines). Installed once, then a no-op.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "ensure-services: chromium is missing; installing the Debian package"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+    || ! command -v chromium >/dev/null 2>&1; then
+    echo "ensure-services: could not install chromium (apt-get install -y chromium); the browser tests cannot run." >&2
+    exit 1
+  fi
+fi
+echo "ensure-services: chromium is $(command -v chromium) ($(chromium --version 2>/dev/null | head -n1))"

@@ -13,6 +13,10 @@ from repo_web.app import create_app
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001
+# A page must answer quickly even when the database is down: the 503 page with Retry-After
+# after about 2 s, not after repo_db's defaults (10 s connect timeout, 5 retries with backoff).
+# Explicit environment settings still win.
+WEB_DB_DEFAULTS = {"DB_CONNECT_TIMEOUT": "2", "DB_CONNECT_RETRIES": "0", "DB_POOL_TIMEOUT": "5"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,6 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default=os.environ.get("WEB_HOST", DEFAULT_HOST))
     parser.add_argument("--port", type=int, default=int(os.environ.get("WEB_PORT", DEFAULT_PORT)))
     args = parser.parse_args(argv)
+    for name, value in WEB_DB_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
     return 0
 

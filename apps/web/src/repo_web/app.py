@@ -1,28 +1,42 @@
-"""The web UI's ASGI app: server-rendered pages that read the database through repo_db."""
+"""The web UI's ASGI app: server-rendered pages over repo_domain, one repo_db unit of work per
+request, CSRF-protected forms, security headers and HTML error pages."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from importlib.resources import files
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from repo_db import unit_of_work
-from repo_web.catalogue import render_catalogue
+from repo_web.config import WebSettings, get_settings
+from repo_web.errors import install_error_handlers
+from repo_web.routes import admin, auth, learner, manage
+from repo_web.security import SecurityMiddleware, verify_csrf
+
+STATIC_DIR = files("repo_web") / "static"
 
 
-def create_app(engine: Engine | None = None) -> FastAPI:
-    """`engine=None` uses repo_db's configured default database."""
+def create_app(*, engine: Engine | None = None, settings: WebSettings | None = None) -> FastAPI:
+    """`engine=None` uses repo_db's configured default database (resolved per request)."""
+    settings = settings or get_settings()
     app = FastAPI(
-        title="Assessment platform web UI", docs_url=None, redoc_url=None, openapi_url=None
+        title="Assessment platform web UI",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(verify_csrf)],
     )
+    app.state.engine = engine
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    for module in (auth, learner, manage, admin):
+        app.include_router(module.router)
 
-    @app.get("/", response_class=HTMLResponse)
-    def catalogue() -> str:
-        with unit_of_work(bind=engine) as session:
-            return render_catalogue(session)
-
-    @app.get("/healthz")
+    @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.add_middleware(SecurityMiddleware, secure_cookies=settings.cookies_secure)
     return app

@@ -9,10 +9,11 @@ from datetime import timedelta
 from functools import lru_cache
 from importlib import resources
 
-from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from repo_db import DuplicateError, savepoint, unit_of_work
+from repo_domain.search import user_page_statement
 from repo_db.models import AuthToken, User
 from repo_db.security import hash_password, needs_rehash, verify_password
 from repo_domain.common import Actor, KeysetPage, keyset_page, like_pattern, utcnow
@@ -249,17 +250,8 @@ def list_users(
     """Admin user list: keyset on the primary key, so page 1000 costs what page 1 costs."""
     if not actor.is_admin:
         raise Forbidden("admins only")
-    stmt = select(User).order_by(User.id).limit(limit + 1)
-    if after is not None:
-        stmt = stmt.where(User.id > after)
-    if query:
-        pattern = like_pattern(query, prefix_only=True)
-        stmt = stmt.where(
-            or_(
-                func.lower(User.email).like(pattern, escape="\\"),
-                func.lower(User.display_name).like(pattern, escape="\\"),
-            )
-        )
+    # An index-served prefix search, same SQL on both dialects (repo_domain/search.py).
+    stmt = user_page_statement(query=query, after=after, limit=limit)
     return keyset_page(session.scalars(stmt).all(), limit=limit)
 
 

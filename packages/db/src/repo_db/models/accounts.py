@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, true
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from repo_db.models.base import Base, Id, utcnow
@@ -41,3 +41,19 @@ class AuthToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     revoked_at: Mapped[datetime | None]
+
+
+# Admin user search (migration 0006, repo_domain.search): a btree on lower(col) per searched
+# column. On PostgreSQL its text_pattern_ops operator class lets `lower(col) LIKE 'x%'` use it
+# whatever the database collation; SQLite ignores postgresql_ops and serves the range form of the
+# same match. (A pg_trgm GIN index was measured and rejected: docs/benchmarks.md.)
+Index(
+    "ix_users_lower_email",
+    func.lower(User.email).label("lower_email"),
+    postgresql_ops={"lower_email": "text_pattern_ops"},
+)
+Index(
+    "ix_users_lower_display_name",
+    func.lower(User.display_name).label("lower_display_name"),
+    postgresql_ops={"lower_display_name": "text_pattern_ops"},
+)

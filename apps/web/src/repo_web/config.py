@@ -1,0 +1,37 @@
+"""Web-only settings. Database settings (and what "production" means) live in repo_db."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+import repo_db
+
+
+class WebSettings(BaseSettings):
+    """Settings read from `WEB_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="WEB_", extra="ignore")
+
+    session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
+    # Cookies carry `Secure` (HTTPS only) in production; None = decide from repo_db's environment.
+    secure_cookies: bool | None = None
+    page_size: int = Field(default=25, ge=1, le=200)
+
+    @property
+    def cookies_secure(self) -> bool:
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return repo_db.get_settings().is_production
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> WebSettings:
+    return WebSettings()
+
+
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(32)

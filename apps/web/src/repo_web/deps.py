@@ -1,0 +1,90 @@
+"""Per-request dependencies: the repo_db unit of work and the logged-in user (session cookie)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from repo_domain import accounts
+from repo_domain.common import Actor
+from repo_domain.errors import Forbidden, Unauthorized
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from repo_db import unit_of_work
+from repo_db.models import User
+
+SESSION_COOKIE = "session"
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class LoginRequired(Exception):
+    """No valid session: pages redirect to /login?next=<path>."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebUser:
+    actor: Actor
+    email: str
+    display_name: str
+
+    @property
+    def role(self) -> str:
+        return self.actor.role
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One unit of work per request; GET pages run read-only and never take the write lock."""
+    engine: Engine | None = request.app.state.engine
+    with unit_of_work(read_only=request.method in READ_ONLY_METHODS, bind=engine) as session:
+        yield session
+
+
+# scope="function": commit BEFORE the response (a redirect after a POST) is sent.
+DbDep = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def optional_user(request: Request, session: DbDep) -> WebUser | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > 256 or not token.isascii():
+        return None
+    try:
+        actor = accounts.actor_for_token(session, token=token)
+    except Unauthorized:
+        return None
+    user = session.get(User, actor.id)
+    if user is None:  # pragma: no cover - actor_for_token joined the row
+        return None
+    web_user = WebUser(actor=actor, email=user.email, display_name=user.display_name)
+    request.state.user = web_user
+    return web_user
+
+
+MaybeUserDep = Annotated[WebUser | None, Depends(optional_user)]
+
+
+def require_user(user: MaybeUserDep) -> WebUser:
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+UserDep = Annotated[WebUser, Depends(require_user)]
+
+
+def require_author(user: UserDep) -> WebUser:
+    if not user.actor.can_author:
+        raise Forbidden("only authors and admins may manage assessments")
+    return user
+
+
+def require_admin(user: UserDep) -> WebUser:
+    if not user.actor.is_admin:
+        raise Forbidden("admins only")
+    return user
+
+
+AuthorDep = Annotated[WebUser, Depends(require_author)]
+AdminDep = Annotated[WebUser, Depends(require_admin)]

@@ -1,0 +1,106 @@
+"""Every error becomes an HTML page (never a traceback): 403, 404, 409/422, 500 and 503."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from repo_domain.errors import DomainError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from repo_db import DatabaseUnavailableError
+from repo_web.deps import LoginRequired
+from repo_web.security import CsrfError, add_security_headers
+from repo_web.templating import render
+
+logger = structlog.get_logger("repo_web.errors")
+
+RETRY_AFTER_SECONDS = 5
+TITLES = {
+    400: "Bad request",
+    401: "Please log in",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Method not allowed",
+    409: "That cannot be done now",
+    422: "Check your input",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
+
+
+def error_page(
+    request: Request, status: int, message: str, *, headers: dict[str, str] | None = None
+) -> HTMLResponse:
+    response = render(
+        request,
+        "error.html",
+        status_code=status,
+        status=status,
+        title=TITLES.get(status, "Error"),
+        message=message,
+    )
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+async def _csrf(request: Request, exc: Exception) -> Response:
+    return error_page(
+        request, 403, "The form was stale or not sent from this site. Reload the page and retry."
+    )
+
+
+async def _domain(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    status = 403 if exc.status_code == 401 else exc.status_code
+    return error_page(request, status, exc.message)
+
+
+async def _validation(request: Request, exc: Exception) -> Response:
+    return error_page(request, 404 if request.method == "GET" else 400, "Invalid address or form.")
+
+
+async def _http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    message = {
+        404: "There is nothing at this address.",
+        405: "This address does not accept that kind of request.",
+    }.get(exc.status_code, str(exc.detail))
+    return error_page(request, exc.status_code, message)
+
+
+async def _db_unavailable(request: Request, exc: Exception) -> Response:
+    logger.warning("web.db_unavailable", error=type(exc).__name__)
+    return error_page(
+        request,
+        503,
+        "The database is busy or unreachable. Please try again in a few seconds.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    # Runs in ServerErrorMiddleware, outside SecurityMiddleware: add the headers here.
+    logger.exception("web.unhandled_error", error=type(exc).__name__)
+    response = error_page(request, 500, "Sorry, an unexpected error happened on our side.")
+    add_security_headers(response.headers)
+    return response
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(CsrfError, _csrf)
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(DatabaseUnavailableError, _db_unavailable)
+    app.add_exception_handler(Exception, _unhandled)

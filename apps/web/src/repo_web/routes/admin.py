@@ -1,0 +1,82 @@
+"""Admin pages: user search (keyset pages over an index-served prefix search), role changes,
+(de)activation, and every assessment with a link to its statistics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from repo_domain import accounts, assessments
+from repo_domain.errors import Conflict
+
+from repo_db.models import ROLES
+from repo_web.config import WebSettings
+from repo_web.deps import AdminDep, DbDep
+from repo_web.forms import read_form
+from repo_web.templating import render
+
+router = APIRouter(prefix="/admin")
+
+MAX_ID = 2**53
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+@router.get("")
+def index(request: Request, session: DbDep, user: AdminDep) -> Response:
+    page = assessments.list_managed(session, actor=user.actor, status=None, after=None, limit=100)
+    return render(request, "admin/index.html", assessments=page.items)
+
+
+@router.get("/users")
+def users(
+    request: Request,
+    session: DbDep,
+    user: AdminDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+    after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+) -> Response:
+    settings: WebSettings = request.app.state.settings
+    page = accounts.list_users(
+        session, actor=user.actor, query=q.strip() or None, after=after, limit=settings.page_size
+    )
+    next_url = None
+    if page.next_after is not None:
+        next_url = "/admin/users?" + urlencode({"q": q, "after": page.next_after})
+    return render(
+        request,
+        "admin/users.html",
+        q=q,
+        page=page,
+        next_url=next_url,
+        roles=ROLES,
+        back=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        notice=request.query_params.get("notice"),
+    )
+
+
+def _back(target: str) -> str:
+    return target if target.startswith("/admin/users") else "/admin/users"
+
+
+@router.post("/users/{user_id}")
+async def update_user(request: Request, user_id: Id, session: DbDep, user: AdminDep) -> Response:
+    form = await read_form(request)
+    role = form.text("role") or None
+    active = form.text("active")
+    if role is not None and role not in ROLES:
+        role = None
+    try:
+        accounts.update_user(
+            session,
+            actor=user.actor,
+            user_id=user_id,
+            role=role,
+            is_active={"1": True, "0": False}.get(active),
+        )
+    except Conflict as exc:
+        target = _back(form.text("back"))
+        sep = "&" if "?" in target else "?"
+        return RedirectResponse(f"{target}{sep}{urlencode({'notice': exc.message})}", 303)
+    return RedirectResponse(_back(form.text("back")), status_code=303)

@@ -1,0 +1,145 @@
+"""Sign up, log in, log out, and the front page."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from repo_domain import accounts, assessments
+from repo_domain.errors import Conflict, DomainError, Unauthorized
+
+from repo_web.config import WebSettings, new_csrf_token
+from repo_web.deps import SESSION_COOKIE, DbDep, MaybeUserDep, UserDep
+from repo_web.forms import read_form, safe_next
+from repo_web.security import CSRF_COOKIE
+from repo_web.templating import render
+
+router = APIRouter()
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 8
+WRONG_CREDENTIALS = "Wrong email or password."  # never says which of the two was wrong
+
+
+def _set_session(request: Request, response: Response, token: str) -> None:
+    settings: WebSettings = request.app.state.settings
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_ttl_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookies_secure,
+        path="/",
+    )
+    # A fresh CSRF token per login, so a token seen before login is worth nothing after it.
+    response.set_cookie(
+        CSRF_COOKIE,
+        new_csrf_token(),
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookies_secure,
+        path="/",
+    )
+
+
+@router.get("/")
+def home(request: Request, session: DbDep, user: MaybeUserDep) -> Response:
+    if user is not None:
+        return RedirectResponse("/dashboard", status_code=303)
+    catalogue = assessments.list_published(session, query=None, after=None, limit=20)
+    return render(request, "home.html", assessments=catalogue.items)
+
+
+@router.get("/login")
+def login_page(request: Request, user: MaybeUserDep, next: str | None = None) -> Response:
+    if user is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "login.html", values={}, errors={}, next=safe_next(next))
+
+
+@router.post("/login")
+async def login(request: Request, session: DbDep) -> Response:
+    form = await read_form(request)
+    email = form.text("email", required=True, max_length=320).lower()
+    password = form.text("password", required=True, max_length=1024)
+    target = safe_next(form.text("next"))
+    if form.ok:
+        settings: WebSettings = request.app.state.settings
+        try:
+            token, _row, _user = accounts.login(
+                session,
+                email=email,
+                password=password,
+                ttl=timedelta(seconds=settings.session_ttl_seconds),
+            )
+        except Unauthorized:
+            form.errors["password"] = WRONG_CREDENTIALS
+        else:
+            response = RedirectResponse(target, status_code=303)
+            _set_session(request, response, token)
+            return response
+    return render(
+        request,
+        "login.html",
+        status_code=422,
+        values={"email": email},
+        errors=form.errors,
+        next=target,
+    )
+
+
+@router.get("/signup")
+def signup_page(request: Request, user: MaybeUserDep) -> Response:
+    if user is not None:
+        return RedirectResponse("/dashboard", status_code=303)
+    return render(request, "signup.html", values={}, errors={})
+
+
+@router.post("/signup")
+async def signup(request: Request, session: DbDep) -> Response:
+    form = await read_form(request)
+    display_name = form.text("display_name", required=True, max_length=100)
+    email = form.text("email", required=True, max_length=320).lower()
+    password = form.text("password", required=True, max_length=1024)
+    if email and "email" not in form.errors and not EMAIL_RE.match(email):
+        form.errors["email"] = "Enter an email address like name@example.com."
+    if password and len(password) < MIN_PASSWORD:
+        form.errors["password"] = f"Use at least {MIN_PASSWORD} characters."
+    if form.ok:
+        try:
+            accounts.register_user(
+                session, email=email, password=password, display_name=display_name
+            )
+            settings: WebSettings = request.app.state.settings
+            token, _row, _user = accounts.login(
+                session,
+                email=email,
+                password=password,
+                ttl=timedelta(seconds=settings.session_ttl_seconds),
+            )
+        except Conflict:
+            form.errors["email"] = "An account with this email already exists. Log in instead?"
+        except DomainError as exc:  # e.g. a password policy in repo_domain.accounts
+            form.errors["password"] = exc.message
+        else:
+            response = RedirectResponse("/dashboard", status_code=303)
+            _set_session(request, response, token)
+            return response
+    return render(
+        request,
+        "signup.html",
+        status_code=422,
+        values={"email": email, "display_name": display_name},
+        errors=form.errors,
+    )
+
+
+@router.post("/logout")
+def logout(request: Request, session: DbDep, user: UserDep) -> Response:
+    accounts.logout(session, actor=user.actor)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

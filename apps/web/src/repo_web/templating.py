@@ -1,0 +1,58 @@
+"""Jinja2 environment (package templates, autoescaped) and the page renderer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from repo_web.security import CSRF_FIELD
+
+templates = Environment(
+    loader=PackageLoader("repo_web", "templates"),
+    autoescape=select_autoescape(["html", "svg"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _iso(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return aware.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}%"
+
+
+def _points(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+templates.filters.update(iso=_iso, when=_when, percent=_percent, points=_points)
+
+
+def render(
+    request: Request, template: str, *, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    ctx = {
+        "request": request,
+        "user": getattr(request.state, "user", None),
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        **context,
+    }
+    html = templates.get_template(template).render(ctx)
+    return HTMLResponse(html, status_code=status_code)

@@ -1,0 +1,142 @@
+"""Real-browser journeys (headless Chromium through Playwright) against a real uvicorn server."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from playwright.sync_api import Browser, Page, expect
+
+from repo_web_tests.browser.conftest import screenshot_dir
+
+DEMO_PASSWORD = "demo-password"
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(screenshot_dir() / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Page, email: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+
+
+def sign_up(page: Page, name: str) -> str:
+    email = f"{name.lower().replace(' ', '.')}.{uuid.uuid4().hex[:6]}@example.test"
+    page.goto("/signup")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("browser-pass-1")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name=f"Hello, {name}")).to_be_visible()
+    return email
+
+
+def test_learner_signs_up_takes_the_seeded_assessment_and_sees_the_result(
+    browser: Browser, browser_context_args: dict[str, Any]
+) -> None:
+    # JavaScript off: the core flow is plain forms and redirects.
+    context = browser.new_context(**browser_context_args, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/signup")
+    page.get_by_role("button", name="Sign up").click()  # empty form: errors next to the fields
+    expect(page.locator("#field-email-error")).to_contain_text("required")
+    shot(page, "01-signup-errors")
+    sign_up(page, "Lena Browser")
+    shot(page, "02-learner-dashboard")
+
+    page.get_by_role("link", name="Open Python Basics").click()
+    page.get_by_role("button", name="Start or resume").click()
+    expect(page.get_by_text("Question 1 of 4")).to_be_visible()
+    expect(page.locator("[data-countdown]")).to_have_attribute("data-deadline", re.compile(r"Z$"))
+    page.get_by_label("def").check()
+    shot(page, "03-question")
+    page.get_by_role("button", name="Save and next").click()
+    page.get_by_label("tuple").check()
+    page.get_by_label("str").check()
+    page.get_by_role("button", name="Save and next").click()
+    page.get_by_label("Your answer (a number)").fill("42")
+    page.get_by_role("button", name="Save and next").click()
+    page.get_by_label("Your answer").fill("It yields values lazily.")
+    page.get_by_role("button", name="Review and submit").click()
+    expect(page.get_by_text("4 of 4")).to_be_visible()
+    shot(page, "04-confirm-submit")
+    page.get_by_role("button", name="Yes, submit my answers").click()
+
+    expect(page.get_by_role("heading", name=re.compile("Your result"))).to_be_visible()
+    expect(page.locator("[data-result]")).to_have_attribute("data-result", "pending")
+    expect(page.locator(".badge.correct")).to_have_count(3)
+    expect(page.locator(".feedback .badge.pending")).to_have_count(1)
+    shot(page, "05-result-pending")
+    context.close()
+
+
+def test_author_publishes_an_assessment_that_a_learner_finds_and_takes(
+    browser: Browser, browser_context_args: dict[str, Any]
+) -> None:
+    title = f"Browser quiz {uuid.uuid4().hex[:6]}"
+    author = browser.new_context(**browser_context_args).new_page()
+    log_in(author, "author@example.com")
+    author.get_by_role("link", name="My assessments").click()
+    author.get_by_role("link", name="New assessment").click()
+    author.get_by_label("Title").fill(title)
+    author.get_by_label("Time limit in minutes").fill("10")
+    author.get_by_role("button", name="Create draft").click()
+    author.get_by_label("Add a question of kind").select_option("single_choice")
+    author.get_by_role("button", name="Add question").click()
+    author.get_by_label("Question").fill("Which planet is the largest?")
+    author.get_by_label("Option 1").fill("Mars")
+    author.get_by_label("Option 2").fill("Jupiter")
+    author.locator("#correct_2").check()
+    shot(author, "06-author-question-editor")
+    author.get_by_role("button", name="Save question").click()
+    expect(author.get_by_text("Question saved.")).to_be_visible()
+    author.get_by_role("link", name="Preview as a learner").click()
+    expect(author.get_by_text("Nothing you enter here is saved")).to_be_visible()
+    author.go_back()
+    author.get_by_role("button", name="Publish").click()
+    expect(author.get_by_text("Published: learners can now find and take it.")).to_be_visible()
+    shot(author, "07-author-published")
+    author.context.close()
+
+    learner = browser.new_context(**browser_context_args).new_page()
+    sign_up(learner, "Finder Learner")
+    learner.get_by_role("link", name=f"Open {title}").click()
+    learner.get_by_role("button", name="Start or resume").click()
+    learner.get_by_label("Jupiter").check()
+    learner.get_by_role("button", name="Review and submit").click()
+    learner.get_by_role("button", name="Yes, submit my answers").click()
+    expect(learner.locator("[data-result]")).to_have_attribute("data-result", "passed")
+    shot(learner, "08-learner-passed")
+    learner.context.close()
+
+
+def test_admin_finds_one_user_among_many_and_opens_a_statistics_chart(
+    browser: Browser, browser_context_args: dict[str, Any]
+) -> None:
+    page = browser.new_context(**browser_context_args).new_page()
+    log_in(page, "admin@example.com")
+    page.get_by_role("link", name="Admin").click()
+    page.get_by_label("Find users by email or name (starts with)").fill("user4242@")
+    page.get_by_role("button", name="Search users").click()
+    rows = page.locator("tr[data-user-id]")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("user4242@seed.example.com")
+    shot(page, "09-admin-user-search")
+
+    page.get_by_role("link", name="Admin").click()
+    page.get_by_role("link", name="Statistics for Seed assessment 0").click()
+    chart = page.locator("svg.chart").first
+    expect(chart).to_be_visible()
+    box = chart.bounding_box()
+    assert box is not None and box["width"] > 200 and box["height"] > 80
+    expect(
+        page.locator('svg.chart-histogram rect.chart-mark:not([data-value="0"])').first
+    ).to_be_visible()
+    shot(page, "10-admin-statistics")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "11-statistics-phone")

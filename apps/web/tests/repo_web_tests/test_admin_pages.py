@@ -1,0 +1,77 @@
+"""Admin: user search with keyset pages, role changes, deactivation; role checks."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from repo_web_tests.helpers import location, log_in, make_user, post
+
+
+def test_only_admins_reach_admin_pages(client: TestClient, db_engine: Engine) -> None:
+    for role in ("learner", "author"):
+        log_in(client, make_user(db_engine, role=role))
+        assert client.get("/admin").status_code == 403
+        assert client.get("/admin/users").status_code == 403
+        assert post(client, "/admin/users/1", {"role": "admin"}).status_code == 403
+
+
+def test_search_by_prefix_with_keyset_pages(client: TestClient, db_engine: Engine) -> None:
+    admin = make_user(db_engine, role="admin")
+    for n in range(30):
+        make_user(db_engine, name=f"Zelda {n:02d}")
+    make_user(db_engine, name="Other Person")
+    log_in(client, admin)
+    first = client.get("/admin/users", params={"q": "zel"})
+    assert first.status_code == 200
+    ids = [int(x) for x in re.findall(r'data-user-id="(\d+)"', first.text)]
+    assert len(ids) == 25 and ids == sorted(ids)
+    next_url = re.search(r'href="([^"]+)" rel="next"', first.text)
+    assert next_url is not None
+    second = client.get(next_url.group(1).replace("&amp;", "&"))
+    more = [int(x) for x in re.findall(r'data-user-id="(\d+)"', second.text)]
+    assert len(more) == 5 and min(more) > max(ids)
+    assert 'rel="next"' not in second.text
+    assert "Other Person" not in first.text + second.text
+    # Email prefix, case-insensitive; LIKE wildcards are literal.
+    by_email = client.get("/admin/users", params={"q": admin.email[:12].upper()}).text
+    assert f'data-user-id="{admin.id}"' in by_email
+    assert "No users match." in client.get("/admin/users", params={"q": "%"}).text
+
+
+def test_change_role_and_deactivate(client: TestClient, db_engine: Engine) -> None:
+    admin = make_user(db_engine, role="admin")
+    target = make_user(db_engine, name="Target Person")
+    log_in(client, admin)
+    back = "/admin/users?q=target"
+    assert (
+        location(post(client, f"/admin/users/{target.id}", {"role": "author", "back": back}))
+        == back
+    )
+    page = client.get(back).text
+    assert '<option value="author" selected>' in page
+    assert (
+        location(post(client, f"/admin/users/{target.id}", {"active": "0", "back": back})) == back
+    )
+    assert "Deactivated" in client.get(back).text
+    # The deactivated user's session no longer works.
+    log_in(client, target)
+    assert location(client.get("/dashboard")).startswith("/login")
+    # Admins cannot lock themselves out.
+    log_in(client, admin)
+    response = post(client, f"/admin/users/{admin.id}", {"role": "learner", "back": "/admin/users"})
+    assert "notice=" in location(response)
+    assert "Admin" in client.get("/admin").text
+
+
+def test_admin_index_links_statistics(client: TestClient, db_engine: Engine) -> None:
+    from repo_web_tests.helpers import make_assessment
+
+    author = make_user(db_engine, role="author")
+    assessment_id = make_assessment(db_engine, author, title="Visible to admins")
+    log_in(client, make_user(db_engine, role="admin"))
+    html = client.get("/admin").text
+    assert f'href="/manage/{assessment_id}/stats"' in html
+    assert client.get(f"/manage/{assessment_id}/stats").status_code == 200

@@ -1,0 +1,133 @@
+"""Sign up, log in/out, session cookie flags, CSRF, security headers, HTML error pages."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from repo_web.security import CSRF_FIELD
+from repo_web_tests.helpers import PASSWORD, csrf_token, location, log_in, make_user, post
+
+
+def test_signup_logs_in_with_a_strict_session_cookie(client: TestClient) -> None:
+    page = client.get("/signup")
+    assert page.status_code == 200
+    assert '<label for="field-email">Email' in page.text
+    response = post(
+        client,
+        "/signup",
+        {"display_name": "Sam Learner", "email": "Sam@Example.test", "password": "long-enough"},
+    )
+    assert location(response) == "/dashboard"
+    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("session="))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
+    dashboard = client.get("/dashboard")
+    assert dashboard.status_code == 200
+    assert "Hello, Sam Learner" in dashboard.text
+
+
+def test_signup_errors_are_shown_next_to_their_fields(
+    client: TestClient, db_engine: Engine
+) -> None:
+    taken = make_user(db_engine)
+    response = post(
+        client, "/signup", {"display_name": "", "email": taken.email, "password": "short"}
+    )
+    assert response.status_code == 422
+    html = response.text
+    assert 'id="field-display_name-error"' in html and "This field is required." in html
+    assert 'id="field-password-error"' in html and "at least 8 characters" in html
+    assert 'aria-invalid="true"' in html
+    # The first field in error gets focus; the summary links to each field.
+    assert 'href="#field-display_name"' in html
+    response = post(
+        client, "/signup", {"display_name": "X", "email": taken.email, "password": "long-enough"}
+    )
+    assert response.status_code == 422
+    assert "already exists" in response.text
+
+
+def test_login_wrong_password_then_right_then_logout(client: TestClient, db_engine: Engine) -> None:
+    user = make_user(db_engine)
+    wrong = post(client, "/login", {"email": user.email, "password": "nope-nope"})
+    assert wrong.status_code == 422
+    assert "Wrong email or password." in wrong.text
+    assert f'value="{user.email}"' in wrong.text
+    before = csrf_token(client)
+    ok = post(
+        client, "/login", {"email": user.email.upper(), "password": PASSWORD, "next": "/manage"}
+    )
+    assert location(ok) == "/manage"
+    assert csrf_token(client) != before  # rotated at login
+    assert client.get("/dashboard").status_code == 200
+    assert location(post(client, "/logout")) == "/"
+    client.cookies.delete("session")
+    assert location(client.get("/dashboard")).startswith("/login?next=/dashboard")
+
+
+def test_login_never_redirects_off_site(client: TestClient, db_engine: Engine) -> None:
+    user = make_user(db_engine)
+    response = post(
+        client, "/login", {"email": user.email, "password": PASSWORD, "next": "//evil.test/x"}
+    )
+    assert location(response) == "/dashboard"
+
+
+def test_logout_revokes_the_session_token(client: TestClient, db_engine: Engine) -> None:
+    user = make_user(db_engine)
+    log_in(client, user)
+    assert client.get("/dashboard").status_code == 200
+    assert location(post(client, "/logout")) == "/"
+    log_in(client, user)  # replaying the old cookie does not work
+    assert client.get("/dashboard").status_code == 303
+
+
+def test_posts_without_or_with_a_wrong_csrf_token_get_403(
+    client: TestClient, db_engine: Engine
+) -> None:
+    user = make_user(db_engine)
+    csrf_token(client)
+    no_token = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert no_token.status_code == 403
+    assert "text/html" in no_token.headers["content-type"]
+    assert "Not allowed" in no_token.text
+    wrong = client.post(
+        "/login", data={"email": user.email, "password": PASSWORD, CSRF_FIELD: "forged"}
+    )
+    assert wrong.status_code == 403
+    log_in(client, user)
+    assert client.post("/logout").status_code == 403
+    assert client.post("/logout", data={CSRF_FIELD: "x" * 43}).status_code == 403
+    # Still logged in: the forged logout changed nothing.
+    assert client.get("/dashboard").status_code == 200
+
+
+def test_forms_carry_the_csrf_token_of_the_cookie(client: TestClient) -> None:
+    page = client.get("/login")
+    token = client.cookies["csrftoken"]
+    assert f'name="{CSRF_FIELD}" value="{token}"' in page.text
+
+
+def test_every_response_has_security_headers(client: TestClient) -> None:
+    for url in ("/", "/login", "/no-such-page", "/static/css/site.css"):
+        response = client.get(url)
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "same-origin"
+
+
+def test_pages_include_the_stylesheet_and_the_module_script(client: TestClient) -> None:
+    html = client.get("/login").text
+    assert '<link rel="stylesheet" href="/static/css/site.css">' in html
+    assert '<script type="module" src="/static/js/app.js"></script>' in html
+    css = client.get("/static/css/site.css")
+    assert css.status_code == 200 and "@media" in css.text
+
+
+def test_unknown_pages_get_an_html_404(client: TestClient) -> None:
+    response = client.get("/assessments/not-a-number/x")
+    assert response.status_code == 404
+    assert "Page not found" in response.text
+    assert "Traceback" not in response.text

@@ -1,0 +1,183 @@
+"""The learner journey with plain form posts (no JavaScript): dashboard, take, submit, result."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from repo_domain.assessments import OptionSpec, QuestionSpec
+from sqlalchemy import Engine, update
+
+from repo_db import unit_of_work
+from repo_db.models import Attempt
+from repo_web_tests.helpers import (
+    location,
+    log_in,
+    make_assessment,
+    make_user,
+    option_ids,
+    post,
+)
+
+
+def _start(client: TestClient, assessment_id: int) -> str:
+    first = location(post(client, f"/assessments/{assessment_id}/start"))
+    assert re.fullmatch(r"/attempts/\d+/questions/1", first)
+    return first.rsplit("/questions/", 1)[0]
+
+
+def test_take_an_assessment_one_question_at_a_time(client: TestClient, db_engine: Engine) -> None:
+    author = make_user(db_engine, role="author")
+    assessment_id = make_assessment(db_engine, author, title="Arithmetic")
+    learner = make_user(db_engine)
+    log_in(client, learner)
+
+    dashboard = client.get("/dashboard").text
+    assert "Arithmetic" in dashboard and f'href="/assessments/{assessment_id}"' in dashboard
+    attempt = _start(client, assessment_id)
+
+    q1 = client.get(f"{attempt}/questions/1")
+    assert q1.status_code == 200
+    html = q1.text
+    assert "Question 1 of 4" in html and "0 answered" in html
+    assert "data-autosave" in html and "data-question-nav" in html
+    assert re.search(r'<span data-countdown data-deadline="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ">', html)
+    assert html.count("data-question-index=") == 4
+    correct_single = option_ids(html)[1]
+    assert (
+        location(post(client, f"{attempt}/questions/1", {"option": correct_single, "go": "next"}))
+        == f"{attempt}/questions/2"
+    )
+
+    # Resume from the dashboard while in progress.
+    dashboard = client.get("/dashboard").text
+    assert f'href="{attempt}"' in dashboard and "Resume" in dashboard
+
+    q2 = client.get(f"{attempt}/questions/2").text
+    assert "1 answered" in q2
+    first, _, third = option_ids(q2)
+    assert (
+        location(
+            client.post(
+                f"{attempt}/questions/2",
+                data={
+                    "option": [str(first), str(third)],
+                    "go": "next",
+                    "csrf_token": client.cookies["csrftoken"],
+                },
+            )
+        )
+        == f"{attempt}/questions/3"
+    )
+
+    bad = post(client, f"{attempt}/questions/3", {"numeric": "forty-two", "go": "next"})
+    assert bad.status_code == 422
+    assert 'id="field-numeric-error"' in bad.text and "Enter a number" in bad.text
+    assert location(
+        post(client, f"{attempt}/questions/3", {"numeric": "42.2", "go": "save"})
+    ).endswith("?saved=1")
+    assert 'value="42.2"' in client.get(f"{attempt}/questions/3").text
+
+    assert (
+        location(
+            post(client, f"{attempt}/questions/4", {"text": "It calls itself.", "go": "review"})
+        )
+        == f"{attempt}/submit"
+    )
+    confirm = client.get(f"{attempt}/submit").text
+    assert "you answered <strong>4 of 4</strong>" in confirm
+    assert location(post(client, f"{attempt}/submit")) == f"{attempt}/result"
+
+    result = client.get(f"{attempt}/result")
+    assert result.status_code == 200
+    html = result.text
+    assert 'data-result="pending"' in html
+    assert "Passed" not in html and "Not passed" not in html  # no provisional verdict
+    assert html.count("badge correct") == 3 and html.count("badge pending") == 1
+    # The submitted attempt can no longer be changed.
+    assert (
+        location(post(client, f"{attempt}/questions/1", {"option": correct_single}))
+        == f"{attempt}/result"
+    )
+    assert "Pending grading" in client.get("/dashboard").text
+
+
+def test_auto_graded_result_shows_pass_or_fail(client: TestClient, db_engine: Engine) -> None:
+    author = make_user(db_engine, role="author")
+    specs = [
+        QuestionSpec(
+            kind="single_choice", prompt="Pick A", options=(OptionSpec("A", True), OptionSpec("B"))
+        ),
+        QuestionSpec(kind="numeric", prompt="1+1", numeric_answer=2),
+    ]
+    assessment_id = make_assessment(db_engine, author, specs=specs, time_limit_seconds=None)
+    log_in(client, make_user(db_engine))
+    attempt = _start(client, assessment_id)
+    options = option_ids(client.get(f"{attempt}/questions/1").text)
+    post(client, f"{attempt}/questions/1", {"option": options[1]})  # wrong
+    post(client, f"{attempt}/questions/2", {"numeric": "2"})
+    confirm = client.get(f"{attempt}/submit").text
+    assert "data-countdown" not in confirm  # no time limit, no countdown
+    post(client, f"{attempt}/submit")
+    html = client.get(f"{attempt}/result").text
+    assert 'data-result="passed"' in html and "50%" in html
+    assert "badge incorrect" in html and "badge correct" in html
+
+
+def test_unanswered_questions_are_listed_before_submitting(
+    client: TestClient, db_engine: Engine
+) -> None:
+    author = make_user(db_engine, role="author")
+    assessment_id = make_assessment(db_engine, author)
+    log_in(client, make_user(db_engine))
+    attempt = _start(client, assessment_id)
+    html = client.get(f"{attempt}/submit").text
+    assert "Not answered yet" in html
+    for n in range(1, 5):
+        assert f'href="{attempt}/questions/{n}">Question {n}</a>' in html
+
+
+def test_learners_cannot_open_someone_elses_attempt(client: TestClient, db_engine: Engine) -> None:
+    author = make_user(db_engine, role="author")
+    assessment_id = make_assessment(db_engine, author)
+    log_in(client, make_user(db_engine))
+    attempt = _start(client, assessment_id)
+    log_in(client, make_user(db_engine))
+    assert client.get(f"{attempt}/questions/1").status_code == 403
+    assert post(client, f"{attempt}/submit").status_code == 403
+    assert client.get(f"{attempt}/result").status_code == 403
+
+
+def test_drafts_are_not_visible_to_learners(client: TestClient, db_engine: Engine) -> None:
+    author = make_user(db_engine, role="author")
+    draft = make_assessment(db_engine, author, title="Secret draft", publish=False)
+    log_in(client, make_user(db_engine))
+    assert "Secret draft" not in client.get("/dashboard").text
+    assert client.get(f"/assessments/{draft}").status_code == 404
+    assert post(client, f"/assessments/{draft}/start").status_code == 404
+
+
+def test_pages_need_a_login(client: TestClient) -> None:
+    for url in ("/dashboard", "/manage", "/admin/users", "/attempts/1/questions/1"):
+        assert location(client.get(url)).startswith("/login?next=")
+
+
+def test_after_the_time_limit_saving_leads_to_the_submit_step(
+    client: TestClient, db_engine: Engine
+) -> None:
+    author = make_user(db_engine, role="author")
+    assessment_id = make_assessment(db_engine, author, time_limit_seconds=60)
+    log_in(client, make_user(db_engine))
+    attempt = _start(client, assessment_id)
+    attempt_id = int(attempt.rsplit("/", 1)[1])
+    with unit_of_work(bind=db_engine) as session:
+        session.execute(
+            update(Attempt)
+            .where(Attempt.id == attempt_id)
+            .values(started_at=datetime.now(UTC) - timedelta(hours=1))
+        )
+    response = post(client, f"{attempt}/questions/3", {"numeric": "42", "go": "next"})
+    assert location(response) == f"{attempt}/submit"
+    assert "time is up" in client.get(f"{attempt}/submit").text
+    assert location(post(client, f"{attempt}/submit")) == f"{attempt}/result"
