@@ -23,9 +23,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from repo_domain import accounts
-from repo_domain.common import Actor
-from repo_domain.search import user_page_statement
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
@@ -33,6 +30,9 @@ from repo_db import migrate, unit_of_work
 from repo_db._engine import build_engine
 from repo_db.config import DbSettings
 from repo_db.testing import PostgresDatabase, admin_postgres_url
+from repo_domain import accounts
+from repo_domain.common import Actor
+from repo_domain.search import user_page_statement
 
 SETTINGS = DbSettings(db_log_queries=False, db_slow_query_ms=0)
 PAGE = 25

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from repo_domain import accounts
-from repo_domain.common import Actor
-from repo_domain.errors import Forbidden, Unauthorized
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from repo_db import unit_of_work
 from repo_db.models import User
+from repo_domain import accounts
+from repo_domain.common import Actor
+from repo_domain.errors import Forbidden, Unauthorized
 
 SESSION_COOKIE = "session"
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -8,10 +8,10 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from repo_domain.errors import DomainError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from repo_db import DatabaseUnavailableError
+from repo_domain.errors import DomainError
 from repo_web.deps import LoginRequired
 from repo_web.security import CsrfError, add_security_headers
 from repo_web.templating import render

@@ -11,15 +11,15 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
-from repo_domain import assessments
-from repo_domain.assessments import OptionSpec, QuestionSpec
-from repo_domain.common import Actor
-from repo_domain.tokens import hash_token, new_token
 from sqlalchemy import Engine
 
 from repo_db import unit_of_work
 from repo_db.models import AuthToken, User
 from repo_db.security import hash_password
+from repo_domain import assessments
+from repo_domain.assessments import OptionSpec, QuestionSpec
+from repo_domain.common import Actor
+from repo_domain.tokens import hash_token, new_token
 from repo_web.deps import SESSION_COOKIE
 from repo_web.security import CSRF_COOKIE, CSRF_FIELD
 

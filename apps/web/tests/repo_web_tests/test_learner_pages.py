@@ -6,11 +6,11 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
-from repo_domain.assessments import OptionSpec, QuestionSpec
 from sqlalchemy import Engine, update
 
 from repo_db import unit_of_work
 from repo_db.models import Attempt
+from repo_domain.assessments import OptionSpec, QuestionSpec
 from repo_web_tests.helpers import (
     location,
     log_in,

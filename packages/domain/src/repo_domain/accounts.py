@@ -13,11 +13,11 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from repo_db import DuplicateError, savepoint, unit_of_work
-from repo_domain.search import user_page_statement
 from repo_db.models import AuthToken, User
 from repo_db.security import hash_password, needs_rehash, verify_password
-from repo_domain.common import Actor, KeysetPage, keyset_page, like_pattern, utcnow
+from repo_domain.common import Actor, KeysetPage, keyset_page, utcnow
 from repo_domain.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from repo_domain.search import user_page_statement
 from repo_domain.tokens import hash_token, new_token
 
 # Verifying against a real hash for unknown emails keeps login timing from revealing which exist.

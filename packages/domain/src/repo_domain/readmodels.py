@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from repo_domain import assessments, attempts
-from repo_domain.common import Actor, as_utc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from repo_db.models import AnswerOption, Assessment, Attempt, Question, Response, Result
+from repo_domain import assessments, attempts
+from repo_domain.common import Actor, as_utc
 
 RECENT_RESULTS = 10
 AVAILABLE_ASSESSMENTS = 50

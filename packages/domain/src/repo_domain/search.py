@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from repo_domain.common import like_pattern
 from sqlalchemy import Boolean, ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from repo_db.models import User
+from repo_domain.common import like_pattern
 
 MAX_QUERY_LENGTH = 100
 

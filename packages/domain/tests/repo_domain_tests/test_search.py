@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from repo_domain import accounts
-from repo_domain.common import Actor
-from repo_domain.errors import Forbidden
-from repo_domain.search import user_page_statement
 from sqlalchemy import Engine, insert
 
 from repo_db import unit_of_work
 from repo_db.models import User
 from repo_db.testing import truncate_all
+from repo_domain import accounts
+from repo_domain.common import Actor
+from repo_domain.errors import Forbidden
+from repo_domain.search import user_page_statement
 
 ADMIN = Actor(id=1, role="admin")
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+
 from repo_domain import accounts, assessments
 from repo_domain.errors import Conflict, DomainError, Unauthorized
-
 from repo_web.config import WebSettings, new_csrf_token
 from repo_web.deps import SESSION_COOKIE, DbDep, MaybeUserDep, UserDep
 from repo_web.forms import read_form, safe_next

@@ -8,11 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
+
+from repo_db.models import Question
 from repo_domain import assessments, attempts, readmodels
 from repo_domain.attempts import Answer
 from repo_domain.errors import Conflict
-
-from repo_db.models import Question
 from repo_web.deps import DbDep, UserDep
 from repo_web.errors import error_page
 from repo_web.forms import Form, read_form
