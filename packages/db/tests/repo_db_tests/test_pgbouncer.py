@@ -1,0 +1,220 @@
+"""repo_db through a real PgBouncer in transaction mode (what Neon's pooled endpoint runs).
+
+``REPO_DB_TEST_PGBOUNCER_URL`` names the pooler (``tools/pgbouncer/start`` prints it; ``.ci/run``
+starts one and sets it). Set but unreachable: every test here FAILS. Unset: they are skipped
+(a developer machine without PgBouncer).
+
+The application URL is declared pooled (``DATABASE_POOLED=true``, a loopback host has no
+``-pooler`` in its name) and ``DATABASE_DIRECT_URL`` points at the server itself. PgBouncer's
+own counters (``SHOW STATS`` on its admin console) tell which traffic went through it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy.engine import URL
+
+import repo_db
+from repo_db import DuplicateError, RepoDbError, migrate, unit_of_work
+from repo_db._engine import dispose_engines, engine_options, get_direct_engine, get_engine
+from repo_db.bulk_seed import bulk_seed
+from repo_db.config import connectable_url, get_settings, is_pooler_url, normalize_url
+from repo_db.models import User
+from repo_db.testing import PostgresDatabase, admin_postgres_url
+
+PGBOUNCER_ENV = "REPO_DB_TEST_PGBOUNCER_URL"
+THREADS = 8  # more clients than tools/pgbouncer/start's 4 server connections per database
+UNITS_PER_THREAD = 15  # > psycopg's prepare_threshold (5): statements would get prepared
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get(PGBOUNCER_ENV),
+    reason=f"{PGBOUNCER_ENV} not set (tools/pgbouncer/start prints a value; CI sets it)",
+)
+
+
+def pooler_admin_url() -> URL:
+    return normalize_url(os.environ[PGBOUNCER_ENV], variable=PGBOUNCER_ENV)
+
+
+def pooler_transactions(database: str) -> int:
+    """Transactions PgBouncer has passed to ``database`` so far (its SHOW STATS counter)."""
+    url = pooler_admin_url()
+    conninfo = f"host={url.host} port={url.port or 6432} user={url.username} dbname=pgbouncer"
+    # The admin console speaks the simple query protocol only: ClientCursor sends it.
+    with psycopg.connect(conninfo, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
+        rows = conn.execute("SHOW STATS").fetchall()
+        names = [c.name for c in conn.execute("SHOW STATS").description or []]
+    for row in rows:
+        stats = dict(zip(names, row, strict=True))
+        if stats["database"] == database:
+            return int(stats["total_xact_count"])
+    return 0
+
+
+@pytest.fixture(scope="module")
+def pooled() -> Iterator[dict[str, Any]]:
+    """A new database; the process settings point at it pooled (app) and direct (DDL, COPY)."""
+    try:
+        pooler_transactions("postgres")
+    except psycopg.Error as exc:
+        pytest.fail(
+            f"{PGBOUNCER_ENV}={os.environ[PGBOUNCER_ENV]} is set but PgBouncer does not answer "
+            f"({str(exc).strip().splitlines()[0]}). Start it: tools/pgbouncer/start",
+            pytrace=False,
+        )
+    database = PostgresDatabase(admin_postgres_url())
+    database.create()
+    pooled_url = pooler_admin_url().set(database=database.name)
+    env = {
+        "DATABASE_URL": pooled_url.render_as_string(hide_password=False),
+        "DATABASE_POOLED": "true",
+        "DATABASE_DIRECT_URL": database.url.render_as_string(hide_password=False),
+        "DB_POOL_SIZE": "4",
+        "DB_MAX_OVERFLOW": str(THREADS),
+        "DB_LOG_QUERIES": "false",
+        "DB_CONNECT_RETRIES": "0",
+    }
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    get_settings.cache_clear()
+    dispose_engines()
+    try:
+        yield {"name": database.name, "pooled": pooled_url, "direct": database.url}
+    finally:
+        dispose_engines()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()
+        database.drop()
+
+
+@pytest.fixture(scope="module")
+def migrated(pooled: dict[str, Any]) -> dict[str, Any]:
+    before = pooler_transactions(pooled["name"])
+    migrate.upgrade()  # no target: the configured DIRECT url
+    pooled["migrations_through_pooler"] = pooler_transactions(pooled["name"]) - before
+    return pooled
+
+
+def test_settings_split_pooled_and_direct(pooled: dict[str, Any]) -> None:
+    settings = get_settings()
+    assert is_pooler_url(settings.url)
+    assert settings.url.port == pooled["pooled"].port
+    assert settings.direct_url.port == pooled["direct"].port
+    assert not is_pooler_url(settings.direct_url)
+    assert engine_options(settings.url, settings)["connect_args"]["prepare_threshold"] is None
+    assert "prepare_threshold" not in engine_options(settings.direct_url, settings)["connect_args"]
+
+
+def test_migrations_run_on_the_direct_url(migrated: dict[str, Any]) -> None:
+    assert migrated["migrations_through_pooler"] == 0
+    assert migrate.current_revision() == migrate.head_revision()
+    # ...and the schema is there for the application through the pooler.
+    assert repo_db.count("users") == 0
+
+
+def test_crud_helpers_and_unit_of_work_through_the_pooler(migrated: dict[str, Any]) -> None:
+    before = pooler_transactions(migrated["name"])
+    for i in range(UNITS_PER_THREAD):
+        row = repo_db.create(
+            "users", {"email": f"crud{i}@pgb.example", "password_hash": "x", "display_name": "P"}
+        )
+        assert repo_db.find_by_id("users", row["id"])["email"] == f"crud{i}@pgb.example"
+        assert repo_db.find_by("users", "email", f"crud{i}@pgb.example")["id"] == row["id"]
+        assert repo_db.update("users", row["id"], {"display_name": f"Q{i}"})["display_name"] == (
+            f"Q{i}"
+        )
+        repo_db.upsert(
+            "users",
+            {"email": f"crud{i}@pgb.example", "password_hash": "y", "display_name": "U"},
+            conflict=["email"],
+        )
+    assert repo_db.count("users", {"display_name": "U"}) == UNITS_PER_THREAD
+    # A unit of work commits as one transaction, and rolls back as one.
+    with unit_of_work() as session:
+        session.add(User(email="uow@pgb.example", password_hash="x", display_name="W"))
+        repo_db.create(
+            "users", {"email": "uow2@pgb.example", "password_hash": "x", "display_name": "W"}
+        )
+    with pytest.raises(DuplicateError), unit_of_work() as session:
+        session.add(User(email="gone@pgb.example", password_hash="x", display_name="G"))
+        repo_db.create(
+            "users", {"email": "uow@pgb.example", "password_hash": "x", "display_name": "dup"}
+        )
+    assert repo_db.find_by("users", "email", "gone@pgb.example") is None
+    assert repo_db.count("users", {"display_name": "W"}) == 2
+    assert repo_db.delete("users", repo_db.find_by("users", "email", "uow2@pgb.example")["id"])
+    # The traffic went through PgBouncer (not silently to the server).
+    assert pooler_transactions(migrated["name"]) - before >= 5 * UNITS_PER_THREAD
+
+
+def run_concurrent_units(engine: Engine | None, tag: str) -> list[BaseException]:
+    """THREADS threads x UNITS_PER_THREAD units (insert + reads), each its own transaction."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(THREADS)
+
+    def worker(t: int) -> None:
+        start.wait()
+        for i in range(UNITS_PER_THREAD):
+            try:
+                with unit_of_work(bind=engine) as session:
+                    session.add(
+                        User(email=f"{tag}-{t}-{i}@pgb.example", password_hash="x", display_name=tag)
+                    )
+                    session.flush()
+                    session.execute(select(User.id).where(User.email == f"{tag}-{t}-0@pgb.example"))
+                    session.execute(select(func.count()).select_from(User))
+            except (RepoDbError, psycopg.Error) as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+def test_concurrent_units_through_the_pooler(migrated: dict[str, Any]) -> None:
+    errors = run_concurrent_units(None, "conc")
+    assert errors == []
+    assert repo_db.count("users", {"display_name": "conc"}) == THREADS * UNITS_PER_THREAD
+
+
+def test_without_prepare_threshold_none_the_same_workload_fails(migrated: dict[str, Any]) -> None:
+    """The control: psycopg's default server-side prepared statements break under PgBouncer."""
+    engine = create_engine(
+        connectable_url(migrated["pooled"]),
+        pool_size=THREADS,
+        connect_args={"connect_timeout": 5},  # psycopg default: prepare after 5 executions
+    )
+    try:
+        errors = run_concurrent_units(engine, "prep")
+    finally:
+        engine.dispose()
+    messages = " | ".join(str(e) for e in errors)
+    assert errors, "expected prepared-statement errors through PgBouncer without the setting"
+    assert "prepared statement" in messages, messages[:2000]
+
+
+def test_bulk_seed_copies_on_the_direct_url(migrated: dict[str, Any]) -> None:
+    assert get_direct_engine() is get_engine(get_settings().direct_url)
+    before = pooler_transactions(migrated["name"])
+    summary = bulk_seed(40)  # no engine: repo_db picks the direct URL for COPY
+    assert pooler_transactions(migrated["name"]) == before
+    assert summary.created["users"] == 40
+    with unit_of_work(read_only=True) as session:
+        seeded = session.execute(
+            text("SELECT count(*) FROM users WHERE email LIKE '%@seed.example.com'")
+        ).scalar_one()
+    assert seeded == 40
