@@ -22,7 +22,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import URL
 
 import repo_db
-from repo_db import DuplicateError, RepoDbError, migrate, unit_of_work
+from repo_db import ConfigError, DbSettings, DuplicateError, RepoDbError, migrate, unit_of_work
 from repo_db._engine import dispose_engines, engine_options, get_direct_engine, get_engine
 from repo_db.bulk_seed import bulk_seed
 from repo_db.config import connectable_url, get_settings, is_pooler_url, normalize_url
@@ -33,10 +33,41 @@ PGBOUNCER_ENV = "REPO_DB_TEST_PGBOUNCER_URL"
 THREADS = 8  # more clients than tools/pgbouncer/start's 4 server connections per database
 UNITS_PER_THREAD = 15  # > psycopg's prepare_threshold (5): statements would get prepared
 
-pytestmark = pytest.mark.skipif(
+needs_pgbouncer = pytest.mark.skipif(
     not os.environ.get(PGBOUNCER_ENV),
     reason=f"{PGBOUNCER_ENV} not set (tools/pgbouncer/start prints a value; CI sets it)",
 )
+
+
+def test_declared_pooled_url_needs_a_direct_url_and_disables_prepared_statements() -> None:
+    declared = DbSettings(
+        database_url="postgresql://app@127.0.0.1:6432/app",
+        database_pooled=True,
+        database_direct_url=None,
+        neon_database_direct_url=None,
+        node_env="x",
+    )
+    assert is_pooler_url(declared.url)
+    assert engine_options(declared.url, declared)["connect_args"]["prepare_threshold"] is None
+    assert "pgbouncer" not in connectable_url(declared.url).query  # never sent to the driver
+    with pytest.raises(ConfigError, match="DATABASE_DIRECT_URL"):
+        _ = declared.direct_url
+    by_query = DbSettings(
+        database_url="postgresql://app@127.0.0.1:6432/app?pgbouncer=true",
+        database_direct_url="postgresql://app@127.0.0.1:5432/app",
+        node_env="x",
+    )
+    assert is_pooler_url(by_query.url)
+    assert by_query.direct_url.port == 5432 and not is_pooler_url(by_query.direct_url)
+    neon = DbSettings(
+        database_url="postgresql://a@ep-x-pooler.eu.aws.neon.tech/db?sslmode=require",
+        database_pooled=True,
+        node_env="x",
+    )
+    assert neon.direct_url.host == "ep-x.eu.aws.neon.tech"
+    assert dict(neon.direct_url.query) == {"sslmode": "require"}
+    plain = DbSettings(database_url="postgresql://app@127.0.0.1:5432/app", node_env="x")
+    assert not is_pooler_url(plain.url) and plain.direct_url == plain.url
 
 
 def pooler_admin_url() -> URL:
@@ -106,6 +137,7 @@ def migrated(pooled: dict[str, Any]) -> dict[str, Any]:
     return pooled
 
 
+@needs_pgbouncer
 def test_settings_split_pooled_and_direct(pooled: dict[str, Any]) -> None:
     settings = get_settings()
     assert is_pooler_url(settings.url)
@@ -116,6 +148,7 @@ def test_settings_split_pooled_and_direct(pooled: dict[str, Any]) -> None:
     assert "prepare_threshold" not in engine_options(settings.direct_url, settings)["connect_args"]
 
 
+@needs_pgbouncer
 def test_migrations_run_on_the_direct_url(migrated: dict[str, Any]) -> None:
     assert migrated["migrations_through_pooler"] == 0
     assert migrate.current_revision() == migrate.head_revision()
@@ -123,6 +156,7 @@ def test_migrations_run_on_the_direct_url(migrated: dict[str, Any]) -> None:
     assert repo_db.count("users") == 0
 
 
+@needs_pgbouncer
 def test_crud_helpers_and_unit_of_work_through_the_pooler(migrated: dict[str, Any]) -> None:
     before = pooler_transactions(migrated["name"])
     for i in range(UNITS_PER_THREAD):
@@ -185,12 +219,14 @@ def run_concurrent_units(engine: Engine | None, tag: str) -> list[BaseException]
     return errors
 
 
+@needs_pgbouncer
 def test_concurrent_units_through_the_pooler(migrated: dict[str, Any]) -> None:
     errors = run_concurrent_units(None, "conc")
     assert errors == []
     assert repo_db.count("users", {"display_name": "conc"}) == THREADS * UNITS_PER_THREAD
 
 
+@needs_pgbouncer
 def test_without_prepare_threshold_none_the_same_workload_fails(migrated: dict[str, Any]) -> None:
     """The control: psycopg's default server-side prepared statements break under PgBouncer."""
     engine = create_engine(
@@ -207,6 +243,7 @@ def test_without_prepare_threshold_none_the_same_workload_fails(migrated: dict[s
     assert "prepared statement" in messages, messages[:2000]
 
 
+@needs_pgbouncer
 def test_bulk_seed_copies_on_the_direct_url(migrated: dict[str, Any]) -> None:
     assert get_direct_engine() is get_engine(get_settings().direct_url)
     before = pooler_transactions(migrated["name"])
