@@ -40,6 +40,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from repo_domain import attempts
+from repo_domain.common import Actor
+from repo_domain.tokens import hash_token, new_token
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -49,9 +52,6 @@ from repo_db.bulk_seed import bulk_seed, seed_email
 from repo_db.migrate import upgrade
 from repo_db.models import Assessment, AuthToken, Question, User
 from repo_db.models.base import utcnow
-from repo_domain import attempts
-from repo_domain.common import Actor
-from repo_domain.tokens import hash_token, new_token
 
 WRK_TIMEOUT_S = 2  # wrk's default: slower answers are counted as timeouts (socket errors)
 
@@ -141,9 +141,7 @@ def wrk(
         return match.group(1)
 
     socket_errors = 0
-    match = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
-    )
+    match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if match:
         socket_errors = sum(int(g) for g in match.groups())
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -173,7 +171,9 @@ def prepare_users(engine_url: str, n_tokens: int, n_users: int) -> dict[str, lis
         admin_id = session.scalar(select(User.id).where(User.email == seed_email(1)))
         assessments = list(
             session.scalars(
-                select(Assessment.id).where(Assessment.status == "published").order_by(Assessment.id)
+                select(Assessment.id)
+                .where(Assessment.status == "published")
+                .order_by(Assessment.id)
             )
         )
         numeric = dict(
@@ -232,7 +232,9 @@ class Variant:
     def describe(self, args: argparse.Namespace) -> str:
         workers = self.env.get("WORKERS", str(args.workers))
         wrk_threads = self.env.get("WRK_THREADS", str(args.wrk_threads))
-        extra = " ".join(f"{k}={v}" for k, v in self.env.items() if k not in {"WORKERS", "WRK_THREADS"})
+        extra = " ".join(
+            f"{k}={v}" for k, v in self.env.items() if k not in {"WORKERS", "WRK_THREADS"}
+        )
         return f"workers={workers} wrk_threads={wrk_threads} pool={args.pool_size} " + (
             extra or f"pre_ping={args.pre_ping} slow_query_ms={args.slow_query_ms}"
         )
@@ -257,7 +259,10 @@ def start_server(
     variant: Variant, base_env: dict[str, str], args: argparse.Namespace, workdir: Path
 ) -> tuple[str, subprocess.Popen[bytes]]:
     port = _free_port()
-    env = {**base_env, **{k: v for k, v in variant.env.items() if k not in {"WORKERS", "WRK_THREADS"}}}
+    env = {
+        **base_env,
+        **{k: v for k, v in variant.env.items() if k not in {"WORKERS", "WRK_THREADS"}},
+    }
     variant.log = workdir / f"server-{variant.name}.log"
     with variant.log.open("wb") as log:
         server = subprocess.Popen(
@@ -426,11 +431,7 @@ def main() -> int:
             "put": Endpoint("PUT save response (own rows)", "put", method="PUT"),
         }
         if args.only:
-            endpoints = {
-                k: e
-                for k, e in endpoints.items()
-                if k == "baseline" or k in args.only
-            }
+            endpoints = {k: e for k, e in endpoints.items() if k == "baseline" or k in args.only}
         for key, path in tables.items():  # every token path answers 2xx before we measure
             token, url_path = path.read_text().splitlines()[0].split("\t")
             method = "PUT" if key == "put" else "GET"
@@ -499,7 +500,10 @@ def main() -> int:
                 )
         for variant in variants:
             log = variant.log.read_text(errors="replace") if variant.log else ""
-            print(f"slow-query warnings in the {variant.name} server log: {log.count('db.slow_query')}")
+            print(
+                f"slow-query warnings in the {variant.name} server log: "
+                f"{log.count('db.slow_query')}"
+            )
         if pg_log and pg_log.is_file():
             with pg_log.open("rb") as f:
                 f.seek(pg_log_offset)
@@ -510,7 +514,10 @@ def main() -> int:
                 f"statements >= {args.slow_query_ms:.0f} ms as timed by PostgreSQL itself "
                 f"({pg_log}): {server_slow}"
             )
-        print(f"errors in all: {total_errors} (0 required: {'met' if total_errors == 0 else 'MISSED'})")
+        print(
+            f"errors in all: {total_errors} "
+            f"(0 required: {'met' if total_errors == 0 else 'MISSED'})"
+        )
         return 0 if total_errors == 0 else 1
     finally:
         for server in servers:

@@ -236,7 +236,9 @@ def print_table(
 
 def print_pre_ping(results: dict[str, dict[str, list[float]]]) -> None:
     """The cost of pool_pre_ping, like for like: the same variant with it on vs off."""
-    print("\npool_pre_ping cost: the same variant with pre-ping ON / OFF (min/median/max of rounds)")
+    print(
+        "\npool_pre_ping cost: the same variant with pre-ping ON / OFF (min/median/max of rounds)"
+    )
     header = f"{'operation':11} {'helper on/off':>16} {'core once on/off':>18} {'helper +µs':>11}"
     print(header)
     print("-" * len(header))

@@ -252,7 +252,8 @@ def print_table(
         loads = [x for r in samples for x in r.load]
         print(
             f"{key:3} {first.label:<50} {len(samples):>2} {spread(samples):>17} "
-            f"{med(samples) / cold if cold else 0:6.2f} {med(samples) / floor if floor else 0:7.2f} "
+            f"{med(samples) / cold if cold else 0:6.2f} "
+            f"{med(samples) / floor if floor else 0:7.2f} "
             f"{exits:>5} {f'{first.passed}/{first.failed}':>13} "
             f"{f'{first.cached_local}/{first.cached_remote}/{first.memoized}':>12} {procs:>9} "
             f"{min(loads):5.2f}-{max(loads):<5.2f}"
@@ -349,7 +350,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for _ in range(args.cold_samples):
             repo = new_clone(snapshot)
             env = {**no_remote, "PANTS_LOCAL_STORE_DIR": store("a1")}
-            runs["a1"].append(pants("a1", "cold: empty store (download caches warm)", repo, env, targets, logs))
+            runs["a1"].append(
+                pants("a1", "cold: empty store (download caches warm)", repo, env, targets, logs)
+            )
             stop_pantsd(repo)
         if not args.skip_a2:
             for _ in range(args.cold_samples):
@@ -363,7 +366,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "PANTS_BOOTSTRAP_CACHE": str(empty / "bootstrap"),
                 }
                 runs["a2"].append(
-                    pants("a2", "cold: empty store AND empty download caches", repo, env, targets, logs)
+                    pants(
+                        "a2",
+                        "cold: empty store AND empty download caches",
+                        repo,
+                        env,
+                        targets,
+                        logs,
+                    )
                 )
                 stop_pantsd(repo)
         # Fill the remote cache (not measured), then the incremental scenarios in that copy.
@@ -375,18 +385,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             "PANTS_REMOTE_CACHE_WRITE": "true",
         }
         upload = pants("fill", "fill the remote cache (not measured)", copy1, env1, targets, logs)
-        print(f"remote cache filled in {upload.seconds:.1f}s (exit {upload.returncode})", file=sys.stderr)
+        print(
+            f"remote cache filled in {upload.seconds:.1f}s (exit {upload.returncode})",
+            file=sys.stderr,
+        )
         for _ in range(args.samples):
             runs["b"].append(pants("b", "warm no-op re-run (pantsd)", copy1, env1, targets, logs))
         for _ in range(args.samples):
             edits["c"] = append_comment(copy1, WEB_FILE_CANDIDATES, "apps/web/src")
-            runs["c"].append(pants("c", "after editing one apps/web file", copy1, env1, targets, logs))
+            runs["c"].append(
+                pants("c", "after editing one apps/web file", copy1, env1, targets, logs)
+            )
         for _ in range(args.samples):
             edits["d"] = append_comment(copy1, DB_FILE_CANDIDATES, "packages/db/src")
-            runs["d"].append(pants("d", "after editing one packages/db file", copy1, env1, targets, logs))
+            runs["d"].append(
+                pants("d", "after editing one packages/db file", copy1, env1, targets, logs)
+            )
         stop_pantsd(copy1)
 
-        read_only = {**remote, "PANTS_REMOTE_CACHE_READ": "true", "PANTS_REMOTE_CACHE_WRITE": "false"}
+        read_only = {
+            **remote,
+            "PANTS_REMOTE_CACHE_READ": "true",
+            "PANTS_REMOTE_CACHE_WRITE": "false",
+        }
         steps = (
             ("f1", "floor step: ./pants --version, new clone", ("--version",)),
             ("f2", "FLOOR: ./pants list, new clone + pantsd", ("list",)),

@@ -203,7 +203,9 @@ def run_concurrent_units(engine: Engine | None, tag: str) -> list[BaseException]
             try:
                 with unit_of_work(bind=engine) as session:
                     session.add(
-                        User(email=f"{tag}-{t}-{i}@pgb.example", password_hash="x", display_name=tag)
+                        User(
+                            email=f"{tag}-{t}-{i}@pgb.example", password_hash="x", display_name=tag
+                        )
                     )
                     session.flush()
                     session.execute(select(User.id).where(User.email == f"{tag}-{t}-0@pgb.example"))

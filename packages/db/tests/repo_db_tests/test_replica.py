@@ -50,11 +50,15 @@ def databases() -> Iterator[dict[str, Any]]:
     for engine in engines.values():
         migrate.upgrade(engine)
     with engines["primary"].begin() as conn:
-        conn.execute(User.__table__.insert(), [{"email": "primary-only@r.example",
-                                                "password_hash": "x", "display_name": "P"}])
+        conn.execute(
+            User.__table__.insert(),
+            [{"email": "primary-only@r.example", "password_hash": "x", "display_name": "P"}],
+        )
     with engines["replica"].begin() as conn:
-        conn.execute(User.__table__.insert(), [{"email": "replica-only@r.example",
-                                                "password_hash": "x", "display_name": "R"}])
+        conn.execute(
+            User.__table__.insert(),
+            [{"email": "replica-only@r.example", "password_hash": "x", "display_name": "R"}],
+        )
     try:
         yield {"primary": primary, "replica": replica, **engines}
     finally:
@@ -106,7 +110,9 @@ def test_writes_go_to_the_primary_never_the_replica(routed: dict[str, Any]) -> N
     with unit_of_work() as session:
         assert "primary-only@r.example" in _seen(session)  # a writing unit reads the primary
         session.add(_user("written@r.example"))
-    repo_db.create("users", {"email": "helper@r.example", "password_hash": "x", "display_name": "H"})
+    repo_db.create(
+        "users", {"email": "helper@r.example", "password_hash": "x", "display_name": "H"}
+    )
     assert {"written@r.example", "helper@r.example"} <= _emails(routed["primary"])
     assert not {"written@r.example", "helper@r.example"} & _emails(routed["replica"])
     # helpers outside a unit read the primary (read-your-writes)
