@@ -169,6 +169,7 @@ def prepare_users(engine_url: str, n_tokens: int, n_users: int) -> dict[str, lis
     with unit_of_work(bind=engine) as session:
         session.execute(update(User).where(User.email == seed_email(1)).values(role="admin"))
         admin_id = session.scalar(select(User.id).where(User.email == seed_email(1)))
+        assert admin_id is not None, "seed user 1 is missing"
         assessments = list(
             session.scalars(
                 select(Assessment.id)
@@ -432,8 +433,8 @@ def main() -> int:
         }
         if args.only:
             endpoints = {k: e for k, e in endpoints.items() if k == "baseline" or k in args.only}
-        for key, path in tables.items():  # every token path answers 2xx before we measure
-            token, url_path = path.read_text().splitlines()[0].split("\t")
+        for key, tsv in tables.items():  # every token path answers 2xx before we measure
+            token, url_path = tsv.read_text().splitlines()[0].split("\t")
             method = "PUT" if key == "put" else "GET"
             r = httpx.request(
                 method,

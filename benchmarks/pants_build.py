@@ -272,11 +272,11 @@ def print_table(
         print(f"  + test results from the remote cache (e - f3)      {e - f3:6.1f} s")
         print(f"  = e                                                {e:6.1f} s")
         ratio = e / f2
-        procs = max(r.counters.get("local_execution_requests", 0) for r in runs["e"])
+        procs_e = max(r.counters.get("local_execution_requests", 0) for r in runs["e"])
         print(
             f"  e / floor = {ratio:.2f} (goal <= {GOAL_E_TO_FLOOR}: "
             f"{'met' if ratio <= GOAL_E_TO_FLOOR else 'missed'}); e / cold (a1) = {e / cold:.2f}; "
-            f"processes run locally in e: {procs} (goal 0: {'met' if procs == 0 else 'missed'})"
+            f"processes run locally in e: {procs_e} (goal 0: {'met' if procs_e == 0 else 'missed'})"
         )
     if any(r.failed for samples in runs.values() for r in samples):
         print("Failing tests are never cached (locally or remotely): Pants re-runs them in every")

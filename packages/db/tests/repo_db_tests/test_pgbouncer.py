@@ -70,6 +70,11 @@ def test_declared_pooled_url_needs_a_direct_url_and_disables_prepared_statements
     assert not is_pooler_url(plain.url) and plain.direct_url == plain.url
 
 
+def found(row: dict[str, Any] | None) -> dict[str, Any]:
+    assert row is not None
+    return row
+
+
 def pooler_admin_url() -> URL:
     return normalize_url(os.environ[PGBOUNCER_ENV], variable=PGBOUNCER_ENV)
 
@@ -163,11 +168,10 @@ def test_crud_helpers_and_unit_of_work_through_the_pooler(migrated: dict[str, An
         row = repo_db.create(
             "users", {"email": f"crud{i}@pgb.example", "password_hash": "x", "display_name": "P"}
         )
-        assert repo_db.find_by_id("users", row["id"])["email"] == f"crud{i}@pgb.example"
-        assert repo_db.find_by("users", "email", f"crud{i}@pgb.example")["id"] == row["id"]
-        assert repo_db.update("users", row["id"], {"display_name": f"Q{i}"})["display_name"] == (
-            f"Q{i}"
-        )
+        assert found(repo_db.find_by_id("users", row["id"]))["email"] == f"crud{i}@pgb.example"
+        assert found(repo_db.find_by("users", "email", f"crud{i}@pgb.example"))["id"] == row["id"]
+        updated = repo_db.update("users", row["id"], {"display_name": f"Q{i}"})
+        assert found(updated)["display_name"] == f"Q{i}"
         repo_db.upsert(
             "users",
             {"email": f"crud{i}@pgb.example", "password_hash": "y", "display_name": "U"},
@@ -187,7 +191,9 @@ def test_crud_helpers_and_unit_of_work_through_the_pooler(migrated: dict[str, An
         )
     assert repo_db.find_by("users", "email", "gone@pgb.example") is None
     assert repo_db.count("users", {"display_name": "W"}) == 2
-    assert repo_db.delete("users", repo_db.find_by("users", "email", "uow2@pgb.example")["id"])
+    assert repo_db.delete(
+        "users", found(repo_db.find_by("users", "email", "uow2@pgb.example"))["id"]
+    )
     # The traffic went through PgBouncer (not silently to the server).
     assert pooler_transactions(migrated["name"]) - before >= 5 * UNITS_PER_THREAD
 

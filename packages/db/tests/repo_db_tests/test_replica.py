@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
 import repo_db
 from repo_db import migrate, unit_of_work
@@ -51,12 +51,12 @@ def databases() -> Iterator[dict[str, Any]]:
         migrate.upgrade(engine)
     with engines["primary"].begin() as conn:
         conn.execute(
-            User.__table__.insert(),
+            insert(User),
             [{"email": "primary-only@r.example", "password_hash": "x", "display_name": "P"}],
         )
     with engines["replica"].begin() as conn:
         conn.execute(
-            User.__table__.insert(),
+            insert(User),
             [{"email": "replica-only@r.example", "password_hash": "x", "display_name": "R"}],
         )
     try:
