@@ -261,7 +261,10 @@ def print_table(
     print()
     print("x a1 / x floor = median seconds / median of (a1) or of the floor (f2). loc/rem/memo =")
     print("test results '(cached locally)', '(cached remotely)', '(memoized)' in the last sample.")
-    print("procs run = processes Pants executed locally (local_execution_requests), per sample.")
+    print("procs run = processes Pants started locally (local_execution_requests), per sample.")
+    print("Pants 2.17 races a local run against every remote-cache lookup (speculation delay 0),")
+    print("so a slow cache answer starts local processes that the cache hit then cancels: read")
+    print("procs run together with remote hits/requests below.")
     if all(k in runs and runs[k] for k in ("f1", "f2", "f3", "e")):
         f1, f2, f3, e = (med(runs[k]) for k in ("f1", "f2", "f3", "e"))
         print()
@@ -273,6 +276,12 @@ def print_table(
         print(f"  = e                                                {e:6.1f} s")
         ratio = e / f2
         procs_e = max(r.counters.get("local_execution_requests", 0) for r in runs["e"])
+        last = runs["e"][-1].counters
+        print(
+            f"  remote cache in e (last sample): {last.get('remote_cache_requests_cached', 0)} "
+            f"hits of {last.get('remote_cache_requests', 0)} lookups; local cache hits "
+            f"{last.get('local_cache_requests_cached', 0)}"
+        )
         print(
             f"  e / floor = {ratio:.2f} (goal <= {GOAL_E_TO_FLOOR}: "
             f"{'met' if ratio <= GOAL_E_TO_FLOOR else 'missed'}); e / cold (a1) = {e / cold:.2f}; "
