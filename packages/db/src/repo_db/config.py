@@ -6,6 +6,11 @@ Selection rules (first match wins):
 2. Production (``NODE_ENV=production`` or ``APP_ENV=production``): ``NEON_DATABASE_URL``,
    required; a missing or malformed value is a :class:`~repo_db.errors.ConfigError`.
 3. Otherwise SQLite at ``SQLITE_PATH`` (default ``./dev.sqlite3``).
+
+A PostgreSQL URL is pooled (PgBouncer in transaction mode: no server-side prepared statements;
+migrations and COPY go to ``DATABASE_DIRECT_URL``) when its host has ``-pooler`` (Neon) or it is
+declared pooled: ``DATABASE_POOLED=true`` or ``?pgbouncer=true``. ``DATABASE_READ_URL`` (optional)
+is a read replica for read-only units of work. See docs/operations.md.
 """
 
 from __future__ import annotations
