@@ -12,18 +12,39 @@ own counters (``SHOW STATS`` on its admin console) tell which traffic went throu
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import URL
+from sqlalchemy.pool import NullPool
 
 import repo_db
-from repo_db import ConfigError, DbSettings, DuplicateError, RepoDbError, migrate, unit_of_work
-from repo_db._engine import dispose_engines, engine_options, get_direct_engine, get_engine
+from repo_db import (
+    ConfigError,
+    DatabaseUnavailableError,
+    DbSettings,
+    DuplicateError,
+    RepoDbError,
+    migrate,
+    unit_of_work,
+)
+from repo_db._engine import (
+    build_engine,
+    dispose_engines,
+    engine_options,
+    get_direct_engine,
+    get_engine,
+)
 from repo_db.bulk_seed import bulk_seed
 from repo_db.config import connectable_url, get_settings, is_pooler_url, normalize_url
 from repo_db.models import User
@@ -263,3 +284,106 @@ def test_bulk_seed_copies_on_the_direct_url(migrated: dict[str, Any]) -> None:
             text("SELECT count(*) FROM users WHERE email LIKE '%@seed.example.com'")
         ).scalar_one()
     assert seeded == 40
+
+
+PGBOUNCER_SCRIPTS = Path("tools/pgbouncer")  # a `files` dependency: relative to the sandbox root
+OUTAGE_S = 1.5
+FAIL_FAST_BOUND_S = 5.0
+
+
+def _pgbouncer(action: str, *args: str) -> None:
+    proc = subprocess.run(
+        ["bash", str(PGBOUNCER_SCRIPTS / action), *args], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, f"tools/pgbouncer/{action} failed: {proc.stderr}"
+
+
+@needs_pgbouncer
+def test_writes_survive_a_pgbouncer_restart_under_load(migrated: dict[str, Any]) -> None:
+    """Fault: PgBouncer goes away for OUTAGE_S under a write load, then comes back.
+
+    Invariants: every acknowledged write is stored exactly once; every failure is a clean
+    DatabaseUnavailableError that came back within FAIL_FAST_BOUND_S (no hang); writes succeed
+    again after the restart on the same engine (no manual restart of the application).
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # Not pytest's tmp_path: PgBouncer runs as the postgres user, which cannot enter it.
+    workdir = Path(tempfile.mkdtemp(prefix="repo-pgbouncer-fault-"))
+    where = ["--port", str(port), "--dir", str(workdir)]
+    _pgbouncer("start", *where)
+    url = (
+        pooler_admin_url()
+        .set(port=port, database=migrated["name"])
+        .update_query_dict({"pgbouncer": "true"})
+    )
+    settings = DbSettings(
+        database_url=None,
+        db_pool_size=2,
+        db_max_overflow=2,
+        db_connect_retries=0,
+        db_connect_timeout=2,
+        db_log_queries=False,
+        node_env="test",
+    )
+    engine = build_engine(url, settings=settings)
+    acked: list[tuple[float, str]] = []
+    failures: list[float] = []
+    unexpected: list[BaseException] = []
+    done = threading.Event()
+
+    def writer(t: int) -> None:
+        i = 0
+        while not done.is_set():
+            email = f"fault-{t}-{i}@pgb.example"
+            i += 1
+            started = time.monotonic()
+            try:
+                with unit_of_work(bind=engine) as session:
+                    session.add(User(email=email, password_hash="x", display_name="F"))
+                acked.append((time.monotonic(), email))
+            except DatabaseUnavailableError:
+                failures.append(time.monotonic() - started)
+                time.sleep(0.05)
+            except BaseException as exc:  # - anything else breaks the invariant
+                unexpected.append(exc)
+                return
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)
+        _pgbouncer("stop", "--dir", where[-1])
+        time.sleep(OUTAGE_S)
+        _pgbouncer("start", *where)
+        restarted = time.monotonic()
+        time.sleep(2.0)
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        engine.dispose()
+        subprocess.run(["bash", str(PGBOUNCER_SCRIPTS / "stop"), "--dir", where[-1]], check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print(
+        f"acknowledged {len(acked)}, failed cleanly {len(failures)} (slowest "
+        f"{max(failures, default=0):.2f} s), unexpected {len(unexpected)}"
+    )
+    assert unexpected == []
+    assert failures, "the outage was not seen: no write failed while PgBouncer was down"
+    assert max(failures) < FAIL_FAST_BOUND_S
+    emails = [email for _, email in acked]
+    with migrated_direct(migrated) as conn:
+        stored = list(conn.execute(select(User.email).where(User.display_name == "F")).scalars())
+    assert len(stored) == len(set(stored))
+    assert set(emails) <= set(stored)  # acknowledged => stored (once: emails are unique)
+    print(f"stored {len(stored)} (stored but not acknowledged: {len(set(stored) - set(emails))})")
+    assert any(at > restarted for at, _ in acked), "no write succeeded after the restart"
+
+
+def migrated_direct(migrated: dict[str, Any]) -> Any:
+    engine = create_engine(migrated["direct"], poolclass=NullPool)
+    return engine.begin()
