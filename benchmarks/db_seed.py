@@ -2,11 +2,14 @@
 
     PYTHONPATH=packages/db/src /opt/devvenv/bin/python benchmarks/db_seed.py --help
 
-1. Insert throughput of the same user rows: COPY (binary, as ``bulk_seed`` writes) vs batched
-   executemany vs one row per INSERT (each its own transaction, and all in one transaction).
+1. Insert throughput of the same N user rows for every method: COPY (binary, as ``bulk_seed``
+   writes) vs batched executemany vs one row per INSERT (each its own transaction, and all in
+   one transaction); every sample on a new database, methods interleaved.
 2. ``repo-db seed --users N`` wall time as a fresh process (imports, one Argon2 hash, all
-   tables), then a re-run that must create nothing (idempotent); in-process: users only and
-   the whole data set, median of rounds.
+   tables) on a new database, then a re-run that must create nothing (idempotent); in-process:
+   users only and the whole data set, each sample on a new database.
+
+Every figure is min / median / max of ``--samples`` (default 3) samples.
 3. The query plans of lookups by e-mail and by id on the N-user table (index, not a scan).
 """
 
@@ -78,72 +81,77 @@ def rate(n: int, seconds: float) -> str:
     return f"{n / seconds:12,.0f} rows/s"
 
 
-def throughput(engine: Engine, n: int, n_single: int, batch: int) -> list[tuple[str, float]]:
-    """[(method, rows/s)] for the same user rows; each method starts from an empty table."""
+def insert_methods(batch: int) -> dict[str, Callable[[Engine, int, str], None]]:
+    """The ways to insert ``n`` user rows, each starting on an empty, freshly migrated table."""
 
-    def clear() -> None:
-        with engine.begin() as conn:
-            conn.execute(users.delete())
-
-    def timed(fn: Callable[[], None]) -> float:
-        clear()
-        start = time.perf_counter()
-        fn()
-        return time.perf_counter() - start
-
-    def writer() -> None:  # what bulk_seed uses
+    def copy(engine: Engine, n: int, tag: str) -> None:  # what bulk_seed uses
         with unit_of_work(bind=engine) as session:
             _Writer(session.connection(), batch, None).write(
-                users, _USER_COLUMNS, user_rows("copy", n)
+                users, _USER_COLUMNS, user_rows(tag, n)
             )
 
-    postgres = engine.dialect.name == "postgresql"
-    label = "COPY (binary)" if postgres else f"bulk_seed tuples, {batch:,}/batch"
-    results: list[tuple[str, float]] = [(label, n / timed(writer))]
-
-    def batched() -> None:
-        data = as_dicts(user_rows("batch", n))
+    def batched(engine: Engine, n: int, tag: str) -> None:
+        data = as_dicts(user_rows(tag, n))
         with engine.begin() as conn:
             for i in range(0, n, batch):
                 conn.execute(insert(User), data[i : i + batch])
 
-    results.append((f"executemany, {batch:,}/batch", n / timed(batched)))
-
-    def single_one_tx() -> None:
-        data = as_dicts(user_rows("one", n_single))
+    def single_one_tx(engine: Engine, n: int, tag: str) -> None:
+        data = as_dicts(user_rows(tag, n))
         with engine.begin() as conn:
             for row in data:
                 conn.execute(insert(User).values(row))
 
-    results.append(("1 row/INSERT, one tx", n_single / timed(single_one_tx)))
-
-    def single_own_tx() -> None:
-        data = as_dicts(user_rows("own", n_single))
-        for row in data:
+    def single_own_tx(engine: Engine, n: int, tag: str) -> None:
+        for row in as_dicts(user_rows(tag, n)):
             with engine.begin() as conn:
                 conn.execute(insert(User).values(row))
 
-    results.append(("1 row/INSERT, tx each", n_single / timed(single_own_tx)))
-    clear()
+    return {
+        "bulk_seed writer (PG: COPY; SQLite: batches)": copy,
+        f"executemany, {batch:,}/batch": batched,
+        "1 row/INSERT, one tx": single_one_tx,
+        "1 row/INSERT, tx each": single_own_tx,
+    }
+
+
+def throughput(
+    dialect: str, workdir: Path, n: int, batch: int, samples: int
+) -> dict[str, list[float]]:
+    """{method: [rows/s per sample]}: the same ``n`` rows for every method, each sample on a
+    new database, methods interleaved and their order rotated every sample."""
+    methods = insert_methods(batch)
+    names = list(methods)
+    results: dict[str, list[float]] = {name: [] for name in names}
+    for sample in range(samples):
+        shift = sample % len(names)
+        for name in names[shift:] + names[:shift]:
+            with fresh_database(dialect, workdir) as engine:
+                start = time.perf_counter()
+                methods[name](engine, n, f"s{sample}-")
+                results[name].append(n / (time.perf_counter() - start))
+                assert counts(engine)["users"] == n
     return results
 
 
-def seed_in_process(engine: Engine, n_users: int) -> tuple[float, float, int]:
-    """(users-only s, full data set s, rows written by the full seed) on empty tables."""
-    with engine.connect() as conn:
+def seed_in_process(dialect: str, workdir: Path, n_users: int) -> tuple[float, float, int]:
+    """(users-only s, full data set s, rows written by the full seed), each on a new database."""
+    with fresh_database(dialect, workdir) as engine, engine.connect() as conn:
         start = time.perf_counter()
         written = len(_write_users(_Writer(conn, 5_000, None), n_users))
+        conn.commit()
         users_only = time.perf_counter() - start
         assert written == n_users
-        conn.rollback()  # leave the tables empty for the full seed
-    start = time.perf_counter()
-    summary = bulk_seed(n_users, engine)
-    full = time.perf_counter() - start
-    total = sum(summary.created.values())
-    for table in reversed(metadata.sorted_tables):  # empty again for the next round
-        with engine.begin() as conn:
-            conn.execute(table.delete())
-    return users_only, full, total
+    with fresh_database(dialect, workdir) as engine:
+        start = time.perf_counter()
+        summary = bulk_seed(n_users, engine)
+        full = time.perf_counter() - start
+    return users_only, full, sum(summary.created.values())
+
+
+def spread(values: list[float], fmt: str = "{:,.2f}") -> str:
+    """min/median/max."""
+    return " / ".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
 
 
 def cli_seed(url: str, n_users: int) -> tuple[float, str]:
@@ -192,65 +200,75 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=(
             "repo_db seeding benchmarks on throwaway PostgreSQL (REPO_DB_TEST_POSTGRES_URL, "
-            "default postgres@127.0.0.1:5432) and SQLite (temp file) databases."
+            "default postgres@127.0.0.1:5432) and SQLite (temp file) databases; every sample "
+            "on a new, freshly migrated database."
         )
     )
     parser.add_argument("--users", type=int, default=100_000, help="N for repo-db seed --users")
-    parser.add_argument("--rows", type=int, default=20_000, help="rows per throughput method")
     parser.add_argument(
-        "--single-rows", type=int, default=2_000, help="rows for the 1-row/INSERT methods"
+        "--rows", type=int, default=5_000, help="rows per insert method (the same for all)"
     )
     parser.add_argument("--batch", type=int, default=5_000, help="executemany batch size")
-    parser.add_argument("--rounds", type=int, default=3, help="in-process seed rounds (median)")
+    parser.add_argument("--samples", type=int, default=3, help="samples per figure (>= 3)")
     parser.add_argument(
         "--dialects", nargs="+", default=["postgresql", "sqlite"], choices=["postgresql", "sqlite"]
     )
     args = parser.parse_args()
     plan = BulkPlan.for_users(args.users)
+    load_before = os.getloadavg()
     print(
-        f"repo_db seeding, {os.cpu_count()} CPUs; plan for --users {args.users:,}: "
+        f"repo_db seeding, {os.cpu_count()} CPUs, {args.samples} samples per figure (each on a "
+        f"new database), min / median / max; plan for --users {args.users:,}: "
         f"{sum(plan.totals().values()):,} rows {plan.totals()}"
     )
     with tempfile.TemporaryDirectory(prefix="repo-db-seed-bench-") as tmp:
         workdir = Path(tmp)
         for dialect in args.dialects:
-            print(f"\n=== {dialect} ===")
-            with fresh_database(dialect, workdir) as engine:
-                results = throughput(engine, args.rows, args.single_rows, args.batch)
-                fastest = results[0][1]
-                print(f"insert throughput ({args.rows:,} rows; 1-row methods {args.single_rows:,})")
-                for name, rows_per_s in results:
-                    print(
-                        f"  {name:26} {rows_per_s:12,.0f} rows/s   "
-                        f"{fastest / rows_per_s:7.1f}x slower than the first row"
-                    )
-                runs = [seed_in_process(engine, args.users) for _ in range(args.rounds)]
-                users_s = statistics.median(r[0] for r in runs)
-                full_s = statistics.median(r[1] for r in runs)
-                total = runs[0][2]
-                print(f"in-process, median of {args.rounds} rounds on empty tables:")
+            print(f"\n=== {dialect} === (load average now {os.getloadavg()[0]:.2f})")
+            results = throughput(dialect, workdir, args.rows, args.batch, args.samples)
+            first = next(iter(results))
+            print(f"insert throughput, {args.rows:,} rows for every method, rows/s:")
+            for name, values in results.items():
+                slower = [a / b for a, b in zip(results[first], values, strict=True)]
                 print(
-                    f"  users only     {args.users:>9,} rows {users_s:7.2f} s "
-                    f"{rate(args.users, users_s)}   rounds: "
-                    + ", ".join(f"{r[0]:.2f}" for r in runs)
+                    f"  {name:38} {spread(values, '{:,.0f}'):>30}   "
+                    f"{spread(slower, '{:.1f}')}x slower than the first row (per sample)"
                 )
-                print(
-                    f"  full data set  {total:>9,} rows {full_s:7.2f} s {rate(total, full_s)}   "
-                    "rounds: " + ", ".join(f"{r[1]:.2f}" for r in runs)
-                )
-                url = engine.url.render_as_string(hide_password=False)
-                first, out1 = cli_seed(url, args.users)
-                after_first = counts(engine)
-                again, out2 = cli_seed(url, args.users)
-                after_again = counts(engine)
-                print(f"repo-db seed --users {args.users} (fresh process, empty tables):")
-                print(f"  first run  {first:7.2f} s wall   {out1}")
-                print(f"  re-run     {again:7.2f} s wall   {out2}")
-                same = "yes" if after_first == after_again else f"NO: {after_again}"
-                print(f"  row counts {after_first}; unchanged by the re-run: {same}")
-                print(f"query plans on {after_first['users']:,} users:")
-                for line in plans(engine):
-                    print(line)
+            runs = [seed_in_process(dialect, workdir, args.users) for _ in range(args.samples)]
+            total = runs[0][2]
+            print("in-process seed, seconds:")
+            print(
+                f"  users only     {args.users:>9,} rows  {spread([r[0] for r in runs])} s"
+                f"   ({statistics.median(args.users / r[0] for r in runs):,.0f} rows/s median)"
+            )
+            print(
+                f"  full data set  {total:>9,} rows  {spread([r[1] for r in runs])} s"
+                f"   ({statistics.median(total / r[1] for r in runs):,.0f} rows/s median)"
+            )
+            firsts, agains, out = [], [], ""
+            for _ in range(args.samples):
+                with fresh_database(dialect, workdir) as engine:
+                    url = engine.url.render_as_string(hide_password=False)
+                    elapsed, out = cli_seed(url, args.users)
+                    firsts.append(elapsed)
+                    after_first = counts(engine)
+                    elapsed, out2 = cli_seed(url, args.users)
+                    agains.append(elapsed)
+                    after_again = counts(engine)
+                    plan_lines = plans(engine)
+            print(f"repo-db seed --users {args.users} (fresh process, new database), seconds:")
+            print(f"  first run  {spread(firsts)}   {out}")
+            print(f"  re-run     {spread(agains)}   {out2}")
+            same = "yes" if after_first == after_again else f"NO: {after_again}"
+            print(f"  row counts {after_first}; unchanged by the re-run: {same}")
+            print(f"query plans on {after_first['users']:,} users:")
+            for line in plan_lines:
+                print(line)
+    load_after = os.getloadavg()
+    print(
+        f"\nload average (1/5/15 min) before {'/'.join(f'{x:.2f}' for x in load_before)}, "
+        f"after {'/'.join(f'{x:.2f}' for x in load_after)}"
+    )
 
 
 if __name__ == "__main__":

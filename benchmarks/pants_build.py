@@ -1,20 +1,33 @@
 #!/usr/bin/env python3
 """Wall-clock benchmark of Pants builds in throwaway repo copies, with a BuildGrid remote cache.
 
-Scenarios (all run `./pants --stats-log test <targets>`, with pantsd ON as a developer has it):
-  a  cold: fresh copy 1, empty local store (PANTS_LOCAL_STORE_DIR), remote cache read+write on
-  b  warm no-op re-run in copy 1 (same daemon, nothing changed)
+Every scenario runs `./pants --stats-log test <targets>` with pantsd ON, as a developer has it,
+and is sampled --samples times (default 3; the cold scenarios --cold-samples times, default 1,
+because each takes minutes: say so when quoting them):
+
+  a1 cold: new copy, new pantsd, empty local store; download caches (pip/pex named caches, the
+     ./pants bootstrap venv) kept warm, as on a developer machine after its first build
+  a2 cold, truly: as a1 AND empty download caches (PANTS_NAMED_CACHES_DIR, PEX_ROOT inside it,
+     PIP_CACHE_DIR, PANTS_BOOTSTRAP_CACHE all pointed at new empty temp dirs), as on a new machine
+  -- one unmeasured run fills the remote cache (uploads are never part of a "cold" figure) --
+  b  warm no-op re-run (same pantsd, nothing changed)
   c  re-run after appending a comment to one apps/web source file
   d  re-run after appending a comment to one packages/db source file
-  e  fresh copy 2 in another directory, empty local store, remote cache (written by a) read-only
-Both daemons and the BuildGrid server are stopped at the end; the copies are deleted unless --keep.
-
-"Cold" means an empty Pants store and a new daemon; the pip/pex download caches in
-~/.cache/pants/named_caches stay shared, as on any developer machine after the first build.
+  e  fresh clone in another directory, new pantsd, empty local store, warm remote cache (read)
+and the start-up floor with its breakdown, each step in its own fresh clone with a new pantsd
+and an empty store (so each includes everything before it):
+  f1 `./pants --version`        (launcher, bootstrap venv, options)
+  f2 `./pants list <targets>`   (+ pantsd start, scheduler, BUILD parsing): THE FLOOR, the
+     "no-op ./pants in a new checkout" that (e) cannot beat
+  f3 `./pants dependencies <targets>` (+ dependency inference over every source)
+(e) is reported as a ratio to (a1) and to the floor (f2), with the processes it ran locally
+(`local_execution_requests` from --stats-log; goal 0) and its breakdown (f1, f2-f1, f3-f2, e-f3).
+Nothing is asserted: the script prints numbers. Daemons and BuildGrid are stopped at the end; the
+copies are deleted unless --keep.
 
 The default targets exclude the repo-level tests in tests/ (they run Pants themselves, for minutes).
 
-Usage: PYTHONPATH=. python3.11 benchmarks/pants_build.py [--quick] [--targets SPEC ...] [--keep]
+Usage: PYTHONPATH=. python3.11 benchmarks/pants_build.py [--quick] [--samples N] [--keep]
 """
 
 from __future__ import annotations
@@ -25,6 +38,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,7 +58,7 @@ WEB_FILE_CANDIDATES = ["apps/web/src/repo_web/catalogue.py"]
 DB_FILE_CANDIDATES = ["packages/db/src/repo_db/types.py", "packages/db/src/repo_db/errors.py"]
 INSTANCE_NAME = "main"  # tools/buildgrid/cache-server.yml
 RUN_TIMEOUT_S = 3600
-GOALS = {"a": 0.0, "b": 0.10, "e": 0.25}  # scenario -> maximum ratio to cold (0: the reference)
+GOAL_E_TO_FLOOR = 1.3
 
 
 @dataclass
@@ -53,6 +67,7 @@ class Run:
     label: str
     seconds: float
     returncode: int
+    load: tuple[float, float] = (0.0, 0.0)
     counters: dict[str, int] = field(default_factory=dict)
     passed: int = 0
     failed: int = 0
@@ -165,66 +180,117 @@ def parse_run(run: Run, output: str) -> None:
 
 
 def pants(
-    key: str, label: str, repo: Path, env: dict[str, str], targets: Sequence[str], logs: Path
+    key: str,
+    label: str,
+    repo: Path,
+    env: dict[str, str],
+    targets: Sequence[str],
+    logs: Path,
+    goal: Sequence[str] = ("test",),
 ) -> Run:
     full_env = {**os.environ, "PANTS_PANTSD": "true", "PANTS_DYNAMIC_UI": "false", **env}
     full_env.pop("PEX_EXTRA_SYS_PATH", None)
+    cmd = [str(repo / "pants")]
+    if list(goal) != ["--version"]:
+        cmd += ["--stats-log", *filters(targets), *goal, *specs(targets)]
+    else:
+        cmd += list(goal)
     print(f"[{time.strftime('%H:%M:%S')}] {key}: {label} ...", file=sys.stderr, flush=True)
+    load_before = os.getloadavg()[0]
     started = time.monotonic()
     proc = subprocess.run(
-        [str(repo / "pants"), "--stats-log", *filters(targets), "test", *specs(targets)],
-        cwd=repo,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
+        cmd, cwd=repo, env=full_env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S
     )
     run = Run(key, label, time.monotonic() - started, proc.returncode)
-    (logs / f"{key}.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
+    run.load = (load_before, os.getloadavg()[0])
+    n = len(list(logs.glob(f"{key}-*.log")))
+    (logs / f"{key}-{n + 1}.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
     parse_run(run, proc.stdout + "\n" + proc.stderr)
     print(
-        f"[{time.strftime('%H:%M:%S')}] {key}: {run.seconds:.1f}s exit {run.returncode}",
+        f"[{time.strftime('%H:%M:%S')}] {key}: {run.seconds:.1f}s exit {run.returncode} "
+        f"(load {run.load[0]:.2f}->{run.load[1]:.2f})",
         file=sys.stderr,
         flush=True,
     )
     return run
 
 
-def print_table(runs: list[Run], targets: Sequence[str], edits: dict[str, str], logs: Path) -> None:
-    cold = runs[0].seconds if runs else 0.0
+def med(runs: list[Run]) -> float:
+    return statistics.median(r.seconds for r in runs) if runs else float("nan")
+
+
+def spread(runs: list[Run]) -> str:
+    values = [r.seconds for r in runs]
+    return "/".join(f"{v:.1f}" for v in (min(values), statistics.median(values), max(values)))
+
+
+def print_table(
+    runs: dict[str, list[Run]], targets: Sequence[str], edits: dict[str, str], logs: Path
+) -> None:
+    cold = med(runs.get("a1", []))
+    floor = med(runs.get("f2", []))
     print()
-    print(f"Pants build benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs,")
-    print(f"load average at end {os.getloadavg()[0]:.2f}; repo {REPO_ROOT}")
+    print(f"Pants build benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs;")
+    print(f"repo {REPO_ROOT}")
     print(f"command: ./pants --stats-log {' '.join([*filters(targets), 'test', *specs(targets)])}")
     print("(repo-level tests in tests/ are excluded: they run Pants in copies and take minutes)")
     for key, rel in edits.items():
         print(f"scenario {key} edits {rel}")
     print()
     header = (
-        f"{'':2} {'scenario':<44} {'seconds':>8} {'x cold':>7} {'goal':>7}  {'exit':>8}  "
-        f"{'tests: ok/fail':>14}  {'cached loc/rem/mem':>18}  {'remote hits':>11}"
+        f"{'':3} {'scenario':<50} {'n':>2} {'s min/med/max':>17} {'x a1':>6} {'x floor':>7} "
+        f"{'exit':>5} {'tests ok/fail':>13} {'loc/rem/memo':>12} {'procs run':>9} {'load':>11}"
     )
     print(header)
     print("-" * len(header))
-    for run in runs:
-        ratio = run.seconds / cold if cold else 0.0
-        goal = GOALS.get(run.key)
-        goal_text = (f"<{goal:.0%}" + (" ok" if ratio < goal else " NO")) if goal else ""
-        status = "pass" if run.returncode == 0 else f"FAIL({run.returncode})"
+    for key, samples in runs.items():
+        if not samples:
+            continue
+        first = samples[-1]
+        exits = ",".join(sorted({str(r.returncode) for r in samples}))
+        procs = "/".join(str(r.counters.get("local_execution_requests", 0)) for r in samples)
+        loads = [x for r in samples for x in r.load]
         print(
-            f"{run.key:2} {run.label:<44} {run.seconds:8.1f} {ratio:7.1%} {goal_text:>7}  "
-            f"{status:>8}  {f'{run.passed}/{run.failed}':>14}  "
-            f"{f'{run.cached_local}/{run.cached_remote}/{run.memoized}':>18}  "
-            f"{run.counters.get('remote_cache_requests_cached', 0):>11}"
+            f"{key:3} {first.label:<50} {len(samples):>2} {spread(samples):>17} "
+            f"{med(samples) / cold if cold else 0:6.2f} "
+            f"{med(samples) / floor if floor else 0:7.2f} "
+            f"{exits:>5} {f'{first.passed}/{first.failed}':>13} "
+            f"{f'{first.cached_local}/{first.cached_remote}/{first.memoized}':>12} {procs:>9} "
+            f"{min(loads):5.2f}-{max(loads):<5.2f}"
         )
     print()
-    print("x cold = seconds / seconds of (a). tests ok/fail = test targets reported by Pants.")
-    print("cached loc/rem/mem = test results reported '(cached locally)', '(cached remotely)',")
-    print("'(memoized)'. remote hits = remote_cache_requests_cached (all processes, --stats-log).")
-    if any(run.failed for run in runs):
+    print("x a1 / x floor = median seconds / median of (a1) or of the floor (f2). loc/rem/memo =")
+    print("test results '(cached locally)', '(cached remotely)', '(memoized)' in the last sample.")
+    print("procs run = processes Pants started locally (local_execution_requests), per sample.")
+    print("Pants 2.17 races a local run against every remote-cache lookup (speculation delay 0),")
+    print("so a slow cache answer starts local processes that the cache hit then cancels: read")
+    print("procs run together with remote hits/requests below.")
+    if all(k in runs and runs[k] for k in ("f1", "f2", "f3", "e")):
+        f1, f2, f3, e = (med(runs[k]) for k in ("f1", "f2", "f3", "e"))
+        print()
+        print("fresh clone with a warm remote cache (e), where the time goes (medians):")
+        print(f"  launcher + bootstrap venv + options (f1)           {f1:6.1f} s")
+        print(f"  + pantsd start, scheduler, BUILD parsing (f2 - f1) {f2 - f1:6.1f} s")
+        print(f"  + dependency inference (f3 - f2)                   {f3 - f2:6.1f} s")
+        print(f"  + test results from the remote cache (e - f3)      {e - f3:6.1f} s")
+        print(f"  = e                                                {e:6.1f} s")
+        ratio = e / f2
+        procs_e = max(r.counters.get("local_execution_requests", 0) for r in runs["e"])
+        last = runs["e"][-1].counters
+        print(
+            f"  remote cache in e (last sample): {last.get('remote_cache_requests_cached', 0)} "
+            f"hits of {last.get('remote_cache_requests', 0)} lookups; local cache hits "
+            f"{last.get('local_cache_requests_cached', 0)}"
+        )
+        print(
+            f"  e / floor = {ratio:.2f} (goal <= {GOAL_E_TO_FLOOR}: "
+            f"{'met' if ratio <= GOAL_E_TO_FLOOR else 'missed'}); e / cold (a1) = {e / cold:.2f}; "
+            f"processes run locally in e: {procs_e} (goal 0: {'met' if procs_e == 0 else 'missed'})"
+        )
+    if any(r.failed for samples in runs.values() for r in samples):
         print("Failing tests are never cached (locally or remotely): Pants re-runs them in every")
         print("scenario, which inflates b-e. Use --exclude to measure without them.")
-    print(f"Full Pants output per scenario: {logs}")
+    print(f"Full Pants output per scenario and sample: {logs}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -253,6 +319,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--filter-address-regex=-REGEX), e.g. a failing test file: failing tests are never "
         "cached, so Pants re-runs them in every scenario",
     )
+    parser.add_argument("--samples", type=int, default=3, help="samples per scenario (b-f)")
+    parser.add_argument(
+        "--cold-samples", type=int, default=1, help="samples of a1 and a2 (minutes each)"
+    )
+    parser.add_argument(
+        "--skip-a2", action="store_true", help="skip the cold run with empty download caches"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the copies, stores and logs")
     args = parser.parse_args(argv)
     targets = list(args.targets or (QUICK_TARGETS if args.quick else DEFAULT_TARGETS))
@@ -264,47 +337,101 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="pants-bench-"))
     logs = work / "logs"
     logs.mkdir()
-    runs: list[Run] = []
+    runs: dict[str, list[Run]] = {k: [] for k in ("a1", "a2", "b", "c", "d", "f1", "f2", "f3", "e")}
     edits: dict[str, str] = {}
-    copy1 = copy2 = None
+    repos: list[Path] = []
     server, address = start_cache_server(work)
+    counter = iter(range(1_000_000))
+
+    def new_clone(snapshot: Path) -> Path:
+        clone = clone_snapshot(snapshot, work / "clones" / f"c{next(counter)}" / "repo")
+        repos.append(clone)
+        return clone
+
+    def store(name: str) -> str:
+        return str(work / "stores" / f"{name}-{next(counter)}")
+
+    remote = {"PANTS_REMOTE_STORE_ADDRESS": address, "PANTS_REMOTE_INSTANCE_NAME": INSTANCE_NAME}
+    no_remote = {"PANTS_REMOTE_CACHE_READ": "false", "PANTS_REMOTE_CACHE_WRITE": "false"}
     try:
-        remote = {
-            "PANTS_REMOTE_STORE_ADDRESS": address,
-            "PANTS_REMOTE_INSTANCE_NAME": INSTANCE_NAME,
-        }
+        snapshot = copy_repo(work / "snapshot")
+        repos.append(snapshot)
+        for _ in range(args.cold_samples):
+            repo = new_clone(snapshot)
+            env = {**no_remote, "PANTS_LOCAL_STORE_DIR": store("a1")}
+            runs["a1"].append(
+                pants("a1", "cold: empty store (download caches warm)", repo, env, targets, logs)
+            )
+            stop_pantsd(repo)
+        if not args.skip_a2:
+            for _ in range(args.cold_samples):
+                repo = new_clone(snapshot)
+                empty = work / "empty-caches" / f"s{next(counter)}"
+                env = {
+                    **no_remote,
+                    "PANTS_LOCAL_STORE_DIR": store("a2"),
+                    "PANTS_NAMED_CACHES_DIR": str(empty / "named_caches"),
+                    "PIP_CACHE_DIR": str(empty / "pip"),
+                    "PANTS_BOOTSTRAP_CACHE": str(empty / "bootstrap"),
+                }
+                runs["a2"].append(
+                    pants(
+                        "a2",
+                        "cold: empty store AND empty download caches",
+                        repo,
+                        env,
+                        targets,
+                        logs,
+                    )
+                )
+                stop_pantsd(repo)
+        # Fill the remote cache (not measured), then the incremental scenarios in that copy.
+        copy1 = new_clone(snapshot)
         env1 = {
             **remote,
-            "PANTS_LOCAL_STORE_DIR": str(work / "store-1"),
+            "PANTS_LOCAL_STORE_DIR": store("w"),
             "PANTS_REMOTE_CACHE_READ": "true",
             "PANTS_REMOTE_CACHE_WRITE": "true",
         }
-        copy1 = copy_repo(work / "copy-1")
-        # Copy 2 is a clone of the same snapshot, taken now: the working tree may change meanwhile.
-        copy2 = clone_snapshot(copy1, work / "elsewhere" / "copy-2")
-        runs.append(
-            pants("a", "cold (empty store, new pantsd, remote write)", copy1, env1, targets, logs)
+        upload = pants("fill", "fill the remote cache (not measured)", copy1, env1, targets, logs)
+        print(
+            f"remote cache filled in {upload.seconds:.1f}s (exit {upload.returncode})",
+            file=sys.stderr,
         )
-        runs.append(pants("b", "warm no-op re-run (pantsd)", copy1, env1, targets, logs))
-        edits["c"] = append_comment(copy1, WEB_FILE_CANDIDATES, "apps/web/src")
-        runs.append(pants("c", "after editing one apps/web file", copy1, env1, targets, logs))
-        edits["d"] = append_comment(copy1, DB_FILE_CANDIDATES, "packages/db/src")
-        runs.append(pants("d", "after editing one packages/db file", copy1, env1, targets, logs))
+        for _ in range(args.samples):
+            runs["b"].append(pants("b", "warm no-op re-run (pantsd)", copy1, env1, targets, logs))
+        for _ in range(args.samples):
+            edits["c"] = append_comment(copy1, WEB_FILE_CANDIDATES, "apps/web/src")
+            runs["c"].append(
+                pants("c", "after editing one apps/web file", copy1, env1, targets, logs)
+            )
+        for _ in range(args.samples):
+            edits["d"] = append_comment(copy1, DB_FILE_CANDIDATES, "packages/db/src")
+            runs["d"].append(
+                pants("d", "after editing one packages/db file", copy1, env1, targets, logs)
+            )
         stop_pantsd(copy1)
 
-        env2 = {
+        read_only = {
             **remote,
-            "PANTS_LOCAL_STORE_DIR": str(work / "store-2"),
             "PANTS_REMOTE_CACHE_READ": "true",
             "PANTS_REMOTE_CACHE_WRITE": "false",
         }
-        runs.append(
-            pants("e", "fresh clone, empty store, warm remote cache", copy2, env2, targets, logs)
+        steps = (
+            ("f1", "floor step: ./pants --version, new clone", ("--version",)),
+            ("f2", "FLOOR: ./pants list, new clone + pantsd", ("list",)),
+            ("f3", "floor step: ./pants dependencies, new clone", ("dependencies",)),
+            ("e", "fresh clone, empty store, warm remote cache", ("test",)),
         )
-    finally:
-        for repo in (copy1, copy2):
-            if repo is not None:
+        for _ in range(args.samples):
+            for key, label, goal in steps:  # interleaved: one of each per round
+                repo = new_clone(snapshot)
+                env = {**read_only, "PANTS_LOCAL_STORE_DIR": store(key)}
+                runs[key].append(pants(key, label, repo, env, targets, logs, goal))
                 stop_pantsd(repo)
+    finally:
+        for repo in repos:
+            stop_pantsd(repo)
         stop_process_group(server)
         print_table(runs, targets, edits, logs)
         if not args.keep:
@@ -312,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.copytree(logs, keep, dirs_exist_ok=True)
             shutil.rmtree(work, ignore_errors=True)
             print(f"(logs copied to {keep}; work dir {work} removed)")
-    return 0 if runs and all(run.returncode == 0 for run in runs) else 1
+    return 0 if all(r.returncode == 0 for samples in runs.values() for r in samples) else 1
 
 
 if __name__ == "__main__":

@@ -35,3 +35,19 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 echo "ensure-services: chromium is $(command -v chromium) ($(chromium --version 2>/dev/null | head -n1))"
+
+# PgBouncer in transaction mode (Neon's pooled endpoint) for packages/db's test_pgbouncer.py.
+PGBOUNCER_PORT="${PGBOUNCER_PORT:-6432}"
+if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+  echo "ensure-services: installing pgbouncer (Debian package)"
+  if ! { apt-get install -y -qq pgbouncer >/dev/null 2>&1 \
+      || { apt-get update -qq && apt-get install -y -qq pgbouncer >/dev/null; }; }; then
+    echo "ensure-services: cannot install pgbouncer (apt-get install -y pgbouncer failed)" >&2
+    exit 1
+  fi
+fi
+if ! "$(dirname "${BASH_SOURCE[0]}")/../pgbouncer/start" --port "$PGBOUNCER_PORT" --dir "${TMPDIR:-/tmp}/repo-ci-pgbouncer"; then
+  echo "ensure-services: PgBouncer did not start on 127.0.0.1:$PGBOUNCER_PORT" >&2
+  exit 1
+fi
+echo "ensure-services: PgBouncer is up on 127.0.0.1:$PGBOUNCER_PORT (transaction mode)"

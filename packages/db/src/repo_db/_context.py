@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
-from repo_db._engine import SQLITE_BEGIN_OPTION, get_engine
+from repo_db._engine import SQLITE_BEGIN_OPTION, get_engine, get_read_engine
 from repo_db._translate import translated_db_errors
 
 #: Where a helper runs: an engine (own transaction), a connection, or a unit of work's session.
@@ -88,7 +88,9 @@ def unit_of_work(*, read_only: bool = False, bind: Bind | None = None) -> Iterat
     * Inside another unit (or given a ``Connection``, e.g. a test fixture's) the block runs in a
       SAVEPOINT of that transaction.
 
-    ``bind`` defaults to the configured engine (``repo_db.db``).
+    ``bind`` defaults to the configured engine (``repo_db.db``); a ``read_only=True`` unit that
+    is not nested in another runs on the read replica instead when ``DATABASE_READ_URL`` is set
+    (replicas lag: read what you just wrote in a writing unit, not a read-only one).
     """
     with translated_db_errors():
         joined = _joinable(bind)
@@ -97,7 +99,12 @@ def unit_of_work(*, read_only: bool = False, bind: Bind | None = None) -> Iterat
             with nested:
                 yield from _session_on(joined)
             return
-        engine = bind if isinstance(bind, Engine) else get_engine()
+        if isinstance(bind, Engine):
+            engine = bind
+        else:
+            # A read-only unit of its own goes to the read replica when one is configured
+            # (DATABASE_READ_URL); nested units and helpers stay on their caller's connection.
+            engine = get_read_engine() if read_only else get_engine()
         with _own_transaction(engine, write=not read_only) as conn:
             yield from _session_on(conn)
 

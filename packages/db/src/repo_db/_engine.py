@@ -20,6 +20,7 @@ from tenacity import (
 
 from repo_db.config import (
     DbSettings,
+    connectable_url,
     db_type_of,
     get_settings,
     is_pooler_url,
@@ -154,7 +155,7 @@ def build_engine(
     options = engine_options(parsed, settings)
     if throwaway:
         options = {"connect_args": options.get("connect_args", {}), "poolclass": NullPool}
-    engine = create_engine(parsed, **options)
+    engine = create_engine(connectable_url(parsed), **options)
     if db_type_of(parsed) == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect(settings.sqlite_busy_timeout_ms))
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -181,6 +182,25 @@ def get_engine(url: URL | str | None = None) -> Engine:
             engine = build_engine(parsed)
             _engines[key] = engine
     return engine
+
+
+def get_direct_engine() -> Engine:
+    """The engine for COPY and DDL: the direct URL, never PgBouncer (same as ``get_engine()``
+    when the application URL is not pooled). Tests' default-engine override applies too."""
+    if _default_override is not None:
+        return _default_override
+    return get_engine(get_settings().direct_url)
+
+
+def get_read_engine() -> Engine:
+    """The engine for read-only units of work: the read replica (DATABASE_READ_URL) if set.
+
+    Tests that override the default engine get that engine here too (no replica routing).
+    """
+    if _default_override is not None:
+        return _default_override
+    read_url = get_settings().read_url
+    return get_engine(read_url) if read_url is not None else get_engine()
 
 
 def dispose_engines() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, func, insert, select
 
 from repo_db._context import unit_of_work
+from repo_db._engine import get_direct_engine
 from repo_db.models import AnswerOption, Assessment, Question, User, metadata
 from repo_db.security import hash_password
 
@@ -167,11 +168,15 @@ def bulk_seed(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: ProgressFn | None = None,
 ) -> BulkSeedSummary:
-    """Create the missing part of the seed data set for ``n_users`` (one transaction)."""
+    """Create the missing part of the seed data set for ``n_users`` (one transaction).
+
+    Without ``engine`` it runs on the direct URL, not the (possibly pooled) application URL.
+    """
     plan = BulkPlan.for_users(n_users)
     created: dict[str, int] = {}
     tables = metadata.tables
-    with unit_of_work(bind=engine) as session:
+    # COPY never goes through PgBouncer: default to the direct URL (DATABASE_DIRECT_URL).
+    with unit_of_work(bind=engine if engine is not None else get_direct_engine()) as session:
         conn = session.connection()
         w = _Writer(conn, batch_size, progress)
         new_numbers = _write_users(w, n_users)

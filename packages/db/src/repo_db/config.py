@@ -6,6 +6,11 @@ Selection rules (first match wins):
 2. Production (``NODE_ENV=production`` or ``APP_ENV=production``): ``NEON_DATABASE_URL``,
    required; a missing or malformed value is a :class:`~repo_db.errors.ConfigError`.
 3. Otherwise SQLite at ``SQLITE_PATH`` (default ``./dev.sqlite3``).
+
+A PostgreSQL URL is pooled (PgBouncer in transaction mode: no server-side prepared statements;
+migrations and COPY go to ``DATABASE_DIRECT_URL``) when its host has ``-pooler`` (Neon) or it is
+declared pooled: ``DATABASE_POOLED=true`` or ``?pgbouncer=true``. ``DATABASE_READ_URL`` (optional)
+is a read replica for read-only units of work. See docs/operations.md.
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5_000
 PG_DRIVER = "postgresql+psycopg"
 _PG_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
 _POOLER_MARKER = "-pooler"
+#: Query parameter declaring a URL pooled (PgBouncer in transaction mode) whatever its host, e.g.
+#: a loopback PgBouncer: ``postgresql://app@127.0.0.1:6432/app?pgbouncer=true``. repo_db strips
+#: it before connecting. ``DATABASE_POOLED=true`` adds it to the application URL.
+POOLED_QUERY_PARAM = "pgbouncer"
 
 
 def redact(url: URL | str) -> str:
@@ -71,15 +80,25 @@ def normalize_url(raw: str | URL, *, variable: str = "DATABASE_URL") -> URL:
 
 
 def is_pooler_url(url: URL) -> bool:
-    """Neon's PgBouncer endpoint (transaction mode) has ``-pooler`` in its host name."""
-    return bool(url.host) and _POOLER_MARKER in (url.host or "")
+    """A PgBouncer (transaction mode) endpoint: Neon's ``-pooler`` host, or declared pooled."""
+    declared = str(url.query.get(POOLED_QUERY_PARAM, "")).lower() in ("true", "1", "yes", "on")
+    return declared or (bool(url.host) and _POOLER_MARKER in (url.host or ""))
+
+
+def connectable_url(url: URL) -> URL:
+    """``url`` without repo_db's own query parameters (the driver would reject them)."""
+    return url.difference_update_query([POOLED_QUERY_PARAM])
 
 
 def direct_url_from_pooler(url: URL) -> URL:
-    """The direct (non-PgBouncer) endpoint: Neon's pooled host minus ``-pooler``."""
-    if not is_pooler_url(url):
+    """The direct (non-PgBouncer) endpoint: Neon's pooled host minus ``-pooler``.
+
+    A URL declared pooled by its query parameter alone is returned as it is (still pooled):
+    its direct URL cannot be guessed and must be configured (DATABASE_DIRECT_URL).
+    """
+    if not (url.host and _POOLER_MARKER in url.host):
         return url
-    return url.set(host=(url.host or "").replace(_POOLER_MARKER, "", 1))
+    return connectable_url(url.set(host=url.host.replace(_POOLER_MARKER, "", 1)))
 
 
 def db_type_of(url: URL) -> DbType:
@@ -97,6 +116,9 @@ class DbSettings(BaseSettings):
     neon_database_url: str | None = None
     database_direct_url: str | None = None
     neon_database_direct_url: str | None = None
+    # ops (issue 11): a pooled URL declared explicitly, and an optional read replica.
+    database_pooled: bool = False
+    database_read_url: str | None = None
     sqlite_path: str = DEFAULT_SQLITE_PATH
     sqlite_busy_timeout_ms: int = Field(default=DEFAULT_SQLITE_BUSY_TIMEOUT_MS, ge=0)
 
@@ -132,7 +154,13 @@ class DbSettings(BaseSettings):
 
     @property
     def url(self) -> URL:
-        """The application URL (may be Neon's pooled endpoint)."""
+        """The application URL (may be a pooled endpoint: Neon's, or DATABASE_POOLED=true)."""
+        url = self._configured_url()
+        if self.database_pooled and url.get_backend_name() == "postgresql":
+            url = url.update_query_dict({POOLED_QUERY_PARAM: "true"})
+        return url
+
+    def _configured_url(self) -> URL:
         if self.database_url:
             return normalize_url(self.database_url, variable="DATABASE_URL")
         if self.is_production:
@@ -152,7 +180,22 @@ class DbSettings(BaseSettings):
             value = getattr(self, name)
             if value:
                 return normalize_url(value, variable=name.upper())
-        return direct_url_from_pooler(self.url)
+        url = self.url
+        direct = direct_url_from_pooler(url)
+        if is_pooler_url(direct):
+            raise ConfigError(
+                f"{self.url_source()} is declared pooled (DATABASE_POOLED=true or "
+                f"?{POOLED_QUERY_PARAM}=true) but DATABASE_DIRECT_URL is not set: migrations "
+                "and COPY need the server's direct URL"
+            )
+        return direct
+
+    @property
+    def read_url(self) -> URL | None:
+        """Read replica for ``unit_of_work(read_only=True)`` (DATABASE_READ_URL), if any."""
+        if not self.database_read_url:
+            return None
+        return normalize_url(self.database_read_url, variable="DATABASE_READ_URL")
 
     @property
     def db_type(self) -> DbType:
@@ -167,7 +210,9 @@ def get_settings() -> DbSettings:
 
 __all__ = [
     "DbSettings",
+    "POOLED_QUERY_PARAM",
     "DbType",
+    "connectable_url",
     "db_type_of",
     "direct_url_from_pooler",
     "get_settings",

@@ -16,6 +16,17 @@ from repo_db.models import metadata
 
 config = context.config
 
+# A migration waits at most this long for a lock (then fails, and the deploy can retry) instead
+# of queueing every request behind it; a statement runs at most this long. PostgreSQL only;
+# SET LOCAL ends with the migration's transaction. tools/squawk checks that they are set.
+POSTGRES_TIMEOUTS = ("SET LOCAL lock_timeout = '5s'", "SET LOCAL statement_timeout = '10min'")
+
+
+def _set_timeouts(dialect_name: str) -> None:
+    if dialect_name == "postgresql":
+        for statement in POSTGRES_TIMEOUTS:
+            context.execute(statement)
+
 
 def _configure(connection: Connection) -> None:
     context.configure(
@@ -38,6 +49,7 @@ def run_offline() -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        _set_timeouts(url.get_backend_name())
         context.run_migrations()
 
 
@@ -47,6 +59,7 @@ def run_online() -> None:
     if isinstance(connectable, Connection):
         _configure(connectable)
         with context.begin_transaction():
+            _set_timeouts(connectable.dialect.name)
             context.run_migrations()
         return
     engine: Engine | None = connectable or config.attributes.get("engine")
@@ -59,6 +72,7 @@ def run_online() -> None:
         with engine.begin() as conn:
             _configure(conn)
             with context.begin_transaction():
+                _set_timeouts(conn.dialect.name)
                 context.run_migrations()
     finally:
         if throwaway:
