@@ -40,9 +40,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from repo_domain import attempts
-from repo_domain.common import Actor
-from repo_domain.tokens import hash_token, new_token
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -52,6 +49,9 @@ from repo_db.bulk_seed import bulk_seed, seed_email
 from repo_db.migrate import upgrade
 from repo_db.models import Assessment, AuthToken, Question, User
 from repo_db.models.base import utcnow
+from repo_domain import attempts
+from repo_domain.common import Actor
+from repo_domain.tokens import hash_token, new_token
 
 WRK_TIMEOUT_S = 2  # wrk's default: slower answers are counted as timeouts (socket errors)
 

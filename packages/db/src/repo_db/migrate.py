@@ -57,15 +57,17 @@ def _connection(target: Target) -> Iterator[Connection]:
     if isinstance(target, Connection):
         yield target
         return
+    # connect(), not begin(): Alembic owns the transaction, so that a migration's autocommit
+    # block (CREATE INDEX CONCURRENTLY) can commit what precedes it.
     if isinstance(target, Engine):
-        with target.begin() as conn:
+        with target.connect() as conn:
             yield conn
         return
     engine = build_engine(
         migration_url() if target is None else normalize_url(target), throwaway=True
     )
     try:
-        with engine.begin() as conn:
+        with engine.connect() as conn:
             yield conn
     finally:
         engine.dispose()

@@ -69,7 +69,7 @@ def run_online() -> None:
             config.attributes.get("url") or get_settings().direct_url, throwaway=True
         )
     try:
-        with engine.begin() as conn:
+        with engine.connect() as conn:  # Alembic begins (and commits) the transaction
             _configure(conn)
             with context.begin_transaction():
                 _set_timeouts(conn.dialect.name)

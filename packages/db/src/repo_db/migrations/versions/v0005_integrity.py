@@ -48,6 +48,16 @@ def upgrade() -> None:
         )
         """
     )
+    if op.get_context().dialect.name == "postgresql":
+        # CONCURRENTLY: a live database keeps taking writes to `attempts` while the index builds
+        # (it cannot run inside a transaction, hence the autocommit block).
+        with op.get_context().autocommit_block():
+            _create_one_in_progress_index(postgresql_concurrently=True)
+    else:
+        _create_one_in_progress_index()
+
+
+def _create_one_in_progress_index(**options: bool) -> None:
     op.create_index(
         "uq_attempts_one_in_progress",
         "attempts",
@@ -55,6 +65,7 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=IN_PROGRESS,
         sqlite_where=IN_PROGRESS,
+        **options,
     )
 
 

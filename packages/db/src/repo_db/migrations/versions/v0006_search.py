@@ -22,12 +22,16 @@ SEARCHED = (("ix_users_lower_email", "email"), ("ix_users_lower_display_name", "
 
 
 def upgrade() -> None:
-    postgresql = op.get_bind().dialect.name == "postgresql"
+    postgresql = op.get_context().dialect.name == "postgresql"
     for name, column in SEARCHED:
         if postgresql:
             # text_pattern_ops lets `lower(col) LIKE 'x%'` range-scan the btree under any
             # collation (the default operator class does so only under the "C" collation).
-            op.execute(f"CREATE INDEX {name} ON users (lower({column}) text_pattern_ops)")
+            # CONCURRENTLY keeps `users` writable while it builds (outside a transaction).
+            with op.get_context().autocommit_block():
+                op.execute(
+                    f"CREATE INDEX CONCURRENTLY {name} ON users (lower({column}) text_pattern_ops)"
+                )
         else:
             # SQLite's LIKE optimisation ignores expressions: repo_domain.search adds the
             # equivalent range `lower(col) >= 'x' AND lower(col) < 'y'`, which this btree serves.
