@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from repo_db import unit_of_work
 from repo_web.catalogue import render_catalogue
+from repo_web.static_files import mount_static
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
@@ -20,6 +21,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     def catalogue() -> str:
         with unit_of_work(bind=engine) as session:
             return render_catalogue(session)
+
+    mount_static(app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
