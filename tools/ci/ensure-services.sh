@@ -23,3 +23,14 @@ if ! postgres_up; then
   exit 1
 fi
 echo "ensure-services: PostgreSQL is up on $PG_HOST:$PG_PORT"
+
+# Headless Chromium for the real-browser tests (Debian's package; `playwright install` cannot
+# download here). Installed once; a machine where it cannot be installed fails here, loudly.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "ensure-services: chromium is missing; installing it from Debian packages"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; then
+    echo "ensure-services: could not install chromium; the browser tests cannot run." >&2
+    exit 1
+  fi
+fi
+echo "ensure-services: $(chromium --version 2>/dev/null || echo chromium) is installed"
