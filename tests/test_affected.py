@@ -139,4 +139,3 @@ def test_apps_do_not_depend_on_each_other(graph: Graph) -> None:
     for app, deps in graph.app_dependencies.items():
         others = {d for d in deps if d.startswith("apps/") and not d.startswith(app + "/")}
         assert not others, f"{app} depends on other apps: {sorted(others)}"
-

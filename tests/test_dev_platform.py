@@ -113,7 +113,9 @@ def launcher(tmp_path: Path) -> Iterator[Launcher]:
 
 def _wait_ready(launcher: Launcher) -> None:
     launcher.wait_for(
-        "ready banner", lambda: any("ready in" in line for line in launcher.lines), STARTUP_TIMEOUT_S
+        "ready banner",
+        lambda: any("ready in" in line for line in launcher.lines),
+        STARTUP_TIMEOUT_S,
     )
 
 

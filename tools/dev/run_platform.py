@@ -66,7 +66,14 @@ class App:
 
 
 APPS = (
-    App("api", "repo_api", source="apps/api/src", port_env="API_PORT", default_port=8000, path="/docs"),
+    App(
+        "api",
+        "repo_api",
+        source="apps/api/src",
+        port_env="API_PORT",
+        default_port=8000,
+        path="/docs",
+    ),
     App("web", "repo_web", source="apps/web/src", port_env="WEB_PORT", default_port=8001),
     App("ai", "repo_ai", ("worker",), source="apps/ai/src"),
 )
@@ -86,7 +93,9 @@ def working_tree() -> Path | None:
 
 
 def _source_roots(root: Path) -> list[str]:
-    return [str(p) for pattern in ("packages/*/src", "apps/*/src") for p in sorted(root.glob(pattern))]
+    return [
+        str(p) for pattern in ("packages/*/src", "apps/*/src") for p in sorted(root.glob(pattern))
+    ]
 
 
 def _child_env(root: Path | None) -> dict[str, str]:
@@ -167,7 +176,9 @@ def banner(apps: Sequence[App], *, seconds: float, reload: bool) -> str:
     lines.append(f"dev | demo accounts, password {DEMO_PASSWORD}:")
     lines += [f"dev |   {role:8} {email}" for email, _name, role in DEMO_USERS]
     if reload:
-        lines.append("dev | an edit under apps/<app>/src or packages/*/src restarts the apps using it")
+        lines.append(
+            "dev | an edit under apps/<app>/src or packages/*/src restarts the apps using it"
+        )
     lines.append("dev | Ctrl-C stops everything")
     return "\n".join(lines)
 
@@ -249,7 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if app.name not in wanted:
             continue
         if not app.available():
-            print(f"dev | skipping {app.name}: {app.module}.__main__ does not exist yet", flush=True)
+            print(
+                f"dev | skipping {app.name}: {app.module}.__main__ does not exist yet", flush=True
+            )
             continue
         apps.append(app)
     root = working_tree() if args.reload else None

@@ -1,4 +1,4 @@
-"""`/static`: the files the web package carries (the browser code of apps/web/js in `static/js/`)."""
+"""`/static`: files the web package carries (apps/web/js's browser code in `static/js/`)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,9 @@ def client(tmp_path: Path) -> TestClient:
 def test_browser_modules_are_served_as_javascript(client: TestClient, module: str) -> None:
     response = client.get(f"/static/js/{module}")
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    assert response.headers["content-type"].startswith(
+        ("text/javascript", "application/javascript")
+    )
     assert "export " in response.text or "import " in response.text
 
 
