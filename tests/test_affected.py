@@ -126,7 +126,7 @@ def test_edit_in_browser_code_retests_its_js_tests_and_what_serves_it(
         if re.search(rf"from \"\.\./src/{re.escape(module)}\"", path.read_text())
     }
     assert importing, "no JS test imports the edited module"
-    selected_js = {t.split("/")[-1].split(":")[0] for t in grouped.get("apps/web/js", ())}
+    selected_js = {t.split(":")[0].split("/")[-1] for t in grouped.get("apps/web/js", ())}
     assert selected_js == importing, sorted(affected)
     # The web package carries the file (and the dev launcher serves it): those may re-run, but
     # nothing of db, domain, api or ai.

@@ -59,14 +59,16 @@ export function bindCountdown(
   if (deadline === null) return null;
   el.setAttribute("role", "timer");
   let timer = null;
-  const tick = () => {
+  const tick = (submitAtZero) => {
     const state = countdownState(deadline, now());
     el.textContent = state.text;
     el.toggleAttribute("data-warning", state.warning);
     if (state.warning) el.setAttribute("aria-live", "assertive");
     if (state.expired) {
       if (timer !== null) clearInterval(timer);
-      const form = formFor(el);
+      // Only when the time runs out on this page: a page opened after the deadline must not
+      // submit itself over and over.
+      const form = submitAtZero ? formFor(el) : null;
       if (form) {
         if (form.requestSubmit) form.requestSubmit();
         else form.submit();
@@ -74,6 +76,7 @@ export function bindCountdown(
     }
     return state.expired;
   };
-  if (!tick()) timer = setInterval(tick, 250); // 250 ms: the shown second never lags by more
+  // 250 ms: the shown second never lags by more.
+  if (!tick(false)) timer = setInterval(() => tick(true), 250);
   return () => clearInterval(timer);
 }

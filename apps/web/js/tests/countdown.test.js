@@ -80,6 +80,19 @@ test("the binding ticks, warns, then submits the form once at zero", () => {
   assert.equal(cleared, true);
 });
 
+test("a page opened after the deadline says so and does not submit itself", () => {
+  let submits = 0;
+  const el = fakeElement("2026-11-26T10:00:00Z", { requestSubmit: () => (submits += 1) });
+  const stop = bindCountdown(el, {
+    now: () => Date.parse("2026-11-26T10:05:00Z"),
+    setInterval: () => assert.fail("no timer once the time is up"),
+    clearInterval: () => {},
+  });
+  assert.equal(typeof stop, "function");
+  assert.equal(el.textContent, TIME_IS_UP);
+  assert.equal(submits, 0);
+});
+
 test("an unreadable deadline leaves the element alone", () => {
   const el = fakeElement("tomorrow", null);
   assert.equal(bindCountdown(el, { setInterval: () => assert.fail("no timer") }), null);
