@@ -108,7 +108,10 @@ export function accepted(response) {
  * @param {HTMLFormElement} form
  * @param {{fetch?: typeof fetch, delayMs?: number}} [options]
  */
-export function bindAutosave(form, { fetch = globalThis.fetch, delayMs = DEFAULT_DELAY_MS } = {}) {
+export function bindAutosave(
+  form,
+  { fetch = (...args) => globalThis.fetch(...args), delayMs = DEFAULT_DELAY_MS } = {},
+) {
   let status = form.querySelector("[data-autosave-status]");
   if (!status) {
     status = form.ownerDocument.createElement("p");
