@@ -1,50 +1,81 @@
 """`./pants run :dev`: the whole platform on one machine, like `turbo dev`.
 
 Prepares the database once (migrations, demo data on an empty database), then starts every app
-as its own process, prefixes each output line with the app's name, and stops them all on Ctrl-C
-or as soon as one of them exits.
+that exists as its own process, prefixes each output line with the app's name, prints the URLs
+and the demo accounts once the apps answer, and stops them all on Ctrl-C.
+
+Restart on edit: each app runs under watchfiles, which restarts it when a file changes in its
+own `src/` or in `packages/*/src` (Python, templates, CSS) of the working tree. The apps import
+their code from the working tree, not from the copy `./pants run` builds, so an edit is live
+after one app restart (about 2-3 s) instead of a Pants rebuild of the whole launcher (Pants'
+`restartable=True`: about 25 s here, see README.md). New third-party requirements or BUILD
+changes still need a new `./pants run :dev`.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import structlog
 
 from repo_db import get_engine
 from repo_db.migrate import upgrade
-from repo_db.seed import seed_demo
+from repo_db.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo
 
 STOP_TIMEOUT_S = 10
+READY_TIMEOUT_S = 120
 COLORS = ("\033[36m", "\033[35m", "\033[33m", "\033[32m")
 RESET = "\033[0m"
+# Found relative to the working directory: `./pants run` runs in the repository root.
+ROOT_ENV = "DEV_ROOT"
 
 
 @dataclass(frozen=True)
 class App:
     name: str
-    module: str
-    port_env: str
-    default_port: int
-    path: str
+    module: str  # started as `python -m <module> <*args>`
+    args: tuple[str, ...] = ()
+    source: str = ""  # its source root in the working tree, watched for edits
+    port_env: str | None = None  # None: no HTTP (a worker)
+    default_port: int = 0
+    path: str = "/"
 
     @property
-    def url(self) -> str:
-        port = os.environ.get(self.port_env, str(self.default_port))
-        return f"http://127.0.0.1:{port}{self.path}"
+    def port(self) -> int:
+        assert self.port_env is not None
+        return int(os.environ.get(self.port_env, str(self.default_port)))
+
+    def url(self, path: str | None = None) -> str:
+        return f"http://127.0.0.1:{self.port}{self.path if path is None else path}"
+
+    def available(self) -> bool:
+        return importlib.util.find_spec(f"{self.module}.__main__") is not None
 
 
 APPS = (
-    App("api", "repo_api", "API_PORT", 8000, "/docs"),
-    App("web", "repo_web", "WEB_PORT", 8001, "/"),
+    App(
+        "api",
+        "repo_api",
+        source="apps/api/src",
+        port_env="API_PORT",
+        default_port=8000,
+        path="/docs",
+    ),
+    App("web", "repo_web", source="apps/web/src", port_env="WEB_PORT", default_port=8001),
+    App("ai", "repo_ai", ("worker",), source="apps/ai/src"),
 )
 
 
@@ -55,14 +86,49 @@ def prepare_database() -> None:
     seed_demo(engine)  # idempotent: adds the demo accounts and assessments only where missing
 
 
-def _child_env() -> dict[str, str]:
-    # Children run the same interpreter and code as this launcher (a PEX under `./pants run`).
-    return {
+def working_tree() -> Path | None:
+    """The checkout whose sources the apps run from, or None (e.g. a packaged launcher)."""
+    root = Path(os.environ.get(ROOT_ENV) or os.getcwd()).resolve()
+    return root if (root / "packages").is_dir() and (root / "apps").is_dir() else None
+
+
+def _source_roots(root: Path) -> list[str]:
+    return [
+        str(p) for pattern in ("packages/*/src", "apps/*/src") for p in sorted(root.glob(pattern))
+    ]
+
+
+def _child_env(root: Path | None) -> dict[str, str]:
+    # Children run the launcher's interpreter (a PEX venv under `./pants run`, with every
+    # third-party requirement); the working tree's source roots come first so edits win.
+    live = _source_roots(root) if root else []
+    env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path if p),
+        "PYTHONPATH": os.pathsep.join(live + [os.path.abspath(p) for p in sys.path if p]),
         "PYTHONUNBUFFERED": "1",
         "SQLITE_PATH": os.path.abspath(os.environ.get("SQLITE_PATH", "dev.sqlite3")),
     }
+    if root and (root / "apps/web/js/src").is_dir():
+        env["REPO_WEB_JS_DIR"] = str(root / "apps/web/js/src")  # served as-is, see repo_web
+    return env
+
+
+def command(app: App, root: Path | None) -> list[str]:
+    plain = [sys.executable, "-m", app.module, *app.args]
+    watched = [str(root / app.source)] if root and (root / app.source).is_dir() else []
+    if not watched:
+        return plain
+    assert root is not None
+    watched += [str(p) for p in sorted(root.glob("packages/*/src"))]
+    return [
+        sys.executable,
+        "-m",
+        "watchfiles",
+        "--target-type=command",
+        "--sigint-timeout=5",
+        shlex.join(plain),
+        *watched,
+    ]
 
 
 def _die_with_parent() -> None:
@@ -93,19 +159,44 @@ def _stop(procs: dict[str, subprocess.Popen[str]]) -> None:
             proc.wait()
 
 
-def run(apps: Sequence[App]) -> int:
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def banner(apps: Sequence[App], *, seconds: float, reload: bool) -> str:
+    lines = [f"dev | ready in {seconds:.1f} s"]
+    width = max(len(a.name) for a in apps)
+    for app in apps:
+        where = app.url() if app.port_env else "worker running (no HTTP)"
+        lines.append(f"dev |   {app.name.ljust(width)}  {where}")
+    lines.append(f"dev | demo accounts, password {DEMO_PASSWORD}:")
+    lines += [f"dev |   {role:8} {email}" for email, _name, role in DEMO_USERS]
+    if reload:
+        lines.append(
+            "dev | an edit under apps/<app>/src or packages/*/src restarts the apps using it"
+        )
+    lines.append("dev | Ctrl-C stops everything")
+    return "\n".join(lines)
+
+
+def run(apps: Sequence[App], *, root: Path | None, started: float) -> int:
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     width = max(len(app.name) for app in apps)
-    env = _child_env()
+    env = _child_env(root)
     procs: dict[str, subprocess.Popen[str]] = {}
     stop_requested = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
     first_exit: str | None = None
+    ready = False
     try:
         # All children first, then the reader threads: preexec_fn is only safe without threads.
         for app in apps:
             procs[app.name] = subprocess.Popen(
-                [sys.executable, "-m", app.module],
+                command(app, root),
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -118,10 +209,16 @@ def run(apps: Sequence[App]) -> int:
             if color:
                 prefix = f"{COLORS[i % len(COLORS)]}{prefix}{RESET}"
             threading.Thread(target=_pump, args=(procs[app.name], prefix), daemon=True).start()
-            print(f"{prefix} | starting: {app.url}", flush=True)
         while not stop_requested.is_set() and first_exit is None:
             first_exit = next((n for n, p in procs.items() if p.poll() is not None), None)
-            stop_requested.wait(0.5)
+            if not ready and all(_answers(a.url("/healthz")) for a in apps if a.port_env):
+                ready = True
+                print(banner(apps, seconds=time.monotonic() - started, reload=root is not None))
+                sys.stdout.flush()
+            elif not ready and time.monotonic() - started > READY_TIMEOUT_S:
+                print(f"dev | the apps did not answer within {READY_TIMEOUT_S} s", flush=True)
+                return 1
+            stop_requested.wait(0.3)
     except KeyboardInterrupt:
         pass
     finally:
@@ -135,26 +232,46 @@ def run(apps: Sequence[App]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    started = time.monotonic()
     parser = argparse.ArgumentParser(
         prog="./pants run :dev",
-        description="Run the whole platform locally on the SQLite default: "
-        + ", ".join(f"{a.name} ({a.url})" for a in APPS)
-        + ". Ctrl-C stops everything.",
+        description="Run the whole platform locally on the SQLite default ("
+        + ", ".join(a.name for a in APPS)
+        + "), restarting an app when its sources change. Ctrl-C stops everything.",
     )
     parser.add_argument(
         "--only",
-        help="comma-separated subset of apps to start (default: all)",
+        help="comma-separated subset of apps to start (default: all that exist)",
         default=",".join(a.name for a in APPS),
+    )
+    parser.add_argument(
+        "--reload",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the apps from the working tree and restart one when its files change",
     )
     args = parser.parse_args(argv)
     wanted = {name.strip() for name in args.only.split(",") if name.strip()}
     unknown = wanted - {a.name for a in APPS}
     if unknown:
         parser.error(f"unknown app(s): {', '.join(sorted(unknown))}")
+    apps = []
+    for app in APPS:
+        if app.name not in wanted:
+            continue
+        if not app.available():
+            print(
+                f"dev | skipping {app.name}: {app.module}.__main__ does not exist yet", flush=True
+            )
+            continue
+        apps.append(app)
+    root = working_tree() if args.reload else None
+    if args.reload and root is None:
+        print("dev | no working tree here: the apps run without restart on edit", flush=True)
     # Statement-level query logs of the one-off preparation would bury the apps' output.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
     prepare_database()
-    return run([a for a in APPS if a.name in wanted])
+    return run(apps, root=root, started=started)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from repo_api import __doc__ as package_doc
@@ -33,7 +34,8 @@ def create_app(*, engine: Engine | None = None, settings: ApiSettings | None = N
             app.state.engine = get_engine()
         yield
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from assets installed with fastapi-offline, not from a CDN.
+    app = FastAPIOffline(
         title="Assessment platform API",
         version=API_VERSION,
         description=(package_doc or "").strip(),

@@ -3,18 +3,14 @@ request, CSRF-protected forms, security headers and HTML error pages."""
 
 from __future__ import annotations
 
-from importlib.resources import files
-
 from fastapi import Depends, FastAPI
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from repo_web.config import WebSettings, get_settings
 from repo_web.errors import install_error_handlers
 from repo_web.routes import admin, auth, learner, manage
 from repo_web.security import SecurityMiddleware, verify_csrf
-
-STATIC_DIR = files("repo_web") / "static"
+from repo_web.static_files import mount_static
 
 
 def create_app(*, engine: Engine | None = None, settings: WebSettings | None = None) -> FastAPI:
@@ -30,7 +26,7 @@ def create_app(*, engine: Engine | None = None, settings: WebSettings | None = N
     app.state.engine = engine
     app.state.settings = settings
     install_error_handlers(app)
-    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    mount_static(app)
     for module in (auth, learner, manage, admin):
         app.include_router(module.router)
 

@@ -18,6 +18,9 @@ from repo_web.errors import error_page
 from repo_web.forms import Form, read_form
 from repo_web.templating import render
 
+# Sent by the browser code (apps/web/js/src/autosave.js) when it saves an answer as you type.
+AUTOSAVE_HEADER = "X-Autosave"
+
 router = APIRouter()
 
 MAX_ID = 2**53
@@ -153,6 +156,8 @@ async def save_answer(
             if exc.code == "time_up":
                 return RedirectResponse(f"/attempts/{attempt_id}/submit", status_code=303)
             raise
+    if request.headers.get(AUTOSAVE_HEADER) == "1":
+        return Response(status_code=204)  # apps/web/js autosave: saved, stay on the page
     go = form.text("go")
     if go == "prev" and number > 1:
         target = f"/attempts/{attempt_id}/questions/{number - 1}"
