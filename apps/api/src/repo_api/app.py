@@ -34,16 +34,19 @@ def create_app(*, engine: Engine | None = None, settings: ApiSettings | None = N
             app.state.engine = get_engine()
         yield
 
-    # Swagger UI and ReDoc from assets installed with fastapi-offline, not from a CDN.
-    app = FastAPIOffline(
-        title="Assessment platform API",
-        version=API_VERSION,
-        description=(package_doc or "").strip(),
-        lifespan=lifespan,
-        docs_url="/docs" if settings.docs_on else None,
-        redoc_url="/redoc" if settings.docs_on else None,
-        openapi_url="/openapi.json" if settings.docs_on else None,
-    )
+    metadata = {
+        "title": "Assessment platform API",
+        "version": API_VERSION,
+        "description": (package_doc or "").strip(),
+        "lifespan": lifespan,
+    }
+    if settings.docs_on:
+        # Swagger UI and ReDoc from assets installed with fastapi-offline, not from a CDN.
+        app: FastAPI = FastAPIOffline(
+            docs_url="/docs", redoc_url="/redoc", openapi_url="/openapi.json", **metadata
+        )
+    else:  # production default: no schema, no docs (fastapi-offline requires an openapi_url)
+        app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **metadata)
     app.state.settings = settings
     app.state.engine = engine
     app.state.throttle = build_throttle(settings)

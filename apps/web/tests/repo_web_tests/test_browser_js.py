@@ -88,7 +88,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Fixture]]:
     db: Path = tmp_path_factory.mktemp("js") / "web.sqlite3"
-    app = create_app(create_engine(f"sqlite:///{db}"))
+    app = create_app(engine=create_engine(f"sqlite:///{db}"))
     fixture = Fixture()
     fixture.install(app)
     port = _free_port()

@@ -15,7 +15,7 @@ MODULES = ("app.js", "autosave.js", "countdown.js", "keynav.js", "tooltip.js")
 
 @pytest.fixture
 def client(tmp_path: Path) -> TestClient:
-    return TestClient(create_app(create_engine(f"sqlite:///{tmp_path / 'web.sqlite3'}")))
+    return TestClient(create_app(engine=create_engine(f"sqlite:///{tmp_path / 'web.sqlite3'}")))
 
 
 @pytest.mark.parametrize("module", MODULES)

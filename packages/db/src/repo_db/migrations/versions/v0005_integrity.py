@@ -57,7 +57,7 @@ def upgrade() -> None:
         _create_one_in_progress_index()
 
 
-def _create_one_in_progress_index(**options: bool) -> None:
+def _create_one_in_progress_index(*, postgresql_concurrently: bool = False) -> None:
     op.create_index(
         "uq_attempts_one_in_progress",
         "attempts",
@@ -65,7 +65,7 @@ def _create_one_in_progress_index(**options: bool) -> None:
         unique=True,
         postgresql_where=IN_PROGRESS,
         sqlite_where=IN_PROGRESS,
-        **options,
+        postgresql_concurrently=postgresql_concurrently,
     )
 
 
