@@ -53,7 +53,8 @@ def migration_url() -> URL:
 
 
 @contextmanager
-def _connection(target: Target) -> Iterator[Connection]:
+def migration_connection(target: Target) -> Iterator[Connection]:
+    """A connection in a transaction on ``target`` (default: the direct URL), closed after."""
     if isinstance(target, Connection):
         yield target
         return
@@ -73,19 +74,19 @@ def _connection(target: Target) -> Iterator[Connection]:
 
 def upgrade(engine_or_url: Target = None, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (one transaction on PostgreSQL)."""
-    with _connection(engine_or_url) as conn:
+    with migration_connection(engine_or_url) as conn:
         command.upgrade(alembic_config(conn), revision)
 
 
 def downgrade(engine_or_url: Target = None, revision: str = "-1") -> None:
     """Revert migrations down to ``revision`` (``-1`` = one step, ``base`` = everything)."""
-    with _connection(engine_or_url) as conn:
+    with migration_connection(engine_or_url) as conn:
         command.downgrade(alembic_config(conn), revision)
 
 
 def current_revision(engine_or_url: Target = None) -> str | None:
     """The revision the database is at (None: never migrated)."""
-    with _connection(engine_or_url) as conn:
+    with migration_connection(engine_or_url) as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -136,7 +137,7 @@ def new_revision(
         script = command.revision(alembic_config(), message=message, rev_id=rev_id)
         scripts = script if isinstance(script, list) else [script]
         return [Path(s.path) for s in scripts if s is not None]
-    with _connection(engine_or_url) as conn:
+    with migration_connection(engine_or_url) as conn:
         script = command.revision(
             alembic_config(conn), message=message, autogenerate=True, rev_id=rev_id
         )

@@ -143,3 +143,32 @@ def test_db_service_facade(db_connection: Connection) -> None:
     assert DbService.find_by("users", "email", user["email"], engine=db_connection) == user
     changed = DbService.update("users", user["id"], {"role": "author"}, engine=db_connection)
     assert changed is not None and changed["role"] == "author"
+
+
+def test_find_by_returns_the_first_row_in_primary_key_order(db_connection: Connection) -> None:
+    first = _user(db_connection, 1, role="author")
+    second = _user(db_connection, 2, role="author")
+    # PostgreSQL writes an updated row at the end of the heap: without ORDER BY a scan would
+    # now meet ``second`` before ``first``.
+    repo_db.update("users", first["id"], {"display_name": "Renamed"}, engine=db_connection)
+    found = repo_db.find_by("users", "role", "author", engine=db_connection)
+    assert found is not None and found["id"] == first["id"] < second["id"]
+    assert found["display_name"] == "Renamed"
+
+
+def test_find_by_without_a_match_is_none(db_connection: Connection) -> None:
+    _user(db_connection, 1)
+    assert repo_db.find_by("users", "email", "nobody@example.com", engine=db_connection) is None
+    assert repo_db.find_by("users", "role", "admin", engine=db_connection) is None
+    assert repo_db.find_by("users", "id", 10**9, engine=db_connection) is None
+
+
+def test_db_service_create(db_connection: Connection) -> None:
+    data = {"email": "svc@example.com", "password_hash": "x", "display_name": "Service"}
+    created = DbService.create("users", data, engine=db_connection)
+    assert isinstance(created["id"], int) and created["email"] == "svc@example.com"
+    assert created["role"] == "learner"  # the server default comes back
+    assert DbService.find_by_id("users", created["id"], engine=db_connection) == created
+    with pytest.raises(DuplicateError):
+        DbService.create("users", data, engine=db_connection)
+    assert repo_db.count("users", {"email": "svc@example.com"}, engine=db_connection) == 1
