@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import Connection, Engine, select
 
 import repo_db
+from repo_db import DatabaseUnavailableError, DuplicateError, savepoint, unit_of_work
 from repo_db._engine import build_engine
 from repo_db.config import DbSettings
-from repo_db import DatabaseUnavailableError, DuplicateError, savepoint, unit_of_work
 from repo_db.models import User
 
 ROW = {"password_hash": "x", "display_name": "T"}
