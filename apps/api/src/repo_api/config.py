@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+import repo_db
+from repo_db.config import Environment
 
 
 def _default_workers() -> int:
@@ -15,14 +18,14 @@ def _default_workers() -> int:
 
 
 class ApiSettings(BaseSettings):
-    """Settings read from `API_*` environment variables (and APP_ENV / NODE_ENV)."""
+    """Settings read from `API_*` environment variables.
+
+    The environment (development/test/staging/production) is repo_db's: `APP_ENV`, else
+    `NODE_ENV`, parsed in one place (`repo_db.settings.environment`).
+    """
 
     model_config = SettingsConfigDict(env_prefix="API_", extra="ignore")
 
-    environment: str = Field(
-        default="development",
-        validation_alias=AliasChoices("APP_ENV", "NODE_ENV", "API_ENV"),
-    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int | None = Field(default=None, ge=1, le=64)
@@ -36,8 +39,13 @@ class ApiSettings(BaseSettings):
     bench_endpoints: bool = False
 
     @property
+    def environment(self) -> Environment:
+        return repo_db.settings.environment
+
+    @property
     def is_production(self) -> bool:
-        return self.environment.strip().lower() in {"production", "prod"}
+        """Production or staging (repo_db's definition)."""
+        return repo_db.settings.is_production
 
     @property
     def effective_workers(self) -> int:

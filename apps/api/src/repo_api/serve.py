@@ -1,14 +1,16 @@
 """`python -m repo_api`: prepare the database, then serve the API with uvicorn.
 
 Development (default): SQLite from repo_db's settings, migrations applied, demo data seeded into
-an empty database, one worker. Production (APP_ENV/NODE_ENV=production): PostgreSQL from
-repo_db's env vars, several worker processes, no auto-seed, migrations only with --migrate.
+an empty database, one worker. Production (APP_ENV, else NODE_ENV, is production or staging):
+PostgreSQL from repo_db's env vars, several worker processes, no auto-seed, migrations only with
+--migrate.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 
 import structlog
@@ -34,7 +36,8 @@ def build_parser(settings: ApiSettings) -> argparse.ArgumentParser:
         ),
         epilog=(
             "Environment: API_HOST, API_PORT, API_WORKERS, API_TOKEN_TTL_SECONDS, "
-            "API_CORS_ORIGINS (comma-separated), API_LOG_LEVEL, APP_ENV/NODE_ENV=production."
+            "API_CORS_ORIGINS (comma-separated), API_LOG_LEVEL; APP_ENV (else NODE_ENV): "
+            "development, test, staging or production."
         ),
     )
     parser.add_argument("--host", default=settings.host, help="bind address (%(default)s)")
@@ -64,8 +67,8 @@ def build_parser(settings: ApiSettings) -> argparse.ArgumentParser:
 
 def prepare_database(*, migrate: bool, seed: bool) -> None:
     """Runs in the parent process, before any worker starts, so workers never race on DDL."""
-    from repo_domain.accounts import has_users
     from repo_db import dispose_engines, get_engine, unit_of_work
+    from repo_domain.accounts import has_users
 
     engine = get_engine()
     if migrate:
@@ -91,6 +94,11 @@ def prepare_database(*, migrate: bool, seed: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     settings = get_settings()
+    try:
+        settings.environment  # noqa: B018 - APP_ENV/NODE_ENV: refuse an unknown value now
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     args = build_parser(settings).parse_args(argv)
     configure_logging(level=args.log_level, json_logs=settings.json_logs)
     try:

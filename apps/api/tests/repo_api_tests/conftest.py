@@ -21,7 +21,6 @@ __all__ = ["db_engine"]
 @pytest.fixture()
 def api_settings() -> ApiSettings:
     return ApiSettings(
-        environment="test",
         cors_origins="http://web.example.test",
         bench_endpoints=True,
         max_page_size=50,
