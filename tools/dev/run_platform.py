@@ -17,8 +17,6 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import structlog
-
 from repo_db import get_engine
 from repo_db.migrate import upgrade
 from repo_db.seed import seed_demo
@@ -151,8 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = wanted - {a.name for a in APPS}
     if unknown:
         parser.error(f"unknown app(s): {', '.join(sorted(unknown))}")
-    # Statement-level query logs of the one-off preparation would bury the apps' output.
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+    # The launcher's own output: repo_db's warnings (slow queries, connect retries) show here.
+    logging.basicConfig(level=logging.WARNING, format="dev: %(levelname)s %(name)s: %(message)s")
     prepare_database()
     return run([a for a in APPS if a.name in wanted])
 

@@ -9,6 +9,7 @@ The knex one-liner ``db('users').where('email', email).first()`` is
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from repo_db._context import current_connection, savepoint, unit_of_work
@@ -49,6 +50,10 @@ from repo_db.schema import create_tables, drop_tables
 from repo_db.security import hash_password, verify_password
 from repo_db.seed import seed_demo
 from repo_db.types import DbRecord, WhereCondition
+
+# A library prints nothing unless the application configures logging: without this handler,
+# Python's last-resort handler would write repo_db's warnings to stderr.
+logging.getLogger("repo_db").addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

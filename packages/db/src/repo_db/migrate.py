@@ -16,11 +16,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
 from repo_db._engine import build_engine
+from repo_db._translate import translated_db_errors
 from repo_db.config import get_settings, normalize_url
+from repo_db.errors import MigrationStateError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSIONS_DIR = MIGRATIONS_DIR / "versions"
@@ -52,9 +55,34 @@ def migration_url() -> URL:
     return get_settings().direct_url
 
 
+def _explain(error: CommandError) -> str:
+    # Alembic's messages repeat the requested revision; say what to do instead.
+    message = str(error)
+    if message.startswith("Can't locate revision"):
+        return "no migration has that revision: `repo-db migrate history` lists them"
+    if message.startswith("Relative revision") or "didn't produce" in message:
+        return (
+            "the database does not have that many migrations to move through: "
+            "`repo-db migrate status` shows where it is"
+        )
+    return f"migration failed: {message.splitlines()[0] if message else 'unknown error'}"
+
+
 @contextmanager
 def migration_connection(target: Target) -> Iterator[Connection]:
-    """A connection in a transaction on ``target`` (default: the direct URL), closed after."""
+    """A connection in a transaction on ``target`` (default: the direct URL), closed after.
+
+    Database errors leave as repo_db errors, Alembic's as :class:`MigrationStateError`.
+    """
+    try:
+        with translated_db_errors(), _connection(target) as conn:
+            yield conn
+    except CommandError as exc:
+        raise MigrationStateError(_explain(exc)) from None
+
+
+@contextmanager
+def _connection(target: Target) -> Iterator[Connection]:
     if isinstance(target, Connection):
         yield target
         return
