@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import CheckConstraint, Connection
 
 import repo_db
 from repo_db import (
@@ -18,6 +18,8 @@ from repo_db import (
     UnknownColumnError,
     UnknownTableError,
 )
+from repo_db.models import QuestionKind, Role, User
+from repo_db.models.enums import check_in
 
 
 def _user(conn: Connection, n: int = 1, **extra: Any) -> dict[str, Any]:
@@ -172,3 +174,21 @@ def test_db_service_create(db_connection: Connection) -> None:
     with pytest.raises(DuplicateError):
         DbService.create("users", data, engine=db_connection)
     assert repo_db.count("users", {"email": "svc@example.com"}, engine=db_connection) == 1
+
+
+def test_enum_members_are_stored_as_their_value(db_connection: Connection) -> None:
+    user = _user(db_connection, 1, role=Role.AUTHOR)
+    stored = db_connection.exec_driver_sql(f"SELECT role FROM users WHERE id = {user['id']}")
+    assert stored.scalar_one() == "author"
+    with pytest.raises(ConstraintViolation):
+        _user(db_connection, 2, role="superuser")
+
+
+def test_check_constraints_come_from_the_enums() -> None:
+    role_check = next(
+        c for c in User.__table__.constraints if isinstance(c, CheckConstraint)  # type: ignore[attr-defined]
+    )
+    assert str(role_check.sqltext) == "role IN ('learner', 'author', 'admin')"
+    assert check_in("kind", QuestionKind) == (
+        "kind IN ('single_choice', 'multiple_choice', 'numeric', 'free_text')"
+    )

@@ -7,19 +7,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, status
 
 from repo_api.deps import ActorDep, PageDep, SessionDep
-from repo_domain import assessments, stats
-from repo_domain.assessments import AssessmentView, OptionSpec, QuestionSpec
 from repo_api.schemas.assessments import (
     AssessmentAuthoring,
     AssessmentCreate,
     AssessmentPublic,
     AssessmentStats,
-    AssessmentStatus,
     AssessmentSummary,
     AssessmentUpdate,
     QuestionCreate,
 )
 from repo_api.schemas.common import MAX_ID, ErrorBody, Page, SafeStr
+from repo_db.models import AssessmentStatus
+from repo_domain import assessments, stats
+from repo_domain.assessments import AssessmentView, OptionSpec, QuestionSpec
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
 

@@ -7,8 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from repo_api.schemas.common import ORMModel, SafeStr, UtcDatetime
-
-Role = Literal["learner", "author", "admin"]
+from repo_db.models import Role
 
 
 def _normalise_email(value: str) -> str:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field, model_validator
 
 from repo_api.schemas.common import ORMModel, SafeStr, UtcDatetime
-
-QuestionKind = Literal["single_choice", "multiple_choice", "numeric", "free_text"]
-AssessmentStatus = Literal["draft", "published", "archived"]
+from repo_db.models import AssessmentStatus, QuestionKind
 
 MAX_QUESTIONS = 200
 MAX_OPTIONS = 20
