@@ -28,8 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.engine import URL
 
-from repo_db import migrate, unit_of_work
-from repo_db._engine import build_engine
+from repo_db import build_engine, migrate, unit_of_work
 from repo_db.bulk_seed import _USER_COLUMNS, BulkPlan, _write_users, _Writer, bulk_seed
 from repo_db.config import DbSettings
 from repo_db.models import User, metadata
@@ -93,7 +92,9 @@ def throughput(engine: Engine, n: int, n_single: int, batch: int) -> list[tuple[
 
     def writer() -> None:  # what bulk_seed uses
         with unit_of_work(bind=engine) as session:
-            _Writer(session.connection(), batch, None).write(users, _USER_COLUMNS, user_rows("copy", n))
+            _Writer(session.connection(), batch, None).write(
+                users, _USER_COLUMNS, user_rows("copy", n)
+            )
 
     postgres = engine.dialect.name == "postgresql"
     label = "COPY (binary)" if postgres else f"bulk_seed tuples, {batch:,}/batch"

@@ -80,7 +80,7 @@ def prepare_database(*, migrate: bool, seed: bool) -> None:
         with unit_of_work(read_only=True, bind=engine) as session:
             empty = not has_users(session)
         if empty:
-            from repo_db import seed_demo
+            from repo_db.seed import seed_demo
 
             seed_demo(engine)
             logger.info(

@@ -18,6 +18,8 @@ from tenacity import (
     wait_exponential,
 )
 
+from repo_db._errors import DatabaseUnavailableError
+from repo_db._query_log import install_query_logging
 from repo_db.config import (
     DbSettings,
     db_type_of,
@@ -26,8 +28,6 @@ from repo_db.config import (
     normalize_url,
     redact,
 )
-from repo_db.errors import DatabaseUnavailableError
-from repo_db.query_log import install_query_logging
 
 RETRY_WAIT_INITIAL_S = 0.25
 RETRY_WAIT_MAX_S = 4.0

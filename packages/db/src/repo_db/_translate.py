@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Table, UniqueConstraint
 from sqlalchemy import exc as sa_exc
 
-from repo_db.errors import (
+from repo_db._errors import (
     ConstraintViolation,
     DatabaseUnavailableError,
     DuplicateError,

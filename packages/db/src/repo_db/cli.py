@@ -32,9 +32,9 @@ from sqlalchemy.engine import URL
 
 from repo_db import migrate
 from repo_db._engine import build_engine
+from repo_db._errors import ConfigError, DatabaseUnavailableError, RepoDbError
+from repo_db._query_log import install_query_logging
 from repo_db.config import db_type_of, get_settings, normalize_url, redact
-from repo_db.errors import ConfigError, DatabaseUnavailableError, RepoDbError
-from repo_db.query_log import install_query_logging
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -262,7 +262,7 @@ def migrate_new(
 @handle_errors
 def create_tables_cmd() -> None:
     """Create missing tables from the models (dev/tests; production uses `migrate up`)."""
-    from repo_db.schema import create_tables
+    from repo_db._schema import create_tables
 
     engine = _engine()
     create_tables(engine)
@@ -273,7 +273,7 @@ def create_tables_cmd() -> None:
 @handle_errors
 def drop_tables_cmd(production: ProductionOption = False) -> None:
     """Drop every table (refused in production)."""
-    from repo_db.schema import drop_tables
+    from repo_db._schema import drop_tables
 
     _refuse_in_production("drop every table", production)
     engine = _engine()
@@ -336,7 +336,7 @@ def health_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Check connectivity and migrations: exit 0 ok, 6 degraded, 3 down."""
-    from repo_db.health import check_health
+    from repo_db._health import check_health
 
     engine = _engine(direct=False)  # what the apps use
     try:

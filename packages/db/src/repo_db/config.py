@@ -2,7 +2,7 @@
 
 The environment (:class:`Environment`) is ``APP_ENV`` if set, else ``NODE_ENV`` (the seed's
 variable), else ``development``. Accepted values: ``development``, ``test``, ``staging``,
-``production``; anything else is a :class:`~repo_db.errors.ConfigError` naming the variable.
+``production``; anything else is a :class:`~repo_db._errors.ConfigError` naming the variable.
 ``staging`` behaves like ``production`` (``is_production`` is true): a staging deployment holds
 real data, so it gets production's safety (no demo accounts, no auto-migration, confirmations).
 
@@ -10,7 +10,7 @@ Database selection (first match wins):
 
 1. ``DATABASE_URL`` when set (any environment).
 2. Production or staging: ``NEON_DATABASE_URL``, required; a missing or malformed value is a
-   :class:`~repo_db.errors.ConfigError`.
+   :class:`~repo_db._errors.ConfigError`.
 3. Otherwise SQLite at ``SQLITE_PATH`` (default ``./dev.sqlite3``).
 """
 
@@ -25,7 +25,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from repo_db.errors import ConfigError
+from repo_db._errors import ConfigError
 
 DbType = Literal["postgresql", "sqlite"]
 

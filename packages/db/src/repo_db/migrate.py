@@ -21,9 +21,9 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
 from repo_db._engine import build_engine
+from repo_db._errors import MigrationStateError
 from repo_db._translate import translated_db_errors
 from repo_db.config import get_settings, normalize_url
-from repo_db.errors import MigrationStateError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSIONS_DIR = MIGRATIONS_DIR / "versions"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import repo_db
-from repo_db import ConfigError, DbSettings
+from repo_db import ConfigError
 from repo_db._engine import engine_options
-from repo_db.config import Environment, load_settings
+from repo_db.config import DbSettings, Environment, get_settings, load_settings
 
 SECRET = "s3cr3t-Pa55"
 NEON_POOLED = (
@@ -123,16 +123,16 @@ def test_lazy_module_attributes(monkeypatch: pytest.MonkeyPatch, tmp_path: objec
     monkeypatch.delenv("NODE_ENV", raising=False)
     monkeypatch.delenv("APP_ENV", raising=False)
     monkeypatch.setenv("SQLITE_PATH", f"{tmp_path}/lazy.sqlite3")
-    repo_db.get_settings.cache_clear()
+    get_settings.cache_clear()
     try:
         from repo_db import db, db_type
 
         assert db_type == "sqlite"
         assert db.url.database == f"{tmp_path}/lazy.sqlite3"
-        assert repo_db.settings is repo_db.get_settings()
+        assert repo_db.settings is get_settings()
     finally:
         repo_db.dispose_engines()
-        repo_db.get_settings.cache_clear()
+        get_settings.cache_clear()
 
 
 @pytest.mark.parametrize(

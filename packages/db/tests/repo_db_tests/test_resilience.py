@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
-from repo_db import DatabaseUnavailableError, DbSettings
+from repo_db import DatabaseUnavailableError
 from repo_db._engine import build_engine
-from repo_db.query_log import REDACTED, install_query_logging, uninstall_query_logging
+from repo_db._query_log import REDACTED, install_query_logging, uninstall_query_logging
+from repo_db.config import DbSettings
 from repo_db.testing import admin_postgres_url, unavailable
 
 

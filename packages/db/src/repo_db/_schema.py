@@ -7,7 +7,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine
 
 from repo_db._engine import get_engine
-from repo_db.errors import MigrationStateError
+from repo_db._errors import MigrationStateError
 from repo_db.migrate import alembic_config, head_revision, migration_connection
 from repo_db.models import metadata
 
