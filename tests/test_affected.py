@@ -56,15 +56,3 @@ def test_edit_in_web_retests_only_web(repo_copy: Path) -> None:
     # No db, api or ai test; only cross-app tests in tests/ that start the web app may join.
     assert {_workspace_of(t) for t in affected} <= {"apps/web", "other"}, sorted(affected)
     assert all(t.startswith(("apps/web/", "tests/")) for t in affected), sorted(affected)
-
-
-def test_apps_do_not_depend_on_each_other(repo_copy: Path) -> None:
-    """Only packages/* is shared: no app may (transitively) depend on another app."""
-    for app in ("apps/api", "apps/web", "apps/ai"):
-        result = run_pants(repo_copy, "dependencies", "--transitive", f"{app}::")
-        others = {
-            line
-            for line in result.stdout.splitlines()
-            if line.startswith("apps/") and not line.startswith(app + "/")
-        }
-        assert not others, f"{app} depends on other apps: {sorted(others)}"
