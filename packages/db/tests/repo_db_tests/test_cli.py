@@ -212,3 +212,25 @@ def test_real_subprocess_help() -> None:
     assert proc.returncode == 0, proc.stderr
     for command in ("up", "down", "status", "history", "new"):
         assert command in proc.stdout
+
+
+def test_verbose_logs_every_statement_quiet_otherwise(tmp_path: Path) -> None:
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(sys.path)}
+    url = f"sqlite:///{tmp_path}/verbose.sqlite3"
+
+    def run(*flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "repo_db.cli", *flags, "--url", url, "migrate", "up"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+
+    quiet = run()
+    assert quiet.returncode == 0, quiet.stderr
+    assert "db.query" not in quiet.stderr
+    verbose = run("--verbose")
+    assert verbose.returncode == 0, verbose.stderr
+    assert "DEBUG repo_db.query: db.query" in verbose.stderr
