@@ -172,14 +172,6 @@ class DbSettings(BaseSettings):
         """Every statement at debug level: only when ``DB_LOG_QUERIES=true``."""
         return self.db_log_queries
 
-    def url_source(self) -> str:
-        """Name of the variable the URL comes from (for messages)."""
-        if self.database_url:
-            return "DATABASE_URL"
-        if self.is_production:
-            return "NEON_DATABASE_URL"
-        return "SQLITE_PATH"
-
     @property
     def url(self) -> URL:
         """The application URL (may be Neon's pooled endpoint)."""
