@@ -31,8 +31,7 @@ from sqlalchemy import Engine, bindparam, event, insert, select
 from sqlalchemy import update as sa_update
 
 import repo_db
-from repo_db import migrate
-from repo_db._engine import build_engine
+from repo_db import build_engine, migrate
 from repo_db.config import DbSettings
 from repo_db.models import metadata
 from repo_db.testing import PostgresDatabase, admin_postgres_url

@@ -31,8 +31,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.engine import URL
 
-from repo_db import migrate, unit_of_work
-from repo_db._engine import build_engine
+from repo_db import build_engine, migrate, unit_of_work
 from repo_db.bulk_seed import _USER_COLUMNS, BulkPlan, _write_users, _Writer, bulk_seed
 from repo_db.config import DbSettings
 from repo_db.models import User, metadata

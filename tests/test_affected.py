@@ -133,9 +133,3 @@ def test_edit_in_browser_code_retests_its_js_tests_and_what_serves_it(
     assert set(grouped) <= {"apps/web/js", "apps/web", "other"}, sorted(affected)
     assert all(t.startswith(("apps/web/", "tests/")) for t in affected), sorted(affected)
 
-
-def test_apps_do_not_depend_on_each_other(graph: Graph) -> None:
-    """Only packages/* is shared: no app may (transitively) depend on another app."""
-    for app, deps in graph.app_dependencies.items():
-        others = {d for d in deps if d.startswith("apps/") and not d.startswith(app + "/")}
-        assert not others, f"{app} depends on other apps: {sorted(others)}"

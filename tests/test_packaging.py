@@ -93,3 +93,37 @@ def test_metadata_declares_real_requirements_with_ranges(installed_venv: Path) -
     unbounded = [r for r in requires if not any(op in r for op in ("<", "=="))]
     assert not unbounded, f"requirements without an upper bound: {unbounded}"
     assert sys.version_info >= (3, 11)
+
+
+PLAIN_SCRIPT = """
+import repo_db
+
+repo_db.create_tables()
+user = repo_db.create(
+    "users", {"email": "ada@example.com", "password_hash": "x", "display_name": "Ada"}
+)
+repo_db.update("users", user["id"], {"display_name": "Ada L."})
+found = repo_db.find_by("users", "email", "ada@example.com")
+print(found["display_name"], repo_db.count("users"), repo_db.DbService.find_by_id("users", 1)["id"])
+print(repo_db.check_health().status)
+"""
+
+
+def test_plain_script_prints_only_its_own_output(installed_venv: Path, tmp_path: Path) -> None:
+    """A library is quiet: no SQL echo, no log lines, unless the application configures logging."""
+    env = {
+        "PATH": str(installed_venv / "bin"),
+        "SQLITE_PATH": str(tmp_path / "plain.sqlite3"),
+        # Every statement counts as slow: the warnings exist, and must still not be printed.
+        "DB_SLOW_QUERY_MS": "0.000001",
+    }
+    out = subprocess.run(
+        [installed_venv / "bin/python", "-c", PLAIN_SCRIPT],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert out.stdout == "Ada L. 1 1\nok\n"
+    assert out.stderr == ""

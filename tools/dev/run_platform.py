@@ -29,8 +29,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import structlog
-
 from repo_db import get_engine
 from repo_db.migrate import upgrade
 from repo_db.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo
@@ -268,8 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = working_tree() if args.reload else None
     if args.reload and root is None:
         print("dev | no working tree here: the apps run without restart on edit", flush=True)
-    # Statement-level query logs of the one-off preparation would bury the apps' output.
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+    # The launcher's own output: repo_db's warnings (slow queries, connect retries) show here.
+    logging.basicConfig(level=logging.WARNING, format="dev: %(levelname)s %(name)s: %(message)s")
     prepare_database()
     return run(apps, root=root, started=started)
 

@@ -21,9 +21,10 @@ MIB = 1024 * 1024
 
 
 class ApiSettings(BaseSettings):
-    """Settings read from `API_*` environment variables (and REDIS_URL).
+    """Settings read from `API_*` environment variables.
 
-    Whether this is production is repo_db's decision (`repo_db.get_settings().is_production`,
+    The environment (development/test/staging/production) is repo_db's: `APP_ENV`, else
+    `NODE_ENV`, parsed in one place (`repo_db.settings.environment`). Whether this is production is repo_db's decision (`repo_db.get_settings().is_production`,
     from NODE_ENV/APP_ENV); no variable here can change it (tests use `overriding_environment`).
     """
 
@@ -77,7 +78,12 @@ class ApiSettings(BaseSettings):
 
     @property
     def environment(self) -> str:
-        return "production" if self.is_production else "development"
+        """repo_db's environment name; "production"/"development" when a test overrides it."""
+        if self._production is None:
+            from repo_db import get_settings as db_settings
+
+            return str(db_settings().environment)
+        return "production" if self._production else "development"
 
     @property
     def docs_on(self) -> bool:

@@ -1,8 +1,9 @@
 """`python -m repo_api`: prepare the database, then serve the API with uvicorn.
 
 Development (default): SQLite from repo_db's settings, migrations applied, demo data seeded into
-an empty database, one worker. Production (APP_ENV/NODE_ENV=production): PostgreSQL from
-repo_db's env vars, several worker processes, no auto-seed, migrations only with --migrate.
+an empty database, one worker. Production (APP_ENV, else NODE_ENV, is production or staging):
+PostgreSQL from repo_db's env vars, several worker processes, no auto-seed, migrations only with
+--migrate.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def build_parser(settings: ApiSettings) -> argparse.ArgumentParser:
             "Environment: API_HOST, API_PORT, API_WORKERS, API_TOKEN_TTL_SECONDS, "
             "API_CORS_ORIGINS (comma-separated), API_LOG_LEVEL, API_MAX_BODY_BYTES, "
             "API_DOCS_ENABLED, REDIS_URL or API_RATE_LIMIT_STORAGE (throttling), "
-            "APP_ENV/NODE_ENV=production."
+            "APP_ENV (else NODE_ENV): development, test, staging or production."
         ),
     )
     parser.add_argument("--host", default=settings.host, help="bind address (%(default)s)")
@@ -80,7 +81,7 @@ def prepare_database(*, migrate: bool, seed: bool) -> None:
         with unit_of_work(read_only=True, bind=engine) as session:
             empty = not has_users(session)
         if empty:
-            from repo_db import seed_demo
+            from repo_db.seed import seed_demo
 
             seed_demo(engine)
             logger.info(
@@ -100,6 +101,11 @@ SEED_REFUSED = (
 
 def main(argv: Sequence[str] | None = None) -> int:
     settings = get_settings()
+    try:
+        settings.environment  # noqa: B018 - APP_ENV/NODE_ENV: refuse an unknown value now
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     args = build_parser(settings).parse_args(argv)
     configure_logging(level=args.log_level, json_logs=settings.json_logs)
     try:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
 
 import uvicorn
 
+import repo_db
 from repo_web.app import create_app
 
 DEFAULT_HOST = "127.0.0.1"
@@ -30,6 +32,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for name, value in WEB_DB_DEFAULTS.items():
         os.environ.setdefault(name, value)
+    # The application decides where library logs go: repo_db's warnings to stderr.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        repo_db.settings.url  # noqa: B018 - APP_ENV/NODE_ENV and the database variables, now
+    except repo_db.ConfigError as exc:
+        parser.exit(2, f"error: {exc}\n")
     uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
     return 0
 

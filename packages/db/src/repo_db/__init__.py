@@ -1,5 +1,11 @@
 """repo_db: the shared database layer (SQLAlchemy 2, PostgreSQL/Neon in production, SQLite in dev).
 
+Everything an app needs is importable from ``repo_db`` itself (``__all__``), plus the public
+submodules ``repo_db.models`` (tables and enums), ``repo_db.config`` (settings, environment),
+``repo_db.migrate``, ``repo_db.seed`` / ``repo_db.bulk_seed``, ``repo_db.security`` (password
+hashing), ``repo_db.testing`` (pytest fixtures) and ``repo_db.cli``. Modules whose names start
+with ``_`` are private: Pants' visibility rules keep other packages from importing them.
+
 ``db``, ``db_type`` and ``settings`` are resolved lazily on first access, so importing repo_db
 never reads the environment or opens a connection.
 
@@ -9,9 +15,11 @@ The knex one-liner ``db('users').where('email', email).first()`` is
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
-from repo_db._context import current_connection, savepoint, unit_of_work
+from repo_db import models
+from repo_db._context import savepoint, unit_of_work
 from repo_db._crud import (
     count,
     create,
@@ -25,10 +33,8 @@ from repo_db._crud import (
     update,
     upsert,
 )
-from repo_db._engine import dispose_engines, get_engine
-from repo_db._service import DbService
-from repo_db.config import DbSettings, get_settings
-from repo_db.errors import (
+from repo_db._engine import build_engine, dispose_engines, get_engine
+from repo_db._errors import (
     ConfigError,
     ConstraintViolation,
     DatabaseUnavailableError,
@@ -36,6 +42,7 @@ from repo_db.errors import (
     IntegrityViolation,
     InvalidQueryError,
     InvalidValueError,
+    MigrationStateError,
     MissingReferenceError,
     NotFoundError,
     QueryError,
@@ -43,16 +50,19 @@ from repo_db.errors import (
     UnknownColumnError,
     UnknownTableError,
 )
-from repo_db.health import HealthReport, check_health
-from repo_db.schema import create_tables, drop_tables
-from repo_db.security import hash_password, verify_password
-from repo_db.seed import seed_demo
-from repo_db.types import DbRecord, WhereCondition
+from repo_db._health import HealthReport, check_health
+from repo_db._schema import create_tables, drop_tables
+from repo_db._service import DbService
+from repo_db.config import get_settings as _get_settings
+
+# A library prints nothing unless the application configures logging: without this handler,
+# Python's last-resort handler would write repo_db's warnings to stderr.
+logging.getLogger("repo_db").addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from repo_db.config import DbType
+    from repo_db.config import DbSettings, DbType
 
     db: Engine
     db_type: DbType
@@ -64,9 +74,9 @@ def __getattr__(name: str) -> Any:
     if name == "db":
         return get_engine()
     if name == "db_type":
-        return get_settings().db_type
+        return _get_settings().db_type
     if name == "settings":
-        return get_settings()
+        return _get_settings()
     raise AttributeError(f"module 'repo_db' has no attribute {name!r}")
 
 
@@ -74,27 +84,25 @@ __all__ = [
     "ConfigError",
     "ConstraintViolation",
     "DatabaseUnavailableError",
-    "DbRecord",
     "DbService",
-    "DbSettings",
     "DuplicateError",
     "HealthReport",
     "IntegrityViolation",
     "InvalidQueryError",
     "InvalidValueError",
+    "MigrationStateError",
     "MissingReferenceError",
     "NotFoundError",
     "QueryError",
     "RepoDbError",
     "UnknownColumnError",
     "UnknownTableError",
-    "WhereCondition",
+    "build_engine",
     "check_health",
     "count",
     "create",
     "create_many",
     "create_tables",
-    "current_connection",
     "db",
     "db_type",
     "delete",
@@ -106,13 +114,10 @@ __all__ = [
     "find_many",
     "find_one",
     "get_engine",
-    "get_settings",
-    "hash_password",
-    "seed_demo",
+    "models",
     "savepoint",
     "settings",
     "unit_of_work",
     "update",
     "upsert",
-    "verify_password",
 ]

@@ -29,10 +29,10 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ClauseElement
 
 from repo_db._context import Bind, use_connection
+from repo_db._errors import InvalidQueryError, UnknownColumnError, UnknownTableError
 from repo_db._translate import translated
-from repo_db.errors import InvalidQueryError, UnknownColumnError, UnknownTableError
+from repo_db._types import DbRecord, RowId, WhereCondition
 from repo_db.models import metadata
-from repo_db.types import DbRecord, RowId, WhereCondition
 
 #: Rows per INSERT statement in ``create_many`` (keeps parameter counts under driver limits).
 CREATE_MANY_BATCH = 1_000

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
-import structlog
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.engine.interfaces import ConnectArgsType, DBAPIConnection, Dialect
@@ -18,6 +18,8 @@ from tenacity import (
     wait_exponential,
 )
 
+from repo_db._errors import DatabaseUnavailableError
+from repo_db._query_log import install_query_logging
 from repo_db.config import (
     DbSettings,
     connectable_url,
@@ -27,8 +29,6 @@ from repo_db.config import (
     normalize_url,
     redact,
 )
-from repo_db.errors import DatabaseUnavailableError
-from repo_db.query_log import install_query_logging
 
 RETRY_WAIT_INITIAL_S = 0.25
 RETRY_WAIT_MAX_S = 4.0
@@ -40,7 +40,7 @@ _PERMANENT_CONNECT_ERRORS = (
     "role ",
 )
 
-logger = structlog.get_logger("repo_db.engine")
+logger = logging.getLogger("repo_db.engine")
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -106,11 +106,11 @@ def _log_retry(url: URL) -> Any:
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         logger.warning(
-            "db.connect_retry",
-            attempt=state.attempt_number,
-            wait_s=round(state.next_action.sleep if state.next_action else 0.0, 3),
-            url=redact(url),
-            error=str(exc).splitlines()[0] if exc else None,
+            "db.connect_retry attempt=%s wait_s=%s url=%s error=%s",
+            state.attempt_number,
+            round(state.next_action.sleep if state.next_action else 0.0, 3),
+            redact(url),
+            str(exc).splitlines()[0] if exc else None,
         )
 
     return before_sleep
@@ -136,7 +136,7 @@ def _install_connect_retry(engine: Engine, retries: int) -> None:
             return retrying(dialect.connect, *cargs, **cparams)
         except dbapi_error as exc:
             first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
-            logger.error("db.connect_failed", url=redact(url), error=first_line)
+            logger.error("db.connect_failed url=%s error=%s", redact(url), first_line)
             raise DatabaseUnavailableError(
                 f"cannot connect to {redact(url)}: {first_line}. Is the server running and "
                 f"is the URL right? (gave up after {retries} retries; DB_CONNECT_RETRIES)"

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Table, UniqueConstraint
 from sqlalchemy import exc as sa_exc
 
-from repo_db.errors import (
+from repo_db._errors import (
     ConstraintViolation,
     DatabaseUnavailableError,
     DuplicateError,
@@ -24,6 +24,7 @@ from repo_db.errors import (
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)")
 _SQLITE_NOT_NULL = re.compile(r"NOT NULL constraint failed: (\S+)")
 _SQLITE_CHECK = re.compile(r"CHECK constraint failed: (\S+)")
+_SQLITE_MISSING_SCHEMA = ("no such table", "no such column")
 # PostgreSQL SQLSTATEs that mean "this value does not fit this column / operator".
 _PG_VALUE_STATES = {"42804", "42883", "42P18", "42846"}
 
@@ -121,8 +122,20 @@ def translate(
             return InvalidValueError(f"value rejected by the driver: {_first_line(orig)}")
         if exc.connection_invalidated or state.startswith("08") or state in {"57P01", "57P03"}:
             return DatabaseUnavailableError(f"database connection lost: {_first_line(orig)}")
-        if isinstance(exc, sa_exc.OperationalError) and not state:
-            return DatabaseUnavailableError(f"database unavailable: {_first_line(orig)}")
+        if isinstance(exc, sa_exc.OperationalError) and not state:  # SQLite
+            message = _first_line(orig)
+            if message.startswith(_SQLITE_MISSING_SCHEMA):
+                return QueryError(f"{message}: the schema is missing, run `repo-db migrate up`")
+            if message == "unable to open database file":
+                return DatabaseUnavailableError(
+                    "cannot open the SQLite database file: check that its directory exists and "
+                    "is writable (SQLITE_PATH)"
+                )
+            return DatabaseUnavailableError(f"database unavailable: {message}")
+        if state == "42P01":  # PostgreSQL undefined_table
+            return QueryError(
+                f"{_first_line(orig)}: the schema is missing, run `repo-db migrate up`"
+            )
         return QueryError(f"{type(orig).__name__}: {_first_line(orig)}")
     if isinstance(exc, sa_exc.StatementError):
         # Raised before reaching the server: a bind processor refused the Python value.

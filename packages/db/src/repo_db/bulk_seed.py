@@ -17,7 +17,18 @@ from sqlalchemy import Connection, Engine, Table, func, insert, select
 
 from repo_db._context import unit_of_work
 from repo_db._engine import get_direct_engine
-from repo_db.models import AnswerOption, Assessment, Question, User, metadata
+from repo_db.models import (
+    AnswerOption,
+    Assessment,
+    AssessmentStatus,
+    AttemptStatus,
+    GradingStatus,
+    Question,
+    QuestionKind,
+    Role,
+    User,
+    metadata,
+)
 from repo_db.security import hash_password
 
 SEED_DOMAIN = "seed.example.com"
@@ -29,7 +40,7 @@ MIN_ASSESSMENTS = 3
 QUESTIONS_PER_KIND = 2
 OPTIONS_PER_CHOICE = 4
 DEFAULT_BATCH_SIZE = 5_000
-KINDS = ("single_choice", "multiple_choice", "numeric", "free_text")
+KINDS = tuple(kind.value for kind in QuestionKind)
 BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 
 #: ``progress(table, rows_just_written)``
@@ -215,7 +226,7 @@ def bulk_seed(
                     authors[i % len(authors)],
                     title,
                     "Generated for load tests.",
-                    "published",
+                    AssessmentStatus.PUBLISHED.value,
                     60.0,
                     BASE_TIME,
                     BASE_TIME,
@@ -264,9 +275,10 @@ def bulk_seed(
             tables["answer_options"],
             ["question_id", "position", "text", "is_correct"],
             (
-                (qid, p, f"Option {p}", p == 1 or (kind == "multiple_choice" and p == 2))
+                (qid, p, f"Option {p}", p == 1 or (kind == QuestionKind.MULTIPLE_CHOICE and p == 2))
                 for qid, aid, kind, _pos in questions
-                if aid in new_set and kind in ("single_choice", "multiple_choice")
+                if aid in new_set
+                and kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE)
                 for p in range(1, OPTIONS_PER_CHOICE + 1)
             ),
         )
@@ -290,7 +302,7 @@ def bulk_seed(
             tables["attempts"],
             ["assessment_id", "user_id", "status", "started_at", "submitted_at"],
             (
-                (aid, uid, "graded", BASE_TIME, BASE_TIME + timedelta(minutes=10))
+                (aid, uid, AttemptStatus.GRADED.value, BASE_TIME, BASE_TIME + timedelta(minutes=10))
                 for uid, aid in attempt_user
             ),
         )
@@ -370,7 +382,7 @@ def _write_users(w: _Writer, n_users: int) -> list[int]:
                 seed_email(n),
                 pw,
                 f"Seed User {n}",
-                "author" if n % USERS_PER_AUTHOR == 0 else "learner",
+                (Role.AUTHOR if n % USERS_PER_AUTHOR == 0 else Role.LEARNER).value,
                 True,
                 BASE_TIME,
                 BASE_TIME,
@@ -392,7 +404,7 @@ def _questions(assessment_ids: Sequence[int]) -> Iterable[tuple[Any, ...]]:
         for kind in KINDS:
             for k in range(QUESTIONS_PER_KIND):
                 position += 1
-                numeric = float(position * 3) if kind == "numeric" else None
+                numeric = float(position * 3) if kind == QuestionKind.NUMERIC else None
                 yield (
                     aid,
                     position,
@@ -401,7 +413,7 @@ def _questions(assessment_ids: Sequence[int]) -> Iterable[tuple[Any, ...]]:
                     1.0,
                     numeric,
                     0.0 if numeric is not None else None,
-                    "A reference answer." if kind == "free_text" else None,
+                    "A reference answer." if kind == QuestionKind.FREE_TEXT else None,
                 )
 
 
@@ -419,9 +431,13 @@ def _responses(
             correct = (att_id + qid) % 3 != 0
             opts = options.get(qid, [])
             selected = [opts[0] if correct else opts[-1]] if opts else None
-            numeric = 1.0 if kind == "numeric" else None
-            text = "Seed answer." if kind == "free_text" else None
-            status = "pending" if kind == "free_text" else "not_required"
+            numeric = 1.0 if kind == QuestionKind.NUMERIC else None
+            text = "Seed answer." if kind == QuestionKind.FREE_TEXT else None
+            status = (
+                GradingStatus.PENDING
+                if kind == QuestionKind.FREE_TEXT
+                else GradingStatus.NOT_REQUIRED
+            ).value
             yield (
                 att_id,
                 qid,

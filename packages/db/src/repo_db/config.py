@@ -1,10 +1,16 @@
-"""Database settings: the ONE place that reads the environment for repo_db.
+"""Settings: the ONE place that reads the environment, for repo_db and for every app.
 
-Selection rules (first match wins):
+The environment (:class:`Environment`) is ``APP_ENV`` if set, else ``NODE_ENV`` (the seed's
+variable), else ``development``. Accepted values: ``development``, ``test``, ``staging``,
+``production``; anything else is a :class:`~repo_db._errors.ConfigError` naming the variable.
+``staging`` behaves like ``production`` (``is_production`` is true): a staging deployment holds
+real data, so it gets production's safety (no demo accounts, no auto-migration, confirmations).
+
+Database selection (first match wins):
 
 1. ``DATABASE_URL`` when set (any environment).
-2. Production (``NODE_ENV=production`` or ``APP_ENV=production``): ``NEON_DATABASE_URL``,
-   required; a missing or malformed value is a :class:`~repo_db.errors.ConfigError`.
+2. Production or staging: ``NEON_DATABASE_URL``, required; a missing or malformed value is a
+   :class:`~repo_db._errors.ConfigError`.
 3. Otherwise SQLite at ``SQLITE_PATH`` (default ``./dev.sqlite3``).
 
 A PostgreSQL URL is pooled (PgBouncer in transaction mode: no server-side prepared statements;
@@ -15,15 +21,16 @@ is a read replica for read-only units of work. See docs/operations.md.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from repo_db.errors import ConfigError
+from repo_db._errors import ConfigError
 
 DbType = Literal["postgresql", "sqlite"]
 
@@ -46,6 +53,39 @@ _POOLER_MARKER = "-pooler"
 #: a loopback PgBouncer: ``postgresql://app@127.0.0.1:6432/app?pgbouncer=true``. repo_db strips
 #: it before connecting. ``DATABASE_POOLED=true`` adds it to the application URL.
 POOLED_QUERY_PARAM = "pgbouncer"
+
+
+class Environment(StrEnum):
+    """Where the code runs. ``staging`` is treated like ``production`` (see ``is_production``)."""
+
+    DEVELOPMENT = "development"
+    TEST = "test"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+    @property
+    def is_production(self) -> bool:
+        return self in (Environment.STAGING, Environment.PRODUCTION)
+
+
+#: Variables naming the environment, in order of precedence (the first one set wins).
+ENVIRONMENT_VARIABLES = ("APP_ENV", "NODE_ENV")
+
+
+def parse_environment(app_env: str | None, node_env: str | None) -> Environment:
+    """The environment from ``APP_ENV`` (first) or ``NODE_ENV``; an unknown value is refused."""
+    for variable, raw in zip(ENVIRONMENT_VARIABLES, (app_env, node_env), strict=True):
+        if raw is None or not raw.strip():
+            continue
+        try:
+            return Environment(raw.strip().lower())
+        except ValueError:
+            accepted = ", ".join(e.value for e in Environment)
+            # The value is not repeated: a misplaced secret must not end up in a log.
+            raise ConfigError(
+                f"{variable} is not a known environment (value not shown); use one of {accepted}"
+            ) from None
+    return Environment.DEVELOPMENT
 
 
 def redact(url: URL | str) -> str:
@@ -110,8 +150,8 @@ class DbSettings(BaseSettings):
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
 
-    node_env: str = "development"
     app_env: str | None = None
+    node_env: str | None = None
     database_url: str | None = None
     neon_database_url: str | None = None
     database_direct_url: str | None = None
@@ -133,24 +173,26 @@ class DbSettings(BaseSettings):
         default=DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS, ge=0
     )
     db_slow_query_ms: float = DEFAULT_SLOW_QUERY_MS
-    db_log_queries: bool | None = None
+    db_log_queries: bool = False
+
+    @model_validator(mode="after")
+    def _known_environment(self) -> DbSettings:
+        parse_environment(self.app_env, self.node_env)  # raises ConfigError (not a ValueError)
+        return self
+
+    @property
+    def environment(self) -> Environment:
+        return parse_environment(self.app_env, self.node_env)
 
     @property
     def is_production(self) -> bool:
-        return "production" in (self.node_env.lower(), (self.app_env or "").lower())
+        """Production or staging: real data, so no demo data and destructive commands confirm."""
+        return self.environment.is_production
 
     @property
     def log_all_queries(self) -> bool:
-        """Every statement at debug level: on by default in development, off in production."""
-        return (not self.is_production) if self.db_log_queries is None else self.db_log_queries
-
-    def url_source(self) -> str:
-        """Name of the variable the URL comes from (for messages)."""
-        if self.database_url:
-            return "DATABASE_URL"
-        if self.is_production:
-            return "NEON_DATABASE_URL"
-        return "SQLITE_PATH"
+        """Every statement at debug level: only when ``DB_LOG_QUERIES=true``."""
+        return self.db_log_queries
 
     @property
     def url(self) -> URL:
@@ -166,7 +208,8 @@ class DbSettings(BaseSettings):
         if self.is_production:
             if not self.neon_database_url:
                 raise ConfigError(
-                    "NODE_ENV/APP_ENV=production but NEON_DATABASE_URL is not set: set it to the "
+                    f"the environment is {self.environment} but NEON_DATABASE_URL is not set: "
+                    "set it to the "
                     "Neon connection string (postgresql://USER:PASSWORD@HOST/DB?sslmode=require), "
                     "or set DATABASE_URL"
                 )
@@ -202,21 +245,41 @@ class DbSettings(BaseSettings):
         return db_type_of(self.url)
 
 
+def load_settings() -> DbSettings:
+    """Settings from the environment; an invalid variable is a ``ConfigError`` naming it.
+
+    pydantic's own message would repeat the rejected value, which may be a secret.
+    """
+    try:
+        return DbSettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']).upper() or 'settings'}: "
+            f"{error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        )
+        raise ConfigError(f"invalid environment variable ({problems}; value not shown)") from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> DbSettings:
     """Process-wide settings, read once. Call ``get_settings.cache_clear()`` after env changes."""
-    return DbSettings()
+    return load_settings()
 
 
 __all__ = [
+    "ENVIRONMENT_VARIABLES",
     "DbSettings",
     "POOLED_QUERY_PARAM",
     "DbType",
+    "Environment",
     "connectable_url",
     "db_type_of",
     "direct_url_from_pooler",
     "get_settings",
     "is_pooler_url",
+    "load_settings",
     "normalize_url",
+    "parse_environment",
     "redact",
 ]

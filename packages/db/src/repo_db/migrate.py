@@ -16,10 +16,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
 from repo_db._engine import build_engine
+from repo_db._errors import MigrationStateError
+from repo_db._translate import translated_db_errors
 from repo_db.config import get_settings, normalize_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -52,6 +55,32 @@ def migration_url() -> URL:
     return get_settings().direct_url
 
 
+def _explain(error: CommandError) -> str:
+    # Alembic's messages repeat the requested revision; say what to do instead.
+    message = str(error)
+    if message.startswith("Can't locate revision"):
+        return "no migration has that revision: `repo-db migrate history` lists them"
+    if message.startswith("Relative revision") or "didn't produce" in message:
+        return (
+            "the database does not have that many migrations to move through: "
+            "`repo-db migrate status` shows where it is"
+        )
+    return f"migration failed: {message.splitlines()[0] if message else 'unknown error'}"
+
+
+@contextmanager
+def migration_connection(target: Target) -> Iterator[Connection]:
+    """A connection in a transaction on ``target`` (default: the direct URL), closed after.
+
+    Database errors leave as repo_db errors, Alembic's as :class:`MigrationStateError`.
+    """
+    try:
+        with translated_db_errors(), _connection(target) as conn:
+            yield conn
+    except CommandError as exc:
+        raise MigrationStateError(_explain(exc)) from None
+
+
 @contextmanager
 def _connection(target: Target) -> Iterator[Connection]:
     if isinstance(target, Connection):
@@ -75,19 +104,19 @@ def _connection(target: Target) -> Iterator[Connection]:
 
 def upgrade(engine_or_url: Target = None, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (one transaction on PostgreSQL)."""
-    with _connection(engine_or_url) as conn:
+    with migration_connection(engine_or_url) as conn:
         command.upgrade(alembic_config(conn), revision)
 
 
 def downgrade(engine_or_url: Target = None, revision: str = "-1") -> None:
     """Revert migrations down to ``revision`` (``-1`` = one step, ``base`` = everything)."""
-    with _connection(engine_or_url) as conn:
+    with migration_connection(engine_or_url) as conn:
         command.downgrade(alembic_config(conn), revision)
 
 
 def current_revision(engine_or_url: Target = None) -> str | None:
     """The revision the database is at (None: never migrated)."""
-    with _connection(engine_or_url) as conn:
+    with migration_connection(engine_or_url) as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -138,7 +167,7 @@ def new_revision(
         script = command.revision(alembic_config(), message=message, rev_id=rev_id)
         scripts = script if isinstance(script, list) else [script]
         return [Path(s.path) for s in scripts if s is not None]
-    with _connection(engine_or_url) as conn:
+    with migration_connection(engine_or_url) as conn:
         script = command.revision(
             alembic_config(conn), message=message, autogenerate=True, rev_id=rev_id
         )

@@ -14,13 +14,14 @@ from sqlalchemy import Connection, Engine
 
 from repo_db._context import unit_of_work
 from repo_db._crud import create, find_by
+from repo_db.models import AssessmentStatus, QuestionKind, Role
 from repo_db.security import hash_password
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo credential
-DEMO_USERS: tuple[tuple[str, str, str], ...] = (
-    ("admin@example.com", "Ada Admin", "admin"),
-    ("author@example.com", "Arthur Author", "author"),
-    ("learner@example.com", "Lena Learner", "learner"),
+DEMO_USERS: tuple[tuple[str, str, Role], ...] = (
+    ("admin@example.com", "Ada Admin", Role.ADMIN),
+    ("author@example.com", "Arthur Author", Role.AUTHOR),
+    ("learner@example.com", "Lena Learner", Role.LEARNER),
 )
 DEMO_AUTHOR = "author@example.com"
 PUBLISHED_AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -35,18 +36,18 @@ DEMO_ASSESSMENTS: tuple[dict[str, Any], ...] = (
         "time_limit_seconds": 900,
         "questions": [
             {
-                "kind": "single_choice",
+                "kind": QuestionKind.SINGLE_CHOICE,
                 "prompt": "Which keyword defines a function?",
                 "options": [("def", True), ("func", False), ("lambda", False), ("fn", False)],
             },
             {
-                "kind": "multiple_choice",
+                "kind": QuestionKind.MULTIPLE_CHOICE,
                 "prompt": "Which of these are immutable?",
                 "options": [("tuple", True), ("str", True), ("list", False), ("dict", False)],
             },
-            {"kind": "numeric", "prompt": "What is 7 * 6?", "numeric_answer": 42.0},
+            {"kind": QuestionKind.NUMERIC, "prompt": "What is 7 * 6?", "numeric_answer": 42.0},
             {
-                "kind": "free_text",
+                "kind": QuestionKind.FREE_TEXT,
                 "prompt": "Explain what a generator is.",
                 "reference_answer": "A function that yields values lazily, one at a time.",
                 "points": 2.0,
@@ -59,22 +60,22 @@ DEMO_ASSESSMENTS: tuple[dict[str, Any], ...] = (
         "time_limit_seconds": 1200,
         "questions": [
             {
-                "kind": "single_choice",
+                "kind": QuestionKind.SINGLE_CHOICE,
                 "prompt": "Which clause filters groups?",
                 "options": [("HAVING", True), ("WHERE", False), ("ORDER BY", False)],
             },
             {
-                "kind": "multiple_choice",
+                "kind": QuestionKind.MULTIPLE_CHOICE,
                 "prompt": "Which are join types?",
                 "options": [("INNER", True), ("LEFT", True), ("SIDEWAYS", False)],
             },
             {
-                "kind": "numeric",
+                "kind": QuestionKind.NUMERIC,
                 "prompt": "How many rows does SELECT 1 UNION ALL SELECT 1 return?",
                 "numeric_answer": 2.0,
             },
             {
-                "kind": "free_text",
+                "kind": QuestionKind.FREE_TEXT,
                 "prompt": "Why does an index speed up a lookup by email?",
                 "reference_answer": "It avoids a full table scan by using a sorted B-tree.",
                 "points": 2.0,
@@ -87,23 +88,23 @@ DEMO_ASSESSMENTS: tuple[dict[str, Any], ...] = (
         "time_limit_seconds": None,
         "questions": [
             {
-                "kind": "single_choice",
+                "kind": QuestionKind.SINGLE_CHOICE,
                 "prompt": "The median of 1, 2, 100 is?",
                 "options": [("2", True), ("34.3", False), ("100", False)],
             },
             {
-                "kind": "multiple_choice",
+                "kind": QuestionKind.MULTIPLE_CHOICE,
                 "prompt": "Which measure spread?",
                 "options": [("variance", True), ("standard deviation", True), ("mode", False)],
             },
             {
-                "kind": "numeric",
+                "kind": QuestionKind.NUMERIC,
                 "prompt": "Probability of heads with a fair coin (0-1)?",
                 "numeric_answer": 0.5,
                 "numeric_tolerance": 0.01,
             },
             {
-                "kind": "free_text",
+                "kind": QuestionKind.FREE_TEXT,
                 "prompt": "What does a p-value measure?",
                 "reference_answer": "How surprising the data are if the null hypothesis holds.",
             },
@@ -132,7 +133,7 @@ def seed_demo(engine: Engine | Connection | None = None) -> SeedSummary:
                     {
                         "email": email,
                         "display_name": name,
-                        "role": role,
+                        "role": role.value,
                         "password_hash": password_hash,
                     },
                     engine=conn,
@@ -149,7 +150,7 @@ def seed_demo(engine: Engine | Connection | None = None) -> SeedSummary:
                     "author_id": author["id"],
                     "title": spec["title"],
                     "description": spec["description"],
-                    "status": "published",
+                    "status": AssessmentStatus.PUBLISHED.value,
                     "time_limit_seconds": spec["time_limit_seconds"],
                     "published_at": PUBLISHED_AT,
                 },
@@ -168,7 +169,7 @@ def _create_question(conn: Connection, assessment_id: int, position: int, q: Que
         {
             "assessment_id": assessment_id,
             "position": position,
-            "kind": q["kind"],
+            "kind": QuestionKind(q["kind"]).value,
             "prompt": q["prompt"],
             "points": q.get("points", 1.0),
             "numeric_answer": q.get("numeric_answer"),

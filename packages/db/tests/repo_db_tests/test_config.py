@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 import repo_db
-from repo_db import ConfigError, DbSettings
+from repo_db import ConfigError
 from repo_db._engine import engine_options
+from repo_db.config import DbSettings, Environment, get_settings, load_settings
 
 SECRET = "s3cr3t-Pa55"
 NEON_POOLED = (
@@ -18,7 +19,7 @@ NEON_POOLED = (
 def settings(**env: object) -> DbSettings:
     """Settings from explicit values only (ignores the process environment's URL variables)."""
     base: dict[str, object] = {
-        "node_env": "development",
+        "node_env": None,
         "app_env": None,
         "database_url": None,
         "neon_database_url": None,
@@ -32,7 +33,9 @@ def test_development_defaults_to_sqlite_file() -> None:
     s = settings()
     assert s.db_type == "sqlite"
     assert s.url.database == "./dev.sqlite3"
-    assert s.log_all_queries is True
+    assert s.environment is Environment.DEVELOPMENT and not s.is_production
+    assert s.log_all_queries is False  # the per-statement log is opt-in everywhere
+    assert settings(db_log_queries=True).log_all_queries is True
 
 
 def test_production_uses_neon_and_rewrites_driver() -> None:
@@ -120,13 +123,65 @@ def test_lazy_module_attributes(monkeypatch: pytest.MonkeyPatch, tmp_path: objec
     monkeypatch.delenv("NODE_ENV", raising=False)
     monkeypatch.delenv("APP_ENV", raising=False)
     monkeypatch.setenv("SQLITE_PATH", f"{tmp_path}/lazy.sqlite3")
-    repo_db.get_settings.cache_clear()
+    get_settings.cache_clear()
     try:
         from repo_db import db, db_type
 
         assert db_type == "sqlite"
         assert db.url.database == f"{tmp_path}/lazy.sqlite3"
-        assert repo_db.settings is repo_db.get_settings()
+        assert repo_db.settings is get_settings()
     finally:
         repo_db.dispose_engines()
-        repo_db.get_settings.cache_clear()
+        get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("app_env", "node_env", "expected"),
+    [
+        (None, None, Environment.DEVELOPMENT),
+        (None, "test", Environment.TEST),
+        ("staging", "production", Environment.STAGING),  # APP_ENV first
+        ("production", "development", Environment.PRODUCTION),
+        ("", "production", Environment.PRODUCTION),  # empty counts as unset
+        ("Production", None, Environment.PRODUCTION),
+    ],
+)
+def test_environment_precedence(
+    app_env: str | None, node_env: str | None, expected: Environment
+) -> None:
+    assert (
+        settings(app_env=app_env, node_env=node_env, neon_database_url=NEON_POOLED).environment
+        == expected
+    )
+
+
+def test_staging_is_production() -> None:
+    s = settings(app_env="staging", neon_database_url=NEON_POOLED)
+    assert s.is_production and s.db_type == "postgresql"
+    with pytest.raises(ConfigError, match="staging but NEON_DATABASE_URL is not set"):
+        settings(app_env="staging").url  # noqa: B018
+
+
+@pytest.mark.parametrize(("variable", "value"), [("APP_ENV", "live-eu"), ("NODE_ENV", SECRET)])
+def test_unknown_environment_is_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.delenv("APP_ENV", raising=False)
+    monkeypatch.delenv("NODE_ENV", raising=False)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith(f"{variable} is not a known environment")
+    assert "development, test, staging, production" in message
+    assert value not in message
+
+
+def test_invalid_variable_is_named_without_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_LOG_QUERIES", SECRET)
+    monkeypatch.setenv("DB_POOL_SIZE", "many")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "DB_LOG_QUERIES" in message and "DB_POOL_SIZE" in message
+    assert SECRET not in message and "many" not in message

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import CheckConstraint, Connection
 
 import repo_db
 from repo_db import (
@@ -18,6 +18,8 @@ from repo_db import (
     UnknownColumnError,
     UnknownTableError,
 )
+from repo_db.models import QuestionKind, Role, User
+from repo_db.models.enums import check_in
 
 
 def _user(conn: Connection, n: int = 1, **extra: Any) -> dict[str, Any]:
@@ -143,3 +145,50 @@ def test_db_service_facade(db_connection: Connection) -> None:
     assert DbService.find_by("users", "email", user["email"], engine=db_connection) == user
     changed = DbService.update("users", user["id"], {"role": "author"}, engine=db_connection)
     assert changed is not None and changed["role"] == "author"
+
+
+def test_find_by_returns_the_first_row_in_primary_key_order(db_connection: Connection) -> None:
+    first = _user(db_connection, 1, role="author")
+    second = _user(db_connection, 2, role="author")
+    # PostgreSQL writes an updated row at the end of the heap: without ORDER BY a scan would
+    # now meet ``second`` before ``first``.
+    repo_db.update("users", first["id"], {"display_name": "Renamed"}, engine=db_connection)
+    found = repo_db.find_by("users", "role", "author", engine=db_connection)
+    assert found is not None and found["id"] == first["id"] < second["id"]
+    assert found["display_name"] == "Renamed"
+
+
+def test_find_by_without_a_match_is_none(db_connection: Connection) -> None:
+    _user(db_connection, 1)
+    assert repo_db.find_by("users", "email", "nobody@example.com", engine=db_connection) is None
+    assert repo_db.find_by("users", "role", "admin", engine=db_connection) is None
+    assert repo_db.find_by("users", "id", 10**9, engine=db_connection) is None
+
+
+def test_db_service_create(db_connection: Connection) -> None:
+    data = {"email": "svc@example.com", "password_hash": "x", "display_name": "Service"}
+    created = DbService.create("users", data, engine=db_connection)
+    assert isinstance(created["id"], int) and created["email"] == "svc@example.com"
+    assert created["role"] == "learner"  # the server default comes back
+    assert DbService.find_by_id("users", created["id"], engine=db_connection) == created
+    with pytest.raises(DuplicateError):
+        DbService.create("users", data, engine=db_connection)
+    assert repo_db.count("users", {"email": "svc@example.com"}, engine=db_connection) == 1
+
+
+def test_enum_members_are_stored_as_their_value(db_connection: Connection) -> None:
+    user = _user(db_connection, 1, role=Role.AUTHOR)
+    stored = db_connection.exec_driver_sql(f"SELECT role FROM users WHERE id = {user['id']}")
+    assert stored.scalar_one() == "author"
+    with pytest.raises(ConstraintViolation):
+        _user(db_connection, 2, role="superuser")
+
+
+def test_check_constraints_come_from_the_enums() -> None:
+    role_check = next(
+        c for c in User.__table__.constraints if isinstance(c, CheckConstraint)  # type: ignore[attr-defined]
+    )
+    assert str(role_check.sqltext) == "role IN ('learner', 'author', 'admin')"
+    assert check_in("kind", QuestionKind) == (
+        "kind IN ('single_choice', 'multiple_choice', 'numeric', 'free_text')"
+    )

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, select
 
 import repo_db
 from repo_db import RepoDbError
-from repo_db.models import ROLES, metadata
+from repo_db.models import Role, metadata
 
 TABLES = sorted(metadata.tables)
 COLUMNS = sorted({c.name for t in metadata.tables.values() for c in t.columns})
@@ -91,7 +91,7 @@ def test_helpers_work_or_raise_repo_db_errors(
 @given(
     email=st.text(max_size=40),
     name=st.text(max_size=120),
-    role=st.one_of(st.sampled_from(ROLES), st.text(max_size=10)),
+    role=st.one_of(st.sampled_from([r.value for r in Role]), st.text(max_size=10)),
 )
 def test_user_round_trip_or_clean_rejection(
     db_connection: Connection, email: str, name: str, role: str

@@ -3,57 +3,75 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, MutableMapping
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import pytest
-import structlog
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
-from structlog.testing import capture_logs
 
-from repo_db import DatabaseUnavailableError, DbSettings
+from repo_db import DatabaseUnavailableError
 from repo_db._engine import build_engine
-from repo_db.query_log import REDACTED, install_query_logging, uninstall_query_logging
+from repo_db._query_log import REDACTED, install_query_logging, uninstall_query_logging
+from repo_db.config import DbSettings
 from repo_db.testing import admin_postgres_url, unavailable
 
 
-@pytest.fixture(autouse=True)
-def _default_structlog() -> Iterator[None]:
-    # The CLI configures structlog (level filter); make these tests independent of order.
-    structlog.reset_defaults()
-    yield
-    structlog.reset_defaults()
+class Logs:
+    """repo_db's records at every level (the stdlib ``logging`` module, no structlog)."""
+
+    def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
+        self.caplog = caplog
+
+    @property
+    def records(self) -> list[logging.LogRecord]:
+        # Read on each access: pytest replaces the list between the setup and call phases.
+        return [r for r in self.caplog.records if r.name.startswith("repo_db")]
+
+    def events(self) -> list[str]:
+        return [r.getMessage().split()[0] for r in self.records]
+
+    def text(self) -> str:
+        return " ".join(r.getMessage() for r in self.records)
 
 
-def test_query_logging_redacts_parameters() -> None:
+@pytest.fixture()
+def logs(caplog: pytest.LogCaptureFixture) -> Iterator[Logs]:
+    with caplog.at_level(logging.DEBUG, logger="repo_db"):
+        yield Logs(caplog)
+
+
+def test_query_logging_redacts_parameters(logs: Logs) -> None:
     engine = create_engine("sqlite://")
     install_query_logging(engine, slow_ms=10_000, log_all=True)
     install_query_logging(engine, slow_ms=10_000, log_all=True)  # idempotent: no double logs
-    with capture_logs() as logs, engine.connect() as conn:
+    with engine.connect() as conn:
         conn.execute(text("SELECT :secret"), {"secret": "hunter2"})
-    queries = [log for log in logs if log["event"] == "db.query"]
+    queries = [r for r in logs.records if r.getMessage().startswith("db.query")]
     assert len(queries) == 1
-    assert queries[0]["params"] == REDACTED
-    assert "hunter2" not in str(logs)
-    assert queries[0]["duration_ms"] >= 0
+    assert queries[0].name == "repo_db.query" and queries[0].levelno == logging.DEBUG
+    fields = queries[0].repo_db  # type: ignore[attr-defined]
+    assert fields["params"] == REDACTED and fields["duration_ms"] >= 0
+    assert "hunter2" not in logs.text()
 
 
-def test_slow_queries_only_in_production_mode() -> None:
+def test_slow_queries_are_warnings(logs: Logs) -> None:
     engine = create_engine("sqlite://")
     install_query_logging(engine, slow_ms=1e-9, log_all=False, log_params=True)
-    with capture_logs() as logs, engine.connect() as conn:
+    with engine.connect() as conn:
         conn.execute(text("SELECT :n"), {"n": 1})
-    assert [log["event"] for log in logs] == ["db.slow_query"]
-    assert logs[0]["log_level"] == "warning"
-    assert logs[0]["params"] in ((1,), {"n": 1})  # log_params=True: the real values
+    assert logs.events() == ["db.slow_query"]
+    slow = logs.records[0]
+    assert slow.levelno == logging.WARNING and "SELECT ?" in slow.getMessage()
+    assert slow.repo_db["params"] in ((1,), {"n": 1})  # type: ignore[attr-defined]
     uninstall_query_logging(engine)
-    with capture_logs() as logs, engine.connect() as conn:
+    logs.caplog.clear()
+    with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
-    assert logs == []
+    assert logs.events() == []
 
 
 def _free_port() -> int:
@@ -113,13 +131,12 @@ def _reachable(url: URL) -> None:
         unavailable(f"{url.host}:{url.port} unreachable ({exc})")
 
 
-def test_connect_is_retried_until_the_server_accepts() -> None:
+def test_connect_is_retried_until_the_server_accepts(logs: Logs) -> None:
     admin = admin_postgres_url()
     _reachable(admin)
-    logs: list[MutableMapping[str, Any]] = []
 
     def retried() -> bool:  # the proxy opens only once a retry was logged: no timing races
-        return any(log["event"] == "db.connect_retry" for log in list(logs))
+        return "db.connect_retry" in logs.events()
 
     proxy = DelayedProxy((admin.host or "127.0.0.1", admin.port or 5432), ready=retried)
     engine = build_engine(
@@ -127,20 +144,18 @@ def test_connect_is_retried_until_the_server_accepts() -> None:
         settings=DbSettings(db_connect_retries=8, db_connect_timeout=2),
     )
     try:
-        with capture_logs() as captured:
-            logs = captured
-            proxy.thread.start()
-            with engine.connect() as conn:
-                assert conn.execute(text("SELECT 1")).scalar() == 1
+        proxy.thread.start()
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
     finally:
         engine.dispose()
         proxy.stop.set()
-    retries = [log for log in logs if log["event"] == "db.connect_retry"]
+    retries = [r for r in logs.records if r.getMessage().startswith("db.connect_retry")]
     assert len(retries) >= 1
-    assert retries[0]["log_level"] == "warning"
+    assert retries[0].levelno == logging.WARNING
 
 
-def test_gives_up_with_a_clear_error_and_no_password() -> None:
+def test_gives_up_with_a_clear_error_and_no_password(logs: Logs) -> None:
     url = URL.create(
         "postgresql+psycopg",
         username="app",
@@ -150,8 +165,8 @@ def test_gives_up_with_a_clear_error_and_no_password() -> None:
         database="x",
     )
     engine = build_engine(url, settings=DbSettings(db_connect_retries=2))
-    with capture_logs() as logs, pytest.raises(DatabaseUnavailableError) as err:
+    with pytest.raises(DatabaseUnavailableError) as err:
         engine.connect()
     assert "after 2 retries" in str(err.value)
-    assert "hunter2" not in str(err.value) and "hunter2" not in str(logs)
-    assert len([log for log in logs if log["event"] == "db.connect_retry"]) == 2
+    assert "hunter2" not in str(err.value) and "hunter2" not in logs.text()
+    assert logs.events().count("db.connect_retry") == 2

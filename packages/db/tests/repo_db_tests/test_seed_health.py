@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Engine, create_engine
 
-from repo_db import count, find_by, find_many, verify_password
-from repo_db.health import check_health
-from repo_db.security import hash_password
+from repo_db import check_health, count, find_by, find_many
+from repo_db.security import hash_password, verify_password
 from repo_db.seed import DEMO_PASSWORD, seed_demo
 
 

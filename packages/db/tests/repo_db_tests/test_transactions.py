@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, select
 
 import repo_db
 from repo_db import DatabaseUnavailableError, DuplicateError, savepoint, unit_of_work
+from repo_db._context import current_connection
 from repo_db._engine import build_engine
 from repo_db.config import DbSettings
 from repo_db.models import User
@@ -18,12 +19,12 @@ ROW = {"password_hash": "x", "display_name": "T"}
 
 def test_helpers_join_the_unit_of_work(db_connection: Connection) -> None:
     with unit_of_work(bind=db_connection) as session:
-        assert repo_db.current_connection() is session.connection()
+        assert current_connection() is session.connection()
         repo_db.create("users", {"email": "a@example.com", **ROW})
         # No engine= argument: the helper found the unit's transaction through the contextvar.
         assert repo_db.count("users") == 1
         assert session.scalars(select(User.email)).all() == ["a@example.com"]
-    assert repo_db.current_connection() is None
+    assert current_connection() is None
     assert repo_db.count("users", engine=db_connection) == 1
 
 

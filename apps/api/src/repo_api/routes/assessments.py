@@ -12,12 +12,12 @@ from repo_api.schemas.assessments import (
     AssessmentCreate,
     AssessmentPublic,
     AssessmentStats,
-    AssessmentStatus,
     AssessmentSummary,
     AssessmentUpdate,
     QuestionCreate,
 )
 from repo_api.schemas.common import MAX_ID, ErrorBody, Page, SafeStr
+from repo_db.models import AssessmentStatus
 from repo_domain import assessments, stats
 from repo_domain.assessments import AssessmentView, OptionSpec, QuestionSpec
 

@@ -7,10 +7,9 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from repo_api.schemas.common import ORMModel, SafeStr, UtcDatetime
+from repo_db.models import Role
 from repo_domain.accounts import normalise_email
 from repo_domain.errors import DomainError
-
-Role = Literal["learner", "author", "admin"]
 
 
 def _normalise_email(value: str) -> str:

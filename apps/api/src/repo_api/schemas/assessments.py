@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field, model_validator
 
 from repo_api.schemas.common import ORMModel, SafeStr, UtcDatetime
+from repo_db.models import AssessmentStatus, QuestionKind
 
-QuestionKind = Literal["single_choice", "multiple_choice", "numeric", "free_text"]
-AssessmentStatus = Literal["draft", "published", "archived"]
 ShowAnswers = Literal["never", "after_last_attempt", "after_close"]
 
 MAX_QUESTIONS = 200

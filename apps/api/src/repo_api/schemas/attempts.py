@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from repo_api.schemas.common import DbId, ORMModel, SafeStr, UtcDatetime
-
-AttemptStatus = Literal["in_progress", "grading", "graded"]
-GradingStatus = Literal["not_required", "pending", "graded"]
+from repo_db.models import AttemptStatus, GradingStatus
 
 
 class ResponseSave(BaseModel):

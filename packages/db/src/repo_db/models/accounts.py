@@ -8,14 +8,13 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from repo_db.models.base import Base, Id, utcnow
-
-ROLES = ("learner", "author", "admin")
+from repo_db.models.enums import Role, check_in
 
 
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('learner', 'author', 'admin')", name="role"),
+        CheckConstraint(check_in("role", Role), name="role"),
         # Admin user list: keyset pagination by id, search by email/display name prefix.
         Index("ix_users_display_name", "display_name"),
     )
@@ -24,7 +23,9 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(16), default="learner", server_default="learner")
+    role: Mapped[str] = mapped_column(
+        String(16), default=Role.LEARNER.value, server_default=Role.LEARNER.value
+    )
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

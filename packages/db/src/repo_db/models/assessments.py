@@ -20,19 +20,22 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from repo_db.models.base import Base, Id, utcnow
+from repo_db.models.enums import (
+    AssessmentStatus,
+    AttemptStatus,
+    GradingStatus,
+    QuestionKind,
+    check_in,
+)
 
-ASSESSMENT_STATUSES = ("draft", "published", "archived")
-QUESTION_KINDS = ("single_choice", "multiple_choice", "numeric", "free_text")
-ATTEMPT_STATUSES = ("in_progress", "grading", "graded")
 # When a learner may see which answers were correct (issue 10: no harvesting through retakes).
 SHOW_ANSWERS = ("never", "after_last_attempt", "after_close")
-GRADING_STATUSES = ("not_required", "pending", "graded")
 
 
 class Assessment(Base):
     __tablename__ = "assessments"
     __table_args__ = (
-        CheckConstraint("status IN ('draft', 'published', 'archived')", name="status"),
+        CheckConstraint(check_in("status", AssessmentStatus), name="status"),
         # Catalogue: published assessments, keyset-paginated by id.
         Index("ix_assessments_status_id", "status", "id"),
         Index("ix_assessments_title", "title"),
@@ -42,7 +45,11 @@ class Assessment(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
-    status: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
+    status: Mapped[str] = mapped_column(
+        String(16),
+        default=AssessmentStatus.DRAFT.value,
+        server_default=AssessmentStatus.DRAFT.value,
+    )
     time_limit_seconds: Mapped[int | None]
     pass_percent: Mapped[float] = mapped_column(Float, default=60.0, server_default="60")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -62,9 +69,7 @@ class Assessment(Base):
 class Question(Base):
     __tablename__ = "questions"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('single_choice', 'multiple_choice', 'numeric', 'free_text')", name="kind"
-        ),
+        CheckConstraint(check_in("kind", QuestionKind), name="kind"),
         UniqueConstraint("assessment_id", "position"),
     )
 
@@ -99,7 +104,7 @@ class AnswerOption(Base):
 class Attempt(Base):
     __tablename__ = "attempts"
     __table_args__ = (
-        CheckConstraint("status IN ('in_progress', 'grading', 'graded')", name="status"),
+        CheckConstraint(check_in("status", AttemptStatus), name="status"),
         # A learner's history (keyset by id) and per-assessment statistics.
         Index("ix_attempts_user_id_id", "user_id", "id"),
         Index("ix_attempts_assessment_id_status", "assessment_id", "status"),
@@ -118,7 +123,9 @@ class Attempt(Base):
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(
-        String(16), default="in_progress", server_default="in_progress"
+        String(16),
+        default=AttemptStatus.IN_PROGRESS.value,
+        server_default=AttemptStatus.IN_PROGRESS.value,
     )
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
@@ -129,9 +136,7 @@ class Response(Base):
 
     __tablename__ = "responses"
     __table_args__ = (
-        CheckConstraint(
-            "grading_status IN ('not_required', 'pending', 'graded')", name="grading_status"
-        ),
+        CheckConstraint(check_in("grading_status", GradingStatus), name="grading_status"),
         UniqueConstraint("attempt_id", "question_id"),
         # The AI grading worker polls for pending free-text responses.
         Index("ix_responses_grading_status_id", "grading_status", "id"),
@@ -148,7 +153,9 @@ class Response(Base):
     is_correct: Mapped[bool | None]
     score: Mapped[float | None] = mapped_column(Float)
     grading_status: Mapped[str] = mapped_column(
-        String(16), default="not_required", server_default="not_required"
+        String(16),
+        default=GradingStatus.NOT_REQUIRED.value,
+        server_default=GradingStatus.NOT_REQUIRED.value,
     )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

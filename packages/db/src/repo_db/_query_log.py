@@ -1,16 +1,19 @@
-"""Statement logging through SQLAlchemy cursor events and structlog.
+"""Statement logging through SQLAlchemy cursor events and the standard ``logging`` module.
 
-Events are structured (``event="db.query"``, ``duration_ms``, ``statement``...) so an app that
-configures structlog with ``JSONRenderer`` gets one JSON object per statement. Parameters are
-redacted unless ``log_params=True``: they carry password hashes, tokens and personal data.
+Records go to the ``repo_db.query`` logger: a slow statement at WARNING (``DB_SLOW_QUERY_MS``,
+on by default), every statement at DEBUG only when ``DB_LOG_QUERIES=true``. Like any library,
+repo_db prints nothing itself: the application's logging configuration decides where records
+go. The message reads ``db.slow_query duration_ms=... statement=...``; the same fields are on
+the record as ``record.repo_db`` (a dict) for structured handlers. Parameters are redacted
+unless ``log_params=True``: they carry password hashes, tokens and personal data.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
-import structlog
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
@@ -22,7 +25,7 @@ MAX_STATEMENT_CHARS = 2_000
 _START_KEY = "repo_db_query_start"
 _INSTALLED_ATTR = "_repo_db_query_logging"
 
-logger = structlog.get_logger("repo_db.query")
+logger = logging.getLogger("repo_db.query")
 
 
 class _QueryLogger:
@@ -70,9 +73,17 @@ class _QueryLogger:
             "db_type": self.db_type,
         }
         if slow:
-            logger.warning("db.slow_query", slow_ms=self.slow_ms, **fields)
+            fields["slow_ms"] = self.slow_ms
+            logger.warning("db.slow_query %s", _render(fields), extra={"repo_db": fields})
         else:
-            logger.debug("db.query", **fields)
+            logger.debug("db.query %s", _render(fields), extra={"repo_db": fields})
+
+
+def _render(fields: dict[str, Any]) -> str:
+    return " ".join(
+        f"{key}={value!r}" if key == "statement" else f"{key}={value}"
+        for key, value in fields.items()
+    )
 
 
 def install_query_logging(

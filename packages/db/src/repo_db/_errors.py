@@ -79,6 +79,10 @@ class DatabaseUnavailableError(RepoDbError):
     """The database cannot be reached (after retries) or the connection was lost."""
 
 
+class MigrationStateError(RepoDbError):
+    """The database's migration revision does not allow the operation (e.g. never migrated)."""
+
+
 class QueryError(RepoDbError):
     """Any other database error; the message is the driver's, without parameters."""
 
@@ -91,6 +95,7 @@ __all__ = [
     "IntegrityViolation",
     "InvalidQueryError",
     "InvalidValueError",
+    "MigrationStateError",
     "MissingReferenceError",
     "NotFoundError",
     "QueryError",

@@ -11,8 +11,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.pool import QueuePool
 
 from repo_db._engine import get_engine
+from repo_db._errors import RepoDbError
 from repo_db.config import db_type_of, redact
-from repo_db.errors import RepoDbError
 from repo_db.migrate import head_revision
 
 Status = Literal["ok", "degraded", "down"]

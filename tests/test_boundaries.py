@@ -1,0 +1,48 @@
+"""Boundaries enforced by the build: Pants' visibility rules reject a forbidden import.
+
+The rules live in apps/BUILD (an app depends on its own code, packages/* and 3rdparty only) and
+packages/db/BUILD (repo_db's `_*.py` modules are private to packages/db). Pants 2.17 checks them
+whenever it computes dependencies, so `./pants dependencies` (and check, test, package) fails.
+Each case edits a copy of the repo, never the checkout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.repo_harness import run_pants
+
+WEB_MODULE = "apps/web/src/repo_web/__main__.py"
+API_MODULE = "apps/api/src/repo_api/deps.py"
+
+
+def _add_import(path: Path, line: str) -> None:
+    with path.open("a") as f:
+        f.write(f"\n{line}  # noqa: E402,F401 - added by test_boundaries\n")
+
+
+def test_the_repo_respects_its_boundaries(repo_copy: Path) -> None:
+    result = run_pants(repo_copy, "dependencies", "apps::", "packages::", check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.mark.parametrize(
+    ("module", "forbidden", "rule"),
+    [
+        # one app importing another
+        (WEB_MODULE, "import repo_api.app", "apps/BUILD[!*]"),
+        # an app reaching into repo_db's private modules
+        (API_MODULE, "from repo_db._engine import build_engine", "packages/db/BUILD[!*]"),
+    ],
+    ids=["web-imports-api", "api-imports-private-repo_db"],
+)
+def test_a_forbidden_import_is_rejected(
+    repo_copy: Path, module: str, forbidden: str, rule: str
+) -> None:
+    _add_import(repo_copy / module, forbidden)
+    result = run_pants(repo_copy, "dependencies", module, check=False)
+    assert result.returncode != 0, f"Pants accepted `{forbidden}` in {module}"
+    assert "DENY" in result.stderr, result.stderr[-3000:]
+    assert rule in result.stderr, result.stderr[-3000:]  # the message names the rule's file
