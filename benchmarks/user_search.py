@@ -27,9 +27,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
 from repo_db import migrate, unit_of_work
-from repo_db._engine import build_engine
 from repo_db.config import DbSettings
-from repo_db.testing import PostgresDatabase, admin_postgres_url
+from repo_db.testing import PostgresDatabase, admin_postgres_url, engine_with
 from repo_domain import accounts
 from repo_domain.common import Actor
 from repo_domain.search import user_page_statement
@@ -50,7 +49,7 @@ ADMIN = Actor(id=1, role="admin")
 def database(dialect: str, workdir: Path) -> Iterator[Engine]:
     if dialect == "sqlite":
         url = URL.create("sqlite", database=str(workdir / "search.sqlite3"))
-        engine = build_engine(url, settings=SETTINGS)
+        engine = engine_with(url, SETTINGS)
         try:
             yield engine
         finally:
@@ -58,7 +57,7 @@ def database(dialect: str, workdir: Path) -> Iterator[Engine]:
         return
     db = PostgresDatabase(admin_postgres_url())
     db.create()
-    engine = build_engine(db.url, settings=SETTINGS)
+    engine = engine_with(db.url, SETTINGS)
     try:
         yield engine
     finally:

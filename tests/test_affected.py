@@ -132,4 +132,3 @@ def test_edit_in_browser_code_retests_its_js_tests_and_what_serves_it(
     # nothing of db, domain, api or ai.
     assert set(grouped) <= {"apps/web/js", "apps/web", "other"}, sorted(affected)
     assert all(t.startswith(("apps/web/", "tests/")) for t in affected), sorted(affected)
-

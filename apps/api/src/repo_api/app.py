@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -34,7 +35,7 @@ def create_app(*, engine: Engine | None = None, settings: ApiSettings | None = N
             app.state.engine = get_engine()
         yield
 
-    metadata = {
+    metadata: dict[str, Any] = {
         "title": "Assessment platform API",
         "version": API_VERSION,
         "description": (package_doc or "").strip(),

@@ -24,8 +24,9 @@ class ApiSettings(BaseSettings):
     """Settings read from `API_*` environment variables.
 
     The environment (development/test/staging/production) is repo_db's: `APP_ENV`, else
-    `NODE_ENV`, parsed in one place (`repo_db.settings.environment`). Whether this is production is repo_db's decision (`repo_db.get_settings().is_production`,
-    from NODE_ENV/APP_ENV); no variable here can change it (tests use `overriding_environment`).
+    `NODE_ENV`, parsed in one place (`repo_db.settings.environment`). Whether this is production
+    is repo_db's decision (`repo_db.get_settings().is_production`); no variable here can change
+    it (tests use `overriding_environment`).
     """
 
     model_config = SettingsConfigDict(env_prefix="API_", extra="ignore", populate_by_name=True)

@@ -23,10 +23,9 @@ from repo_api.config import ApiSettings
 from repo_api_tests.conftest import make_settings
 from repo_api_tests.helpers import PASSWORD, assert_error, make_user
 from repo_db import DbSettings, unit_of_work
-from repo_db._engine import build_engine
 from repo_db.models import User
 from repo_db.security import needs_rehash
-from repo_db.testing import truncate_all
+from repo_db.testing import engine_with, truncate_all
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 DEAD_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -273,9 +272,9 @@ def test_an_exhausted_pool_answers_503(db_engine: Engine) -> None:
     if db_engine.dialect.name == "sqlite":
         pytest.skip("repo_db sizes the pool on PostgreSQL only (SQLite keeps SQLAlchemy's)")
     user = make_user(db_engine)
-    tiny = build_engine(
+    tiny = engine_with(
         db_engine.url,
-        settings=DbSettings(
+        DbSettings(
             db_pool_size=1,
             db_max_overflow=0,
             db_pool_timeout=0.5,

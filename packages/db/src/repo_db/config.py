@@ -226,8 +226,9 @@ class DbSettings(BaseSettings):
         url = self.url
         direct = direct_url_from_pooler(url)
         if is_pooler_url(direct):
+            source = "DATABASE_URL" if self.database_url else "NEON_DATABASE_URL"
             raise ConfigError(
-                f"{self.url_source()} is declared pooled (DATABASE_POOLED=true or "
+                f"{source} is declared pooled (DATABASE_POOLED=true or "
                 f"?{POOLED_QUERY_PARAM}=true) but DATABASE_DIRECT_URL is not set: migrations "
                 "and COPY need the server's direct URL"
             )

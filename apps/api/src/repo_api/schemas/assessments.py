@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, model_validator
 
 from repo_api.schemas.common import ORMModel, SafeStr, UtcDatetime

@@ -9,13 +9,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from repo_db.models import ROLES
+from repo_db.models import Role
 from repo_domain import accounts, assessments
 from repo_domain.errors import Conflict
 from repo_web.config import WebSettings
 from repo_web.deps import AdminDep, DbDep
 from repo_web.forms import read_form
 from repo_web.templating import render
+
+ROLES = tuple(Role)
 
 router = APIRouter(prefix="/admin")
 
