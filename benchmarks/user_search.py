@@ -28,7 +28,7 @@ from sqlalchemy.engine import URL
 
 from repo_db import migrate, unit_of_work
 from repo_db.config import DbSettings
-from repo_db.testing import PostgresDatabase, admin_postgres_url, engine_with
+from repo_db.testing import PostgresDatabase, admin_postgres_url
 from repo_domain import accounts
 from repo_domain.common import Actor
 from repo_domain.search import user_page_statement
@@ -49,7 +49,7 @@ ADMIN = Actor(id=1, role="admin")
 def database(dialect: str, workdir: Path) -> Iterator[Engine]:
     if dialect == "sqlite":
         url = URL.create("sqlite", database=str(workdir / "search.sqlite3"))
-        engine = engine_with(url, SETTINGS)
+        engine = build_engine(url, settings=SETTINGS)
         try:
             yield engine
         finally:
@@ -57,7 +57,7 @@ def database(dialect: str, workdir: Path) -> Iterator[Engine]:
         return
     db = PostgresDatabase(admin_postgres_url())
     db.create()
-    engine = engine_with(db.url, SETTINGS)
+    engine = build_engine(db.url, settings=SETTINGS)
     try:
         yield engine
     finally:

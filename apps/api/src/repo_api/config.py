@@ -8,6 +8,7 @@ from functools import lru_cache
 from pydantic import AliasChoices, Field, PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+import repo_db
 from repo_db import ConfigError
 
 
@@ -73,17 +74,13 @@ class ApiSettings(BaseSettings):
     def is_production(self) -> bool:
         if self._production is not None:
             return self._production
-        from repo_db import get_settings as db_settings
-
-        return db_settings().is_production
+        return repo_db.settings.is_production
 
     @property
     def environment(self) -> str:
         """repo_db's environment name; "production"/"development" when a test overrides it."""
         if self._production is None:
-            from repo_db import get_settings as db_settings
-
-            return str(db_settings().environment)
+            return str(repo_db.settings.environment)
         return "production" if self._production else "development"
 
     @property

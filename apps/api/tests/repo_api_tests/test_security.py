@@ -22,10 +22,11 @@ from repo_api.app import create_app
 from repo_api.config import ApiSettings
 from repo_api_tests.conftest import make_settings
 from repo_api_tests.helpers import PASSWORD, assert_error, make_user
-from repo_db import DbSettings, unit_of_work
+from repo_db import build_engine, unit_of_work
+from repo_db.config import DbSettings
 from repo_db.models import User
 from repo_db.security import needs_rehash
-from repo_db.testing import engine_with, truncate_all
+from repo_db.testing import truncate_all
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 DEAD_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -272,9 +273,9 @@ def test_an_exhausted_pool_answers_503(db_engine: Engine) -> None:
     if db_engine.dialect.name == "sqlite":
         pytest.skip("repo_db sizes the pool on PostgreSQL only (SQLite keeps SQLAlchemy's)")
     user = make_user(db_engine)
-    tiny = engine_with(
+    tiny = build_engine(
         db_engine.url,
-        DbSettings(
+        settings=DbSettings(
             db_pool_size=1,
             db_max_overflow=0,
             db_pool_timeout=0.5,

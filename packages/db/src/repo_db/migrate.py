@@ -70,7 +70,10 @@ def _explain(error: CommandError) -> str:
 
 @contextmanager
 def migration_connection(target: Target) -> Iterator[Connection]:
-    """A connection in a transaction on ``target`` (default: the direct URL), closed after.
+    """A connection on ``target`` (default: the direct URL), committed and closed after.
+
+    Alembic begins and commits its own transactions on it (so that a migration's autocommit
+    block can run); statements of the caller's own autobegin a transaction committed at the end.
 
     Database errors leave as repo_db errors, Alembic's as :class:`MigrationStateError`.
     """
@@ -91,6 +94,7 @@ def _connection(target: Target) -> Iterator[Connection]:
     if isinstance(target, Engine):
         with target.connect() as conn:
             yield conn
+            conn.commit()
         return
     engine = build_engine(
         migration_url() if target is None else normalize_url(target), throwaway=True
@@ -98,6 +102,7 @@ def _connection(target: Target) -> Iterator[Connection]:
     try:
         with engine.connect() as conn:
             yield conn
+            conn.commit()
     finally:
         engine.dispose()
 

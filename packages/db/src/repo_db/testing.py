@@ -116,15 +116,6 @@ def truncate_all(engine: Engine) -> None:
             conn.execute(table.delete())
 
 
-def engine_with(url: URL | str, settings: DbSettings) -> Engine:
-    """A new engine on ``url`` configured from ``settings`` (e.g. a tiny pool to exhaust).
-
-    For tests and benchmarks that need other pool or timeout settings than the default engine;
-    the caller disposes of it.
-    """
-    return build_engine(url, settings=settings)
-
-
 @contextmanager
 def temporary_database(dialect: str, directory: Path) -> Iterator[Engine]:
     """An engine on a new EMPTY database (SQLite file in ``directory`` or PostgreSQL db)."""
@@ -193,7 +184,6 @@ def db_default_engine(db_engine: Engine) -> Iterator[Engine]:
 
 
 __all__ = [
-    "engine_with",
     "DEFAULT_TEST_POSTGRES_URL",
     "DIALECTS",
     "PostgresDatabase",

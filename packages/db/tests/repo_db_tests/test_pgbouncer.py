@@ -32,7 +32,6 @@ import repo_db
 from repo_db import (
     ConfigError,
     DatabaseUnavailableError,
-    DbSettings,
     DuplicateError,
     RepoDbError,
     migrate,
@@ -46,7 +45,13 @@ from repo_db._engine import (
     get_engine,
 )
 from repo_db.bulk_seed import bulk_seed
-from repo_db.config import connectable_url, get_settings, is_pooler_url, normalize_url
+from repo_db.config import (
+    DbSettings,
+    connectable_url,
+    get_settings,
+    is_pooler_url,
+    normalize_url,
+)
 from repo_db.models import User
 from repo_db.testing import PostgresDatabase, admin_postgres_url
 
@@ -66,7 +71,7 @@ def test_declared_pooled_url_needs_a_direct_url_and_disables_prepared_statements
         database_pooled=True,
         database_direct_url=None,
         neon_database_direct_url=None,
-        node_env="x",
+        node_env="test",
     )
     assert is_pooler_url(declared.url)
     assert engine_options(declared.url, declared)["connect_args"]["prepare_threshold"] is None
@@ -76,18 +81,18 @@ def test_declared_pooled_url_needs_a_direct_url_and_disables_prepared_statements
     by_query = DbSettings(
         database_url="postgresql://app@127.0.0.1:6432/app?pgbouncer=true",
         database_direct_url="postgresql://app@127.0.0.1:5432/app",
-        node_env="x",
+        node_env="test",
     )
     assert is_pooler_url(by_query.url)
     assert by_query.direct_url.port == 5432 and not is_pooler_url(by_query.direct_url)
     neon = DbSettings(
         database_url="postgresql://a@ep-x-pooler.eu.aws.neon.tech/db?sslmode=require",
         database_pooled=True,
-        node_env="x",
+        node_env="test",
     )
     assert neon.direct_url.host == "ep-x.eu.aws.neon.tech"
     assert dict(neon.direct_url.query) == {"sslmode": "require"}
-    plain = DbSettings(database_url="postgresql://app@127.0.0.1:5432/app", node_env="x")
+    plain = DbSettings(database_url="postgresql://app@127.0.0.1:5432/app", node_env="test")
     assert not is_pooler_url(plain.url) and plain.direct_url == plain.url
 
 
