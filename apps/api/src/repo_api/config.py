@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import repo_db
 from repo_db import ConfigError
+from repo_db.config import Environment
 
 
 def _default_workers() -> int:
@@ -77,11 +78,11 @@ class ApiSettings(BaseSettings):
         return repo_db.settings.is_production
 
     @property
-    def environment(self) -> str:
-        """repo_db's environment name; "production"/"development" when a test overrides it."""
+    def environment(self) -> Environment:
+        """repo_db's environment; production/development when a test overrides it."""
         if self._production is None:
-            return str(repo_db.settings.environment)
-        return "production" if self._production else "development"
+            return repo_db.settings.environment
+        return Environment.PRODUCTION if self._production else Environment.DEVELOPMENT
 
     @property
     def docs_on(self) -> bool:

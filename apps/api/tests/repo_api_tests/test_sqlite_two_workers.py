@@ -233,8 +233,10 @@ def _setup_accounts(base: str) -> tuple[list[str], list[str], dict[str, str]]:
                 "/auth/register",
                 json={"email": email, "password": PASSWORD, "display_name": email.split("@")[0]},
             )
-            assert registered.status_code == 201, registered.text
-            ids[email] = registered.json()["id"]
+            # 202 whether or not the address was taken: the id comes from the login below.
+            assert registered.status_code == 202, registered.text
+        for email in authors:
+            ids[email] = _user_id(http, email)
         _login(http, *ADMIN)
         for email in authors:
             promoted = http.patch(f"/admin/users/{ids[email]}", json={"role": "author"})
@@ -243,6 +245,13 @@ def _setup_accounts(base: str) -> tuple[list[str], list[str], dict[str, str]]:
         with httpx.Client(base_url=base, timeout=60) as http:
             tokens[email] = _login(http, email, PASSWORD)
     return learners, authors, tokens
+
+
+def _user_id(http: httpx.Client, email: str) -> int:
+    answer = http.post("/auth/login", json={"email": email, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    user_id: int = answer.json()["user"]["id"]
+    return user_id
 
 
 def _catalogue(base: str, token: str) -> list[dict[str, Any]]:

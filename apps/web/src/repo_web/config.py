@@ -25,7 +25,7 @@ class WebSettings(BaseSettings):
     def cookies_secure(self) -> bool:
         if self.secure_cookies is not None:
             return self.secure_cookies
-        return repo_db.get_settings().is_production
+        return repo_db.settings.is_production
 
 
 @lru_cache(maxsize=1)

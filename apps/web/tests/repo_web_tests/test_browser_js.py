@@ -23,6 +23,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import create_engine
 
 from repo_web.app import create_app
+from repo_web.security import CSRF_COOKIE
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -122,6 +123,8 @@ def page(browser: Browser, served: tuple[str, Fixture]) -> Iterator[Page]:
     fixture.posts.clear()
     fixture.deadline = datetime.now(UTC) + timedelta(hours=1)
     page = browser.new_page()
+    # The web app checks every POST against its CSRF cookie: the fixture form carries CSRF.
+    page.context.add_cookies([{"name": CSRF_COOKIE, "value": CSRF, "url": base}])
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{base}/fixture?q=1")
@@ -159,6 +162,7 @@ def test_countdown_submits_the_form_when_the_time_runs_out(
     fixture.posts.clear()
     fixture.deadline = datetime.now(UTC) + timedelta(seconds=3)
     page = browser.new_page()
+    page.context.add_cookies([{"name": CSRF_COOKIE, "value": CSRF, "url": base}])
     page.goto(f"{base}/fixture?q=2")
     expect(page.locator("[data-countdown]")).to_have_attribute("data-warning", "")
     deadline = time.monotonic() + 15
