@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
-from repo_db import migrate, unit_of_work
+from repo_db import build_engine, migrate, unit_of_work
 from repo_db.config import DbSettings
 from repo_db.testing import PostgresDatabase, admin_postgres_url
 from repo_domain import accounts
