@@ -43,6 +43,7 @@ from repo_db.errors import (
     UnknownColumnError,
     UnknownTableError,
 )
+from repo_db import jobs  # the work queue: enqueue, claim under a lease, complete, fail
 from repo_db.health import HealthReport, check_health
 from repo_db.schema import create_tables, drop_tables
 from repo_db.security import hash_password, verify_password
@@ -107,6 +108,7 @@ __all__ = [
     "find_one",
     "get_engine",
     "get_settings",
+    "jobs",
     "hash_password",
     "seed_demo",
     "savepoint",

@@ -14,7 +14,8 @@ from repo_db.models.assessments import (
     Result,
 )
 from repo_db.models.base import Base
-from repo_db.models.intelligence import AbilityEstimate, Feedback, ItemParameter
+from repo_db.models.intelligence import AbilityEstimate, Calibration, Feedback, ItemParameter
+from repo_db.models.jobs import JOB_STATUSES, Job
 
 metadata = Base.metadata
 
@@ -22,6 +23,7 @@ __all__ = [
     "ASSESSMENT_STATUSES",
     "ATTEMPT_STATUSES",
     "GRADING_STATUSES",
+    "JOB_STATUSES",
     "QUESTION_KINDS",
     "ROLES",
     "AbilityEstimate",
@@ -30,8 +32,10 @@ __all__ = [
     "Attempt",
     "AuthToken",
     "Base",
+    "Calibration",
     "Feedback",
     "ItemParameter",
+    "Job",
     "Question",
     "Response",
     "Result",

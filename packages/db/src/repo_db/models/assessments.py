@@ -42,6 +42,9 @@ class Assessment(Base):
     status: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
     time_limit_seconds: Mapped[int | None]
     pass_percent: Mapped[float] = mapped_column(Float, default=60.0, server_default="60")
+    # Computerized adaptive testing (repo_domain.adaptive); stop once the SE falls below target.
+    adaptive: Mapped[bool] = mapped_column(default=False, server_default=false())
+    adaptive_target_se: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None]
@@ -69,6 +72,7 @@ class Question(Base):
     numeric_tolerance: Mapped[float | None] = mapped_column(Float)
     # free-text questions: model answer / rubric handed to AI grading
     reference_answer: Mapped[str | None] = mapped_column(Text)
+    rubric_keywords: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class AnswerOption(Base):
@@ -146,7 +150,7 @@ class Result(Base):
     score: Mapped[float] = mapped_column(Float)
     max_score: Mapped[float] = mapped_column(Float)
     percent: Mapped[float] = mapped_column(Float)
-    passed: Mapped[bool]
+    passed: Mapped[bool | None]  # None while free-text answers await a grade
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
