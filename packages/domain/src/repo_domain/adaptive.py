@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,7 @@ from repo_domain.irt import (
     AbilityEstimate,
     ItemParams,
     estimate_ability,
-    item_information,
+    information_many,
 )
 from repo_db.models import Assessment, Attempt, ItemParameter, Question, Response
 
@@ -62,12 +63,16 @@ def load_item_params(session: Session, question_ids: Sequence[int]) -> dict[int,
 
 def most_informative(theta: float, candidates: Mapping[int, ItemParams]) -> int | None:
     """The candidate with maximum Fisher information at ``theta`` (ties: lowest id)."""
-    best: tuple[float, int] | None = None
-    for qid in sorted(candidates):
-        info = item_information(theta, candidates[qid])
-        if best is None or info > best[0]:
-            best = (info, qid)
-    return None if best is None else best[1]
+    if not candidates:
+        return None
+    ids = sorted(candidates)
+    info = information_many(
+        theta,
+        np.array([candidates[q].discrimination for q in ids]),
+        np.array([candidates[q].difficulty for q in ids]),
+        np.array([candidates[q].guessing for q in ids]),
+    )
+    return ids[int(np.argmax(info))]
 
 
 def should_stop(estimate: AbilityEstimate, *, target_se: float, remaining: int) -> bool:

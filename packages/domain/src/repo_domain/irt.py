@@ -50,14 +50,32 @@ def item_information(theta: float, item: ItemParams) -> float:
     return float(item.discrimination**2 * ((p - c) / (1.0 - c)) ** 2 * (1.0 - p) / p)
 
 
+def information_many(
+    theta: float,
+    discrimination: NDArray[np.float64],
+    difficulty: NDArray[np.float64],
+    guessing: NDArray[np.float64] | None = None,
+) -> NDArray[np.float64]:
+    """``item_information`` for many items at once (arrays of parameters)."""
+    c = np.zeros_like(difficulty) if guessing is None else guessing
+    logistic = 1.0 / (1.0 + np.exp(-discrimination * (theta - difficulty)))
+    p = np.clip(c + (1.0 - c) * logistic, 1e-12, 1.0 - 1e-12)
+    return np.asarray(discrimination**2 * ((p - c) / (1.0 - c)) ** 2 * (1.0 - p) / p)
+
+
 def estimate_ability(responses: Sequence[bool], items: Sequence[ItemParams]) -> AbilityEstimate:
     """EAP estimate of theta; unlike maximum likelihood it stays finite for all-right/all-wrong."""
     if len(responses) != len(items):
         raise ValueError(f"{len(responses)} responses but {len(items)} items")
     log_posterior = -0.5 * QUADRATURE_POINTS**2
-    for correct, item in zip(responses, items, strict=True):
-        p = np.clip(probability_correct(QUADRATURE_POINTS, item), 1e-12, 1.0 - 1e-12)
-        log_posterior = log_posterior + np.log(p if correct else 1.0 - p)
+    if items:
+        a = np.array([i.discrimination for i in items])[:, None]
+        b = np.array([i.difficulty for i in items])[:, None]
+        c = np.array([i.guessing for i in items])[:, None]
+        p = c + (1.0 - c) / (1.0 + np.exp(-a * (QUADRATURE_POINTS[None, :] - b)))
+        p = np.clip(p, 1e-12, 1.0 - 1e-12)
+        right = np.array(responses, dtype=bool)[:, None]
+        log_posterior = log_posterior + np.where(right, np.log(p), np.log1p(-p)).sum(axis=0)
     posterior = np.exp(log_posterior - log_posterior.max())
     posterior /= posterior.sum()
     theta = float((QUADRATURE_POINTS * posterior).sum())
