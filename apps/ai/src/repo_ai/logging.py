@@ -14,6 +14,7 @@ def configure_logging(*, level: str = "info", json_logs: bool = False) -> None:
     if not isinstance(numeric, int):
         numeric = logging.INFO
     logging.basicConfig(level=numeric, stream=sys.stderr, format="%(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # "setup plugin ..."
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if json_logs

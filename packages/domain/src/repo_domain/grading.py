@@ -234,17 +234,24 @@ def review(
     return human, result
 
 
-def feedback_for_attempt(
-    session: Session, *, attempt_id: int
-) -> dict[int, list[Feedback]]:
-    """Response id -> its feedback rows, oldest first (for showing grades to the learner)."""
-    rows = session.scalars(
-        select(Feedback)
-        .join(Response, Response.id == Feedback.response_id)
-        .where(Response.attempt_id == attempt_id)
-        .order_by(Feedback.id)
+def feedback_for_attempt(session: Session, *, actor: Actor, attempt_id: int) -> list[Feedback]:
+    """The grades and feedback on an attempt's answers, oldest first: for the learner who made
+    it, the assessment's author and admins."""
+    row = session.execute(
+        select(Attempt, Assessment.author_id)
+        .join(Assessment, Assessment.id == Attempt.assessment_id)
+        .where(Attempt.id == attempt_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("attempt not found")
+    attempt, author_id = row
+    if actor.id not in (attempt.user_id, author_id) and not actor.is_admin:
+        raise Forbidden("this attempt belongs to another user")
+    return list(
+        session.scalars(
+            select(Feedback)
+            .join(Response, Response.id == Feedback.response_id)
+            .where(Response.attempt_id == attempt_id)
+            .order_by(Feedback.id)
+        )
     )
-    out: dict[int, list[Feedback]] = {}
-    for fb in rows:
-        out.setdefault(fb.response_id, []).append(fb)
-    return out
