@@ -42,12 +42,12 @@ class Assessment(Base):
     status: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
     time_limit_seconds: Mapped[int | None]
     pass_percent: Mapped[float] = mapped_column(Float, default=60.0, server_default="60")
-    # Computerized adaptive testing (repo_domain.adaptive); stop once the SE falls below target.
-    adaptive: Mapped[bool] = mapped_column(default=False, server_default=false())
-    adaptive_target_se: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None]
+    # Computerized adaptive testing (repo_domain.adaptive); stop once the SE falls below target.
+    adaptive: Mapped[bool] = mapped_column(default=False, server_default=false())
+    adaptive_target_se: Mapped[float | None] = mapped_column(Float)
 
 
 class Question(Base):
