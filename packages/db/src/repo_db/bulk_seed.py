@@ -241,6 +241,7 @@ def bulk_seed(
                 "numeric_answer",
                 "numeric_tolerance",
                 "reference_answer",
+                "rubric_keywords",
             ],
             _questions(new_assessment_ids),
         )
@@ -397,6 +398,7 @@ def _questions(assessment_ids: Sequence[int]) -> Iterable[tuple[Any, ...]]:
                     numeric,
                     0.0 if numeric is not None else None,
                     "A reference answer." if kind == "free_text" else None,
+                    ["reference", "answer"] if kind == "free_text" else None,
                 )
 
 
