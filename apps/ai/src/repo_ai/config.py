@@ -21,8 +21,8 @@ class AiSettings(BaseSettings):
     poll_interval_seconds: float = Field(default=1.0, gt=0)
     batch_size: int = Field(default=10, ge=1, le=1000)
     max_tries: int = Field(default=5, ge=1)
-    #: Grades with a lower confidence are flagged for an author's review.
-    review_threshold: float = Field(default=DEFAULT_REVIEW_THRESHOLD, ge=0, le=1)
+    #: Grades with a lower confidence are flagged for an author's review (0: none, >1: all).
+    review_threshold: float = Field(default=DEFAULT_REVIEW_THRESHOLD, ge=0, le=2)
     #: How often the worker looks for attempts stuck in `grading` without a queued job.
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
     log_level: str = "info"
