@@ -5,9 +5,9 @@ Three signals, each shown in the feedback:
 * **rubric coverage**: the share of the question's rubric keywords found in the answer (a keyword
   may list alternatives, ``"b-tree|btree|sorted"``; a few letters of suffix are allowed, so
   ``price`` matches ``prices``);
-* **wording**: cosine similarity of character 3-5-gram vectors (scikit-learn ``TfidfVectorizer``
-  on word-bounded n-grams, sublinear term frequency) with the closest reference answer, which is
-  robust to inflections and typos;
+* **wording**: cosine similarity of character 3-5-gram vectors (scikit-learn
+  ``HashingVectorizer`` on word-bounded n-grams, binary presence, L2-normalised) with the
+  closest reference answer, which is robust to inflections and typos;
 * **content words**: cosine similarity of word uni/bigram vectors without English stop words.
 
 ``score = 0.6 * coverage + 0.4 * similarity`` with similarity the better of the two rescaled
@@ -22,15 +22,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics.pairwise import cosine_similarity
+from sklearn.feature_extraction.text import HashingVectorizer
 
 MODEL_VERSION = "rubric-tfidf-1"
 KEYWORD_WEIGHT = 0.6
-#: Character-n-gram cosine between unrelated English sentences sits around 0.15-0.25.
+#: Character-n-gram cosine between unrelated English sentences is mostly below 0.2.
 CHAR_FLOOR, CHAR_SPAN = 0.20, 0.45
 WORD_FLOOR, WORD_SPAN = 0.05, 0.45
 #: score < PARTIAL -> 0 points; < FULL -> half the points; else full points.
@@ -81,13 +81,29 @@ def _keyword_hits(answer: str, keywords: list[str]) -> tuple[list[str], list[str
     return matched, missing
 
 
-def _similarity(answer: str, references: list[str], **vectorizer: Any) -> float:
-    docs = [_normalise(answer), *(_normalise(r) for r in references)]
-    try:
-        matrix = TfidfVectorizer(sublinear_tf=True, **vectorizer).fit_transform(docs)
-    except ValueError:  # empty vocabulary: nothing but stop words
-        return 0.0
-    return float(cosine_similarity(matrix[0], matrix[1:]).max())
+# Stateless hashing (no vocabulary to fit): the same answer always maps to the same vector, and a
+# rubric's reference vectors can be cached. Binary term presence dampens repeated words.
+_CHARS = HashingVectorizer(
+    analyzer="char_wb", ngram_range=(3, 5), alternate_sign=False, binary=True, n_features=2**18
+)
+_WORDS = HashingVectorizer(
+    stop_words="english", ngram_range=(1, 2), alternate_sign=False, binary=True, n_features=2**18
+)
+
+
+@lru_cache(maxsize=1024)
+def _reference_vectors(references: tuple[str, ...]) -> tuple[Any, Any]:
+    docs = [_normalise(r) for r in references]
+    return _CHARS.transform(docs), _WORDS.transform(docs)
+
+
+def _similarities(answer: str, references: tuple[str, ...]) -> tuple[float, float]:
+    """Cosine similarity (vectors are L2-normalised) of the answer with its closest reference."""
+    chars, words = _reference_vectors(references)
+    doc = [_normalise(answer)]
+    char_sim = float((chars @ _CHARS.transform(doc).T).toarray().max())
+    word_sim = float((words @ _WORDS.transform(doc).T).toarray().max())
+    return char_sim, word_sim
 
 
 def _rescale(value: float, floor: float, span: float) -> float:
@@ -98,9 +114,8 @@ def grade_answer(rubric: Rubric, answer: str) -> Grade:
     """Grade one answer against a rubric (no database, no state)."""
     if not _normalise(answer):
         return Grade(0.0, 0.0, 1.0, 0.0, 0.0, [], list(rubric.keywords), "No answer was given.")
-    references = rubric.reference_answers or [" ".join(rubric.keywords)]
-    char_sim = _similarity(answer, references, analyzer="char_wb", ngram_range=(3, 5))
-    word_sim = _similarity(answer, references, stop_words="english", ngram_range=(1, 2))
+    references = tuple(rubric.reference_answers or [" ".join(rubric.keywords)])
+    char_sim, word_sim = _similarities(answer, references)
     similarity = max(
         _rescale(char_sim, CHAR_FLOOR, CHAR_SPAN), _rescale(word_sim, WORD_FLOOR, WORD_SPAN)
     )
