@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import Engine, create_engine, func, insert, select, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from repo_ai.calibration import fit_2pl
@@ -76,7 +75,9 @@ def bench_calibration(learners: int, items: int, per_learner: int) -> None:
     )
 
 
-def _copy(engine: Engine, table: str, columns: list[str], rows: Iterator[tuple[object, ...]]) -> None:
+def _copy(
+    engine: Engine, table: str, columns: list[str], rows: Iterator[tuple[object, ...]]
+) -> None:
     raw = engine.raw_connection()
     try:
         cur = raw.driver_connection.cursor()  # type: ignore[union-attr]
@@ -93,7 +94,10 @@ def _users(engine: Engine, n: int) -> list[int]:
         engine,
         "users",
         ["email", "password_hash", "display_name", "role", "created_at", "updated_at"],
-        ((f"b{i}@bench.test", "x", f"B{i}", "learner", datetime.now(UTC), datetime.now(UTC)) for i in range(n)),
+        (
+            (f"b{i}@bench.test", "x", f"B{i}", "learner", datetime.now(UTC), datetime.now(UTC))
+            for i in range(n)
+        ),
     )
     with unit_of_work(bind=engine, read_only=True) as session:
         return list(session.scalars(select(User.id).order_by(User.id)))
@@ -129,8 +133,8 @@ def bench_calibration_from_db(admin: str, learners: int, items: int, per_learner
             "responses",
             ["attempt_id", "question_id", "is_correct", "score", "grading_status", "updated_at"],
             (
-                (attempt_ids[int(l)], qids[int(i)], bool(c), float(c), "not_required", now)
-                for l, i, c in zip(sim.learner, sim.item, sim.correct)
+                (attempt_ids[int(n)], qids[int(i)], bool(c), float(c), "not_required", now)
+                for n, i, c in zip(sim.learner, sim.item, sim.correct, strict=True)
             ),
         )
         with engine.connect() as conn:
@@ -203,7 +207,8 @@ def _seed_grading(engine: Engine, n: int) -> None:
             ],
         )
         session.execute(
-            insert(Job), [{"kind": "grade_attempt", "subject_id": a, "run_after": now} for a in attempt_ids]
+            insert(Job),
+            [{"kind": "grade_attempt", "subject_id": a, "run_after": now} for a in attempt_ids],
         )
 
 
@@ -254,12 +259,16 @@ def main() -> int:
     parser.add_argument("--learners", type=int, default=100_000)
     parser.add_argument("--items", type=int, default=200)
     parser.add_argument("--per-learner", type=int, default=20)
-    parser.add_argument("--from-db", action="store_true", help="also time load+fit+store on PostgreSQL")
+    parser.add_argument(
+        "--from-db", action="store_true", help="also time load+fit+store on PostgreSQL"
+    )
     parser.add_argument("--attempts", type=int, default=2000, help="attempts for the worker run")
     parser.add_argument("--skip-worker", action="store_true")
     parser.add_argument(
         "--pg-url",
-        default=os.environ.get("REPO_DB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres"),
+        default=os.environ.get(
+            "REPO_DB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres"
+        ),
         help="server admin URL; private databases are created and dropped on it",
     )
     args = parser.parse_args()

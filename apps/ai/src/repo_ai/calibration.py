@@ -113,7 +113,8 @@ def fit_2pl(
     converged = False
     iterations = 0
     log_lik = float("nan")
-    for iterations in range(1, max_iterations + 1):
+    while iterations < max_iterations:
+        iterations += 1
         post, log_lik = _posterior(data, slope, intercept)
         n_k, r_k = data.expected_counts(post)
         new_slope, new_intercept = slope.copy(), intercept.copy()
@@ -129,7 +130,9 @@ def fit_2pl(
             det = h_aa * h_dd - h_ad**2
             step_a = (h_dd * g_a - h_ad * g_d) / det
             step_d = (h_aa * g_d - h_ad * g_a) / det
-            new_slope = np.clip(new_slope + np.clip(step_a, -1, 1), MIN_DISCRIMINATION, MAX_DISCRIMINATION)
+            new_slope = np.clip(
+                new_slope + np.clip(step_a, -1, 1), MIN_DISCRIMINATION, MAX_DISCRIMINATION
+            )
             new_intercept = new_intercept + np.clip(step_d, -2, 2)
         change = max(np.abs(new_slope - slope).max(), np.abs(new_intercept - intercept).max())
         slope, intercept = new_slope, new_intercept

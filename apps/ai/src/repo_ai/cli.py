@@ -43,6 +43,7 @@ def _progress() -> Progress:
     )
 
 
+# The commands import their machinery (scikit-learn, scipy) when they run, so `--help` is quick.
 def _setup() -> None:
     settings = get_settings()
     configure_logging(level=settings.log_level, json_logs=settings.json_logs)
@@ -60,7 +61,7 @@ def worker(
         float, typer.Option(hidden=True, help="Testing: sleep after claiming each job.")
     ] = 0.0,
 ) -> None:
-    """Run the worker: grade submitted free-text answers and re-estimate abilities (Ctrl-C stops)."""
+    """Run the worker: grade free-text answers and re-estimate abilities (Ctrl-C stops)."""
     _setup()
     from repo_ai.worker import Worker
 
@@ -162,7 +163,9 @@ def simulate(
         )
         progress.advance(task)
     table = Table("check", "value")
-    table.add_row("learners x items answered", f"{rec.n_learners} x {rec.per_learner} of {rec.n_items}")
+    table.add_row(
+        "learners x items answered", f"{rec.n_learners} x {rec.per_learner} of {rec.n_items}"
+    )
     table.add_row("calibration time", f"{rec.seconds:.2f} s ({rec.iterations} EM iterations)")
     table.add_row("difficulty r (truth vs estimate)", f"{rec.difficulty_r:.3f}")
     table.add_row("discrimination r", f"{rec.discrimination_r:.3f}")
@@ -173,7 +176,9 @@ def simulate(
         f"{ada.adaptive_mean_items:.1f} items on average ({100 * ada.share_of_fixed:.0f}% of the "
         f"fixed form), max {ada.adaptive_max_items}, {100 * ada.reached_target:.0f}% reached it",
     )
-    table.add_row("ability r adaptive / fixed", f"{ada.adaptive_ability_r:.3f} / {ada.fixed_ability_r:.3f}")
+    table.add_row(
+        "ability r adaptive / fixed", f"{ada.adaptive_ability_r:.3f} / {ada.fixed_ability_r:.3f}"
+    )
     Console().print(table)
 
 

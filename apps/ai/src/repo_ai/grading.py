@@ -26,7 +26,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.feature_extraction.text import HashingVectorizer  # type: ignore[import-untyped]
 
 MODEL_VERSION = "rubric-tfidf-1"
 KEYWORD_WEIGHT = 0.6
@@ -72,7 +72,8 @@ def _normalise(text: str) -> str:
 
 def _keyword_hits(answer: str, keywords: list[str]) -> tuple[list[str], list[str]]:
     text = _normalise(answer)
-    matched, missing = [], []
+    matched: list[str] = []
+    missing: list[str] = []
     for group in keywords:
         alternatives = [_normalise(a) for a in group.split("|") if _normalise(a)]
         label = alternatives[0] if alternatives else group
@@ -160,7 +161,9 @@ def _feedback(
         parts[-1] += "."
         if missing:
             parts.append(f"Missing: {', '.join(missing)}.")
-    closeness = "close to" if similarity >= 0.6 else "partly like" if similarity >= 0.3 else "unlike"
+    closeness = (
+        "close to" if similarity >= 0.6 else "partly like" if similarity >= 0.3 else "unlike"
+    )
     parts.append(f"Wording {closeness} the model answer (similarity {similarity:.2f}).")
     return " ".join(parts)
 
@@ -173,6 +176,6 @@ def load_labelled_set() -> dict[str, Any]:
 
 
 def quadratic_weighted_kappa(human: list[int], machine: list[int], levels: int) -> float:
-    from sklearn.metrics import cohen_kappa_score
+    from sklearn.metrics import cohen_kappa_score  # type: ignore[import-untyped]
 
     return float(cohen_kappa_score(human, machine, weights="quadratic", labels=list(range(levels))))

@@ -1,4 +1,4 @@
-"""structlog to stderr for the worker and the CLI: JSON lines in production, plain lines otherwise."""
+"""structlog to stderr for the worker and the CLI: JSON lines in production, else plain lines."""
 
 from __future__ import annotations
 

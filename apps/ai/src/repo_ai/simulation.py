@@ -23,9 +23,7 @@ class Simulated:
     correct: np.ndarray
 
 
-def simulate(
-    *, n_learners: int, n_items: int, per_learner: int, seed: int = 0
-) -> Simulated:
+def simulate(*, n_learners: int, n_items: int, per_learner: int, seed: int = 0) -> Simulated:
     """Each learner answers ``per_learner`` distinct random items under the 2PL model."""
     rng = np.random.default_rng(seed)
     discrimination = np.clip(rng.lognormal(0.1, 0.35, n_items), 0.35, 3.0)
@@ -118,9 +116,7 @@ def adaptive_vs_fixed(
         return bool(rng.random() < 1.0 / (1.0 + np.exp(-a[i] * (theta - b[i]))))
 
     form = sorted(rng.choice(bank_size, fixed_length, replace=False).tolist())
-    fixed = [
-        estimate_ability([answer(t, i) for i in form], [bank[i] for i in form]) for t in truth
-    ]
+    fixed = [estimate_ability([answer(t, i) for i in form], [bank[i] for i in form]) for t in truth]
     target = float(np.mean([e.standard_error for e in fixed]))
     lengths, ses, thetas = [], [], []
     for t in truth:

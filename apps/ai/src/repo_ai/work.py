@@ -145,14 +145,8 @@ def assessments_to_calibrate(session: Session) -> list[int]:
 def sweep_grading(session: Session) -> int:
     """Queue a grading job for every attempt in `grading` that has none (e.g. submitted before
     the queue existed, or written by a seeder); failed jobs stay failed until re-queued by hand."""
-    has_job = (
-        select(Job.id)
-        .where(Job.kind == GRADE_ATTEMPT, Job.subject_id == Attempt.id)
-        .exists()
-    )
-    ids = list(
-        session.scalars(select(Attempt.id).where(Attempt.status == "grading", ~has_job))
-    )
+    has_job = select(Job.id).where(Job.kind == GRADE_ATTEMPT, Job.subject_id == Attempt.id).exists()
+    ids = list(session.scalars(select(Attempt.id).where(Attempt.status == "grading", ~has_job)))
     for attempt_id in ids:
         jobs.enqueue(session, kind=GRADE_ATTEMPT, subject_id=attempt_id)
     return len(ids)

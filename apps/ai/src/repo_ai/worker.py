@@ -23,7 +23,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from repo_ai.config import AiSettings
-from repo_ai.work import ESTIMATE_ABILITY, GRADE_ATTEMPT, KINDS, estimate_for_attempt, grade_attempt, sweep_grading
+from repo_ai.work import (
+    ESTIMATE_ABILITY,
+    GRADE_ATTEMPT,
+    KINDS,
+    estimate_for_attempt,
+    grade_attempt,
+    sweep_grading,
+)
 from repo_db import DatabaseUnavailableError, jobs, unit_of_work
 
 log = structlog.get_logger("repo_ai.worker")

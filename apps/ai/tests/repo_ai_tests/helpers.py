@@ -82,7 +82,9 @@ def make_quiz(engine: Engine, author: Actor, *, adaptive: bool = False) -> Quiz:
 
 def submit_attempt(engine: Engine, learner: Actor, quiz: Quiz, *, text: str, right: bool) -> int:
     with unit_of_work(bind=engine) as session:
-        attempt, _ = attempts.start_attempt(session, actor=learner, assessment_id=quiz.assessment_id)
+        attempt, _ = attempts.start_attempt(
+            session, actor=learner, assessment_id=quiz.assessment_id
+        )
         option = quiz.correct_option_id if right else quiz.wrong_option_id
         attempts.save_response(
             session,

@@ -26,7 +26,9 @@ def engine(db_engine: Engine) -> Iterator[Engine]:
         yield engine
 
 
-def _bank(engine: Engine, *, adaptive_flag: bool, target_se: float | None = None) -> tuple[Actor, int, list[int], dict[int, int]]:
+def _bank(
+    engine: Engine, *, adaptive_flag: bool, target_se: float | None = None
+) -> tuple[Actor, int, list[int], dict[int, int]]:
     author, learner = make_user(engine, "author"), make_user(engine)
     with unit_of_work(bind=engine) as session:
         assessment = Assessment(
@@ -40,7 +42,12 @@ def _bank(engine: Engine, *, adaptive_flag: bool, target_se: float | None = None
         session.flush()
         qids, right = [], {}
         for position, (b, a) in enumerate(ITEMS, start=1):
-            q = Question(assessment_id=assessment.id, position=position, kind="single_choice", prompt=f"Q{position}")
+            q = Question(
+                assessment_id=assessment.id,
+                position=position,
+                kind="single_choice",
+                prompt=f"Q{position}",
+            )
             session.add(q)
             session.flush()
             ok = AnswerOption(question_id=q.id, position=1, text="yes", is_correct=True)
@@ -58,12 +65,17 @@ def _bank(engine: Engine, *, adaptive_flag: bool, target_se: float | None = None
 def _answer(engine: Engine, learner: Actor, attempt_id: int, qid: int, option: int) -> None:
     with unit_of_work(bind=engine) as session:
         attempts.save_response(
-            session, actor=learner, attempt_id=attempt_id, question_id=qid,
+            session,
+            actor=learner,
+            attempt_id=attempt_id,
+            question_id=qid,
             answer=Answer(selected_option_ids=[option]),
         )
 
 
-def test_adaptive_serves_the_most_informative_question_and_follows_the_answers(engine: Engine) -> None:
+def test_adaptive_serves_the_most_informative_question_and_follows_the_answers(
+    engine: Engine,
+) -> None:
     learner, attempt_id, qids, right = _bank(engine, adaptive_flag=True, target_se=0.1)
     with unit_of_work(bind=engine, read_only=True) as session:
         first = adaptive.next_question(session, actor=learner, attempt_id=attempt_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from girth import twopl_mml
+from girth import twopl_mml  # type: ignore[import-untyped]
 
 from repo_ai.calibration import fit_2pl
 from repo_ai.simulation import adaptive_vs_fixed, recovery, simulate
@@ -55,7 +55,10 @@ def test_batch_eap_matches_the_shared_estimator() -> None:
         discrimination=sim.discrimination,
         difficulty=sim.difficulty,
     )
-    items = [ItemParams(float(b), float(a)) for a, b in zip(sim.discrimination, sim.difficulty)]
+    items = [
+        ItemParams(float(b), float(a))
+        for a, b in zip(sim.discrimination, sim.difficulty, strict=True)
+    ]
     for learner in range(20):
         mask = sim.learner == learner
         one = estimate_ability(list(sim.correct[mask]), [items[i] for i in sim.item[mask]])

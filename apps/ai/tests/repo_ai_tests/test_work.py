@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, select
 
 from repo_ai.config import AiSettings
 from repo_ai.simulation import simulate
@@ -52,7 +52,7 @@ def test_submitted_free_text_is_graded_and_the_result_becomes_final(engine: Engi
     bad_attempt = submit_attempt(engine, bad, quiz, text=BAD, right=False)
     with unit_of_work(bind=engine, read_only=True) as session:
         pending = session.scalars(select(Result).where(Result.attempt_id == good_attempt)).one()
-        assert pending.passed is None and pending.details == pending.details | {"pending": 1}
+        assert pending.passed is None and (pending.details or {})["pending"] == 1
         queued = session.execute(select(Job.kind, Job.subject_id, Job.status)).all()
     assert sorted(queued) == [
         ("grade_attempt", good_attempt, "queued"),
@@ -63,12 +63,13 @@ def test_submitted_free_text_is_graded_and_the_result_becomes_final(engine: Engi
     assert worker.stats.by_kind == {"grade_attempt": 2, "estimate_ability": 2}
 
     with unit_of_work(bind=engine, read_only=True) as session:
-        statuses = {i: s for i, s in session.execute(select(Attempt.id, Attempt.status))}
+        rows = session.execute(select(Attempt.id, Attempt.status))
+        statuses = {row.id: row.status for row in rows}
         assert statuses == {good_attempt: "graded", bad_attempt: "graded"}
         results = {r.attempt_id: r for r in session.scalars(select(Result))}
         assert results[good_attempt].passed is True and results[good_attempt].score == 3.0
         assert results[bad_attempt].passed is False and results[bad_attempt].score == 0.0
-        assert results[good_attempt].details["pending"] == 0
+        assert (results[good_attempt].details or {})["pending"] == 0
         feedback = {
             fb.response_id: fb
             for fb in session.scalars(select(Feedback).where(Feedback.source == "ai"))
@@ -85,7 +86,9 @@ def test_submitted_free_text_is_graded_and_the_result_becomes_final(engine: Engi
         abilities = {a.user_id: a for a in session.scalars(select(AbilityEstimate))}
         assert abilities[good.id].theta > abilities[bad.id].theta
         assert all(0 < a.standard_error < 1.5 and a.n_items == 2 for a in abilities.values())
-        assert session.scalar(select(func.count()).select_from(Job).where(Job.status != "done")) == 0
+        assert (
+            session.scalar(select(func.count()).select_from(Job).where(Job.status != "done")) == 0
+        )
 
 
 def test_low_confidence_grades_wait_for_the_author(engine: Engine) -> None:
@@ -105,7 +108,9 @@ def test_low_confidence_grades_wait_for_the_author(engine: Engine) -> None:
         )
         assert other.items == []
         with pytest.raises(Forbidden):
-            grading.review(session, actor=stranger, feedback_id=item.feedback_id, score=0, comment="")
+            grading.review(
+                session, actor=stranger, feedback_id=item.feedback_id, score=0, comment=""
+            )
         with pytest.raises(Forbidden):
             grading.review_queue(session, actor=learner, assessment_id=None, after=None, limit=10)
 
@@ -118,9 +123,12 @@ def test_low_confidence_grades_wait_for_the_author(engine: Engine) -> None:
     with unit_of_work(bind=engine) as session:
         with pytest.raises(Conflict):
             grading.review(session, actor=author, feedback_id=item.feedback_id, score=2, comment="")
-        assert grading.review_queue(
-            session, actor=author, assessment_id=None, after=None, limit=10
-        ).items == []
+        assert (
+            grading.review_queue(
+                session, actor=author, assessment_id=None, after=None, limit=10
+            ).items
+            == []
+        )
         free = session.scalars(select(Response).where(Response.question_id == quiz.free_id)).one()
         assert free.score == 1.0 and free.grading_status == "graded"
 
@@ -130,7 +138,7 @@ def test_sweep_queues_attempts_left_in_grading_without_a_job(engine: Engine) -> 
     quiz = make_quiz(engine, author)
     attempt_id = submit_attempt(engine, learner, quiz, text=GOOD, right=True)
     with unit_of_work(bind=engine) as session:
-        session.execute(Job.__table__.delete())
+        session.execute(delete(Job))
         assert sweep_grading(session) == 1
         assert sweep_grading(session) == 0  # already queued
     _drain(engine)
@@ -160,14 +168,18 @@ def test_calibration_through_the_database_recovers_the_truth(engine: Engine) -> 
                 for n in range(1000)
             ],
         )
-        users = list(session.scalars(select(User.id).where(User.email.like("sim%")).order_by(User.id)))
+        users = list(
+            session.scalars(select(User.id).where(User.email.like("sim%")).order_by(User.id))
+        )
         session.execute(
             insert(Attempt),
             [{"assessment_id": assessment.id, "user_id": u, "status": "graded"} for u in users],
         )
         attempt_ids = list(
             session.scalars(
-                select(Attempt.id).where(Attempt.assessment_id == assessment.id).order_by(Attempt.id)
+                select(Attempt.id)
+                .where(Attempt.assessment_id == assessment.id)
+                .order_by(Attempt.id)
             )
         )
         session.execute(

@@ -29,7 +29,9 @@ def engine(db_engine: Engine) -> Iterator[Engine]:
         yield engine
 
 
-def _start_worker(engine: Engine, log: Path, *args: str, **env_extra: str) -> subprocess.Popen[bytes]:
+def _start_worker(
+    engine: Engine, log: Path, *args: str, **env_extra: str
+) -> subprocess.Popen[bytes]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -48,14 +50,18 @@ def _start_worker(engine: Engine, log: Path, *args: str, **env_extra: str) -> su
     )
 
 
-def _wait(predicate: object, what: str, procs: list[subprocess.Popen[bytes]], logs: list[Path]) -> None:
+def _wait(
+    predicate: object, what: str, procs: list[subprocess.Popen[bytes]], logs: list[Path]
+) -> None:
     deadline = time.monotonic() + TIMEOUT_S
     while not predicate():  # type: ignore[operator]
         for proc, log in zip(procs, logs, strict=True):
             if proc.poll() is not None and proc.returncode not in (-signal.SIGKILL,):
                 pytest.fail(f"worker exited ({proc.returncode}):\n{log.read_text()}")
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}:\n" + "\n".join(l.read_text() for l in logs))
+            pytest.fail(
+                f"timed out waiting for {what}:\n" + "\n".join(log.read_text() for log in logs)
+            )
         time.sleep(0.2)
 
 
@@ -87,8 +93,7 @@ def test_two_workers_grade_every_attempt_exactly_once(engine: Engine, tmp_path: 
     logs = [tmp_path / "w1.log", tmp_path / "w2.log"]
     # Small batches and a short pause per job, so that both workers get a share of the work.
     procs = [
-        _start_worker(engine, log, "--pause-after-claim", "0.1", AI_BATCH_SIZE="2")
-        for log in logs
+        _start_worker(engine, log, "--pause-after-claim", "0.1", AI_BATCH_SIZE="2") for log in logs
     ]
     try:
         _wait(lambda: _graded(engine, N_ATTEMPTS), "all attempts graded", procs, logs)
@@ -120,14 +125,18 @@ def test_a_killed_workers_job_is_taken_over_after_its_lease(engine: Engine, tmp_
 
     def claimed() -> bool:
         with unit_of_work(bind=engine, read_only=True) as session:
-            job = session.scalars(select(Job).where(Job.kind == "grade_attempt", Job.subject_id == attempt_id)).one()
+            job = session.scalars(
+                select(Job).where(Job.kind == "grade_attempt", Job.subject_id == attempt_id)
+            ).one()
             return job.status == "running"
 
     _wait(claimed, "the first worker to claim the job", [killed], [first_log])
     with unit_of_work(bind=engine, read_only=True) as session:
-        job = session.scalars(select(Job).where(Job.kind == "grade_attempt", Job.subject_id == attempt_id)).one()
+        job = session.scalars(
+            select(Job).where(Job.kind == "grade_attempt", Job.subject_id == attempt_id)
+        ).one()
         first_owner, lease_expires = job.lease_owner, job.lease_expires_at
-    assert first_owner and str(killed.pid) in first_owner
+    assert first_owner and str(killed.pid) in first_owner and lease_expires is not None
     killed.send_signal(signal.SIGKILL)  # mid-job: claimed, nothing graded yet
     killed.wait(timeout=10)
 
@@ -137,7 +146,9 @@ def test_a_killed_workers_job_is_taken_over_after_its_lease(engine: Engine, tmp_
     finally:
         _stop([second])
     with unit_of_work(bind=engine, read_only=True) as session:
-        job = session.scalars(select(Job).where(Job.kind == "grade_attempt", Job.subject_id == attempt_id)).one()
+        job = session.scalars(
+            select(Job).where(Job.kind == "grade_attempt", Job.subject_id == attempt_id)
+        ).one()
         feedback = session.scalars(select(Feedback)).all()
     assert job.status == "done" and job.tries == 2
     assert len(feedback) == 1

@@ -27,7 +27,9 @@ def _submitted(client: TestClient, learner: ApiUser, assessment: dict[str, Any])
         elif question["kind"] == "numeric":
             body = {"numeric_value": 42}
         else:
-            body = {"selected_option_ids": [o["id"] for o in question["options"] if o["is_correct"]]}
+            body = {
+                "selected_option_ids": [o["id"] for o in question["options"] if o["is_correct"]]
+            }
         url = f"/attempts/{attempt_id}/responses/{question['id']}"
         assert client.put(url, json=body, headers=learner.headers).status_code == 200
     done = client.get(f"/attempts/{attempt_id}/next-question", headers=learner.headers).json()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from repo_db import jobs  # the work queue: enqueue, claim under a lease, complete, fail
 from repo_db._context import current_connection, savepoint, unit_of_work
 from repo_db._crud import (
     count,
@@ -43,7 +44,6 @@ from repo_db.errors import (
     UnknownColumnError,
     UnknownTableError,
 )
-from repo_db import jobs  # the work queue: enqueue, claim under a lease, complete, fail
 from repo_db.health import HealthReport, check_health
 from repo_db.schema import create_tables, drop_tables
 from repo_db.security import hash_password, verify_password

@@ -48,7 +48,8 @@ def _now() -> datetime:
 
 
 def enqueue(session: Session, *, kind: str, subject_id: int, delay_s: float = 0.0) -> None:
-    """Queue (kind, subject_id); a queued or running job stays as it is, a finished one is re-queued."""
+    """Queue (kind, subject_id): a queued or running job stays as it is, a finished one is queued
+    again."""
     run_after = _now() + timedelta(seconds=delay_s)
     existing = session.scalar(select(Job).where(Job.kind == kind, Job.subject_id == subject_id))
     if existing is None:

@@ -67,7 +67,7 @@ def test_claims_respect_kind_limit_and_leases(queue: Engine) -> None:
         retried = jobs.claim(session, kinds=["grade"], worker="w2", limit=10)
         assert [(j.subject_id, j.tries) for j in retried] == [(2, 2)]
         rows = session.execute(select(Job.subject_id, Job.status).where(Job.kind == "grade"))
-        statuses = {subject_id: status for subject_id, status in rows}
+        statuses = {row.subject_id: row.status for row in rows}
     assert statuses == {1: "done", 2: "running", 3: "failed", 4: "running", 5: "running"}
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from repo_db.models import Assessment, Attempt, ItemParameter, Question, Response
 from repo_domain import attempts
 from repo_domain.assessments import load_view
 from repo_domain.common import Actor
@@ -27,7 +28,6 @@ from repo_domain.irt import (
     estimate_ability,
     information_many,
 )
-from repo_db.models import Assessment, Attempt, ItemParameter, Question, Response
 
 #: Stop an adaptive test once SE(theta) is at most this (about a 20-item fixed form's precision).
 DEFAULT_TARGET_SE = 0.35
@@ -55,9 +55,7 @@ def load_item_params(session: Session, question_ids: Sequence[int]) -> dict[int,
         for row in session.scalars(
             select(ItemParameter).where(ItemParameter.question_id.in_(list(question_ids)))
         ):
-            params[row.question_id] = ItemParams(
-                row.difficulty, row.discrimination, row.guessing
-            )
+            params[row.question_id] = ItemParams(row.difficulty, row.discrimination, row.guessing)
     return params
 
 

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from repo_domain.common import Actor, KeysetPage, keyset_page, utcnow
-from repo_domain.errors import Conflict, Forbidden, NotFound, Unprocessable
 from repo_db import jobs
 from repo_db.models import Assessment, Attempt, Feedback, Question, Response, Result
+from repo_domain.common import Actor, KeysetPage, keyset_page, utcnow
+from repo_domain.errors import Conflict, Forbidden, NotFound, Unprocessable
 
 GRADE_ATTEMPT = "grade_attempt"
 ESTIMATE_ABILITY = "estimate_ability"
