@@ -24,9 +24,10 @@ app = typer.Typer(
         "item parameters with standard errors as a new calibration version.\n\n"
         "grade-pending: grades every free-text answer waiting in `grading` now, then exits.\n\n"
         "simulate: checks calibration, ability estimation and adaptive testing against "
-        "simulated learners with known abilities (no database)."
+        "simulated learners with known abilities (no database).\n\n"
+        "Without a command it runs the worker."
     ),
-    no_args_is_help=True,
+    invoke_without_command=True,
     add_completion=False,
 )
 console = Console(stderr=True)
@@ -180,6 +181,13 @@ def simulate(
         "ability r adaptive / fixed", f"{ada.adaptive_ability_r:.3f} / {ada.fixed_ability_r:.3f}"
     )
     Console().print(table)
+
+
+@app.callback()
+def _default(ctx: typer.Context) -> None:
+    # `./pants run apps/ai` and `python -m repo_ai` with no command run the worker.
+    if ctx.invoked_subcommand is None:
+        worker(lease_seconds=None, drain=False, pause_after_claim=0.0)
 
 
 def main() -> None:
