@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-QUADRATURE = np.linspace(-5.0, 5.0, 31)
+QUADRATURE = np.linspace(-5.0, 5.0, 21)
 _LOG_PRIOR = -0.5 * QUADRATURE**2 - np.log(np.exp(-0.5 * QUADRATURE**2).sum())
 MIN_DISCRIMINATION = 0.05
 MAX_DISCRIMINATION = 6.0

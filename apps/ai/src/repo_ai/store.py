@@ -76,7 +76,6 @@ def load_responses(session: Session, assessment_id: int) -> ResponseData:
             Attempt.status == "graded",
             Response.is_correct.is_not(None),
         )
-        .order_by(Response.attempt_id)
     ).all()
     attempts = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     questions = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
