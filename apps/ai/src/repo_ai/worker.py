@@ -91,19 +91,21 @@ class Worker:
         if queued:
             log.info("worker.swept", queued=queued)
 
+    def _give_back(self, job: jobs.ClaimedJob, *, error: str, retry_in_s: float | None) -> None:
+        try:
+            with unit_of_work(bind=self.engine) as session:
+                jobs.fail(
+                    session, job_id=job.id, worker=self.name, error=error, retry_in_s=retry_in_s
+                )
+        except DatabaseUnavailableError:
+            log.warning("job.fail_not_recorded", job_id=job.id)  # the lease will expire
+        self.stats.failed += 1
+
     def run_job(self, job: jobs.ClaimedJob) -> None:
         started = time.perf_counter()
         if job.tries > self.settings.max_tries:
-            with unit_of_work(bind=self.engine) as session:
-                jobs.fail(
-                    session,
-                    job_id=job.id,
-                    worker=self.name,
-                    error=f"gave up after {job.tries - 1} tries",
-                    retry_in_s=None,
-                )
-            self.stats.failed += 1
             log.error("job.gave_up", job_id=job.id, kind=job.kind, subject_id=job.subject_id)
+            self._give_back(job, error=f"gave up after {job.tries - 1} tries", retry_in_s=None)
             return
         try:
             with unit_of_work(bind=self.engine) as session:
@@ -117,18 +119,7 @@ class Worker:
         except Exception as exc:  # - any failure: give the job back, keep the worker alive
             retry = None if job.tries >= self.settings.max_tries else RETRY_BACKOFF_S * job.tries
             log.exception("job.failed", job_id=job.id, kind=job.kind, retry_in_s=retry)
-            try:
-                with unit_of_work(bind=self.engine) as session:
-                    jobs.fail(
-                        session,
-                        job_id=job.id,
-                        worker=self.name,
-                        error=f"{type(exc).__name__}: {exc}",
-                        retry_in_s=retry,
-                    )
-            except DatabaseUnavailableError:
-                log.warning("job.fail_not_recorded", job_id=job.id)  # the lease will expire
-            self.stats.failed += 1
+            self._give_back(job, error=f"{type(exc).__name__}: {exc}", retry_in_s=retry)
             return
         self.stats.done += 1
         self.stats.by_kind[job.kind] = self.stats.by_kind.get(job.kind, 0) + 1

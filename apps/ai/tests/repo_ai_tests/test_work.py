@@ -7,14 +7,14 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from repo_ai.config import AiSettings
 from repo_ai.simulation import simulate
 from repo_ai.work import calibrate_assessment, sweep_grading
 from repo_ai.worker import Worker
 from repo_ai_tests.helpers import BAD, GOOD, make_quiz, make_user, submit_attempt, wiped
-from repo_db import unit_of_work
+from repo_db import jobs, unit_of_work
 from repo_db.models import (
     AbilityEstimate,
     Assessment,
@@ -227,3 +227,20 @@ def test_calibration_through_the_database_recovers_the_truth(engine: Engine) -> 
     r_theta = np.corrcoef([theta[u] for u in users], sim.theta)[0, 1]
     print(f"ability r={r_theta:.3f} (40 items)")
     assert r_theta >= 0.9
+
+
+def test_a_failing_job_is_retried_then_marked_failed(engine: Engine) -> None:
+    with unit_of_work(bind=engine) as session:
+        jobs.enqueue(session, kind="bogus", subject_id=1)
+    worker = Worker(settings=AiSettings(max_tries=2), engine=engine, kinds=("bogus",))
+    worker.run_once()
+    with unit_of_work(bind=engine, read_only=True) as session:
+        job = session.scalars(select(Job)).one()
+        assert (job.status, job.tries) == ("queued", 1)  # given back with a backoff
+        assert job.last_error == "ValueError: unknown job kind 'bogus'"
+    with unit_of_work(bind=engine) as session:
+        session.execute(update(Job).values(run_after=job.created_at))  # skip the backoff
+    worker.run_once()
+    with unit_of_work(bind=engine, read_only=True) as session:
+        job = session.scalars(select(Job)).one()
+    assert (job.status, job.tries) == ("failed", 2) and worker.stats.failed == 2
