@@ -98,3 +98,39 @@ def test_author_grades_a_flagged_answer_and_the_result_is_refreshed(
     stranger = make_user(db_engine)
     assert_error(client.get(f"/attempts/{attempt_id}/feedback", headers=stranger.headers), 403)
     assert_error(client.get(f"/attempts/{attempt_id}/next-question", headers=stranger.headers), 403)
+
+
+def test_authors_create_adaptive_assessments_with_rubric_keywords(
+    client: TestClient, db_engine: Engine
+) -> None:
+    author, learner = make_user(db_engine, role="author"), make_user(db_engine)
+    questions = [
+        {
+            "kind": "single_choice",
+            "prompt": f"Q{i}",
+            "options": [{"text": "a", "is_correct": True}, {"text": "b"}],
+        }
+        for i in range(3)
+    ]
+    questions.append(
+        {
+            "kind": "free_text",
+            "prompt": "Why index?",
+            "reference_answer": "It avoids a full table scan.",
+            "rubric_keywords": ["full table scan|every row", "b-tree|sorted"],
+        }
+    )
+    assessment = create_assessment(
+        client, author, questions=questions, adaptive=True, adaptive_target_se=0.5
+    )
+    assert assessment["adaptive"] is True and assessment["adaptive_target_se"] == 0.5
+    assert assessment["questions"][3]["rubric_keywords"] == [
+        "full table scan|every row",
+        "b-tree|sorted",
+    ]
+    attempt = client.post(f"/assessments/{assessment['id']}/attempts", headers=learner.headers)
+    nxt = client.get(f"/attempts/{attempt.json()['id']}/next-question", headers=learner.headers)
+    body = nxt.json()
+    assert body["adaptive"] is True and body["reason"] == "next" and body["n_scored"] == 0
+    # Uncalibrated questions are all alike (b=0, a=1): the lowest id goes first.
+    assert body["question_id"] == assessment["questions"][0]["id"]

@@ -29,6 +29,7 @@ class QuestionSpec:
     numeric_answer: float | None = None
     numeric_tolerance: float | None = None
     reference_answer: str | None = None
+    rubric_keywords: Sequence[str] | None = None  # free text: key ideas for AI grading
     options: Sequence[OptionSpec] = field(default_factory=tuple)
 
 
@@ -106,6 +107,7 @@ def _add_questions(session: Session, *, assessment_id: int, specs: Sequence[Ques
             numeric_answer=spec.numeric_answer,
             numeric_tolerance=spec.numeric_tolerance,
             reference_answer=spec.reference_answer,
+            rubric_keywords=list(spec.rubric_keywords) if spec.rubric_keywords else None,
         )
         session.add(question)
         session.flush()
@@ -125,6 +127,8 @@ def create_assessment(
     time_limit_seconds: int | None,
     pass_percent: float,
     questions: Sequence[QuestionSpec],
+    adaptive: bool = False,
+    adaptive_target_se: float | None = None,
 ) -> Assessment:
     if not actor.can_author:
         raise Forbidden("only authors and admins may create assessments")
@@ -134,6 +138,8 @@ def create_assessment(
         description=description,
         time_limit_seconds=time_limit_seconds,
         pass_percent=pass_percent,
+        adaptive=adaptive,
+        adaptive_target_se=adaptive_target_se,
         status="draft",
     )
     session.add(assessment)

@@ -44,6 +44,7 @@ def _specs(questions: list[QuestionCreate]) -> list[QuestionSpec]:
             numeric_answer=q.numeric_answer,
             numeric_tolerance=q.numeric_tolerance,
             reference_answer=q.reference_answer,
+            rubric_keywords=q.rubric_keywords,
             options=tuple(OptionSpec(text=o.text, is_correct=o.is_correct) for o in q.options),
         )
         for q in questions
@@ -62,6 +63,7 @@ def _view_dict(view: AssessmentView) -> dict[str, Any]:
             "numeric_answer": q.numeric_answer,
             "numeric_tolerance": q.numeric_tolerance,
             "reference_answer": q.reference_answer,
+            "rubric_keywords": q.rubric_keywords,
             "options": [
                 {"id": o.id, "position": o.position, "text": o.text, "is_correct": o.is_correct}
                 for o in view.options[q.id]
@@ -126,6 +128,8 @@ def create(body: AssessmentCreate, actor: ActorDep, session: SessionDep) -> Asse
         time_limit_seconds=body.time_limit_seconds,
         pass_percent=body.pass_percent,
         questions=_specs(body.questions),
+        adaptive=body.adaptive,
+        adaptive_target_se=body.adaptive_target_se,
     )
     return _authoring(session, assessment)
 
