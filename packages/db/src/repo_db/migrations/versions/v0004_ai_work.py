@@ -120,6 +120,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Before 0004 a pending result carried the provisional verdict: restore it.
+    op.execute(
+        "UPDATE results SET passed = (percent >= (SELECT pass_percent FROM assessments"
+        " WHERE assessments.id = results.assessment_id)) WHERE passed IS NULL"
+    )
     with op.batch_alter_table("results") as batch:
         batch.alter_column("passed", existing_type=sa.Boolean(), nullable=False)
     with op.batch_alter_table("assessments") as batch:
