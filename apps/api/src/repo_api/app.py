@@ -15,7 +15,7 @@ from repo_api import __doc__ as package_doc
 from repo_api.config import ApiSettings, get_settings
 from repo_api.errors import install_error_handlers
 from repo_api.logging import RequestContextMiddleware, configure_logging
-from repo_api.routes import accounts, admin, assessments, attempts, health
+from repo_api.routes import accounts, admin, assessments, attempts, health, reviews
 from repo_api.security import BodyLimitMiddleware, SecurityHeadersMiddleware, build_throttle
 
 API_VERSION = "1.0.0"
@@ -58,6 +58,7 @@ def create_app(*, engine: Engine | None = None, settings: ApiSettings | None = N
     app.include_router(assessments.router)
     app.include_router(attempts.router)
     app.include_router(admin.router)
+    app.include_router(reviews.router)
     if settings.bench_endpoints:
         app.include_router(health.bench_router)
 

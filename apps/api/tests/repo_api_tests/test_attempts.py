@@ -57,7 +57,9 @@ def test_full_attempt_scores_objective_and_queues_free_text(
     assert body["attempt"]["status"] == "grading"  # free text waits for the AI worker
     result = body["result"]
     assert result["score"] == 6 and result["max_score"] == 10 and result["percent"] == 60
-    assert result["passed"] is True and result["details"]["pending"] == 1
+    # Pending, not provisionally passed: the free-text answer has no grade yet.
+    assert result["passed"] is None and result["status"] == "pending"
+    assert result["details"]["pending"] == 1
 
     with unit_of_work(bind=db_engine) as session:
         rows = session.execute(
@@ -96,6 +98,7 @@ def test_wrong_answers_score_zero_and_objective_only_is_graded(
     body = client.post(f"/attempts/{attempt['id']}/submit", headers=learner.headers).json()
     assert body["attempt"]["status"] == "graded"
     assert body["result"]["score"] == 0 and body["result"]["passed"] is False
+    assert body["result"]["status"] == "final"
 
 
 def test_save_is_idempotent_and_validated(client: TestClient, db_engine: Engine) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from repo_db import models
+from repo_db import jobs, models  # jobs: the work queue (enqueue, claim under a lease, complete)
 from repo_db._context import savepoint, unit_of_work
 from repo_db._crud import (
     count,
@@ -114,6 +114,7 @@ __all__ = [
     "find_many",
     "find_one",
     "get_engine",
+    "jobs",
     "models",
     "savepoint",
     "settings",

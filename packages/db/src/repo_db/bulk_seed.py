@@ -257,6 +257,7 @@ def bulk_seed(
                 "numeric_answer",
                 "numeric_tolerance",
                 "reference_answer",
+                "rubric_keywords",
             ],
             _questions(new_assessment_ids),
         )
@@ -414,6 +415,7 @@ def _questions(assessment_ids: Sequence[int]) -> Iterable[tuple[Any, ...]]:
                     numeric,
                     0.0 if numeric is not None else None,
                     "A reference answer." if kind == QuestionKind.FREE_TEXT else None,
+                    ["reference", "answer"] if kind == QuestionKind.FREE_TEXT else None,
                 )
 
 

@@ -76,7 +76,7 @@ def test_migrations_and_create_tables_build_the_same_schema(alembic_engine: Engi
     create_tables(alembic_engine)
     create_tables(alembic_engine)  # idempotent
     assert schema_of(alembic_engine) == migrated
-    assert len(migrated) == 11
+    assert len(migrated) == 13
 
 
 def test_revisions_are_the_contract() -> None:

@@ -32,6 +32,7 @@ class QuestionSpec:
     numeric_answer: float | None = None
     numeric_tolerance: float | None = None
     reference_answer: str | None = None
+    rubric_keywords: Sequence[str] | None = None  # free text: key ideas for AI grading
     options: Sequence[OptionSpec] = field(default_factory=tuple)
 
 
@@ -124,6 +125,7 @@ def _add_questions(session: Session, *, assessment_id: int, specs: Sequence[Ques
             numeric_answer=spec.numeric_answer,
             numeric_tolerance=spec.numeric_tolerance,
             reference_answer=spec.reference_answer,
+            rubric_keywords=list(spec.rubric_keywords) if spec.rubric_keywords else None,
         )
         session.add(question)
         session.flush()
@@ -146,6 +148,8 @@ def create_assessment(
     max_attempts: int | None = None,
     show_answers: str = "after_last_attempt",
     closes_at: datetime | None = None,
+    adaptive: bool = False,
+    adaptive_target_se: float | None = None,
 ) -> Assessment:
     if not actor.can_author:
         raise Forbidden("only authors and admins may create assessments")
@@ -155,6 +159,8 @@ def create_assessment(
         description=description,
         time_limit_seconds=time_limit_seconds,
         pass_percent=pass_percent,
+        adaptive=adaptive,
+        adaptive_target_se=adaptive_target_se,
         status="draft",
         **_policy(max_attempts=max_attempts, show_answers=show_answers, closes_at=closes_at),
     )

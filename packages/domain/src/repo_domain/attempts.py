@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from repo_db import DuplicateError, savepoint
 from repo_db.models import AnswerOption, Assessment, Attempt, Question, Response, Result
+from repo_domain import grading
 from repo_domain.assessments import get_visible, load_view
 from repo_domain.common import Actor, KeysetPage, as_utc, keyset_page, utcnow
 from repo_domain.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -291,6 +292,10 @@ def _score_question(
     return (question.points if ok else 0.0), ok, "not_required"
 
 
+#: Public name for repo_domain.adaptive, which scores answers before the attempt is submitted.
+score_question = _score_question
+
+
 def submit(session: Session, *, actor: Actor, attempt_id: int) -> tuple[Attempt, Result]:
     """Submit exactly once: a conditional UPDATE decides the single winner of racing submits.
 
@@ -357,12 +362,26 @@ def submit(session: Session, *, actor: Actor, attempt_id: int) -> tuple[Attempt,
         score=score,
         max_score=max_score,
         percent=percent,
-        passed=percent >= assessment.pass_percent,
-        details={"questions": details, "pending": pending, "provisional": bool(pending)},
+        # Final only when every free-text answer has a grade: no provisional pass or fail.
+        passed=None if pending else percent >= assessment.pass_percent,
+        details={"questions": details, "pending": pending},
     )
     session.add(result)
     session.flush()
+    _after_submit(session, attempt=attempt)
     return attempt, result
+
+
+def _after_submit(session: Session, *, attempt: Attempt) -> None:
+    """Queue AI grading (free text) or the ability re-estimate for the submitted attempt."""
+    grading.on_submitted(session, attempt=attempt)
+    if assessment_is_adaptive(session, attempt=attempt):
+        grading.refresh_result(session, attempt_id=attempt.id)
+
+
+def assessment_is_adaptive(session: Session, *, attempt: Attempt) -> bool:
+    assessment = session.get(Assessment, attempt.assessment_id)
+    return bool(assessment is not None and assessment.adaptive)
 
 
 def get_result(session: Session, *, actor: Actor, attempt_id: int) -> Result:

@@ -34,7 +34,10 @@ def assessment_stats(session: Session, *, actor: Actor, assessment_id: int) -> d
         select(
             func.count(Result.id),
             func.avg(Result.percent),
-            func.avg(case((Result.passed, 1.0), else_=0.0)),
+            # Pending results (passed IS NULL) are neither passes nor failures: AVG skips NULL.
+            func.avg(
+                case((Result.passed.is_(None), None), (Result.passed.is_(True), 1.0), else_=0.0)
+            ),
         ).where(Result.assessment_id == assessment.id)
     ).one()
     bucket = _bucket_expr().label("bucket")

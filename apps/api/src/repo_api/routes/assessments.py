@@ -44,6 +44,7 @@ def _specs(questions: list[QuestionCreate]) -> list[QuestionSpec]:
             numeric_answer=q.numeric_answer,
             numeric_tolerance=q.numeric_tolerance,
             reference_answer=q.reference_answer,
+            rubric_keywords=q.rubric_keywords,
             options=tuple(OptionSpec(text=o.text, is_correct=o.is_correct) for o in q.options),
         )
         for q in questions
@@ -62,6 +63,7 @@ def _view_dict(view: AssessmentView) -> dict[str, Any]:
             "numeric_answer": q.numeric_answer,
             "numeric_tolerance": q.numeric_tolerance,
             "reference_answer": q.reference_answer,
+            "rubric_keywords": q.rubric_keywords,
             "options": [
                 {"id": o.id, "position": o.position, "text": o.text, "is_correct": o.is_correct}
                 for o in view.options[q.id]
@@ -129,6 +131,8 @@ def create(body: AssessmentCreate, actor: ActorDep, session: SessionDep) -> Asse
         max_attempts=body.max_attempts,
         show_answers=body.show_answers,
         closes_at=body.closes_at,
+        adaptive=body.adaptive,
+        adaptive_target_se=body.adaptive_target_se,
     )
     return _authoring(session, assessment)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -29,6 +29,9 @@ class QuestionCreate(BaseModel):
     numeric_answer: float | None = Field(default=None, allow_inf_nan=False, ge=-1e15, le=1e15)
     numeric_tolerance: float | None = Field(default=None, ge=0, le=1e15, allow_inf_nan=False)
     reference_answer: SafeStr | None = Field(default=None, max_length=10_000)
+    rubric_keywords: list[Annotated[SafeStr, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=50, description="free text: key ideas, alternatives with |"
+    )
     options: list[OptionCreate] = Field(default_factory=list, max_length=MAX_OPTIONS)
 
     @model_validator(mode="after")
@@ -62,6 +65,8 @@ class AssessmentBase(BaseModel):
 
 
 class AssessmentCreate(AssessmentBase):
+    adaptive: bool = Field(default=False, description="serve questions by maximum information")
+    adaptive_target_se: float | None = Field(default=None, gt=0, le=2, allow_inf_nan=False)
     questions: list[QuestionCreate] = Field(default_factory=list, max_length=MAX_QUESTIONS)
 
 
@@ -102,6 +107,7 @@ class QuestionAuthoring(QuestionPublic):
     numeric_answer: float | None
     numeric_tolerance: float | None
     reference_answer: str | None
+    rubric_keywords: list[str] | None = None
     options: list[OptionAuthoring]  # type: ignore[assignment]
 
 
@@ -116,6 +122,8 @@ class AssessmentSummary(ORMModel):
     max_attempts: int | None
     show_answers: ShowAnswers
     closes_at: UtcDatetime | None
+    adaptive: bool = False
+    adaptive_target_se: float | None = None
     created_at: UtcDatetime
     updated_at: UtcDatetime
     published_at: UtcDatetime | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from repo_api.schemas.common import DbId, ORMModel, SafeStr, UtcDatetime
 from repo_db.models import AttemptStatus, GradingStatus
@@ -51,10 +51,16 @@ class ResultPublic(ORMModel):
     score: float
     max_score: float
     percent: float
-    passed: bool
+    passed: bool | None = Field(description="null while the result is pending")
     details: dict[str, Any] | None
     created_at: UtcDatetime
     updated_at: UtcDatetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> Literal["pending", "final"]:
+        """`pending` until every free-text answer has a grade: no provisional pass or fail."""
+        return "pending" if self.passed is None else "final"
 
 
 class SubmitPublic(BaseModel):

@@ -11,11 +11,13 @@ from repo_db.models.assessments import (
 )
 from repo_db.models.base import Base
 from repo_db.models.enums import AssessmentStatus, AttemptStatus, GradingStatus, QuestionKind, Role
-from repo_db.models.intelligence import AbilityEstimate, Feedback, ItemParameter
+from repo_db.models.intelligence import AbilityEstimate, Calibration, Feedback, ItemParameter
+from repo_db.models.jobs import JOB_STATUSES, Job
 
 metadata = Base.metadata
 
 __all__ = [
+    "JOB_STATUSES",
     "AbilityEstimate",
     "AnswerOption",
     "Assessment",
@@ -24,9 +26,11 @@ __all__ = [
     "AttemptStatus",
     "AuthToken",
     "Base",
+    "Calibration",
     "Feedback",
     "GradingStatus",
     "ItemParameter",
+    "Job",
     "Question",
     "QuestionKind",
     "Response",

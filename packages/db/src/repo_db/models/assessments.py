@@ -64,6 +64,9 @@ class Assessment(Base):
         String(24), default="after_last_attempt", server_default="after_last_attempt"
     )
     closes_at: Mapped[datetime | None]
+    # Computerized adaptive testing (repo_domain.adaptive); stop once the SE falls below target.
+    adaptive: Mapped[bool] = mapped_column(default=False, server_default=false())
+    adaptive_target_se: Mapped[float | None] = mapped_column(Float)
 
 
 class Question(Base):
@@ -86,6 +89,7 @@ class Question(Base):
     numeric_tolerance: Mapped[float | None] = mapped_column(Float)
     # free-text questions: model answer / rubric handed to AI grading
     reference_answer: Mapped[str | None] = mapped_column(Text)
+    rubric_keywords: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class AnswerOption(Base):
@@ -174,7 +178,7 @@ class Result(Base):
     score: Mapped[float] = mapped_column(Float)
     max_score: Mapped[float] = mapped_column(Float)
     percent: Mapped[float] = mapped_column(Float)
-    passed: Mapped[bool]
+    passed: Mapped[bool | None]  # None while free-text answers await a grade
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

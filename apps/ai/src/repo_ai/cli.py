@@ -1,0 +1,194 @@
+"""`python -m repo_ai` / `./pants run apps/ai -- ...`: the worker and the batch jobs."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from repo_ai.config import get_settings
+from repo_ai.logging import configure_logging
+
+app = typer.Typer(
+    name="repo-ai",
+    help=(
+        "Assessment intelligence for the platform, on the shared database (repo_db settings: "
+        "DATABASE_URL, or the SQLite default).\n\n"
+        "worker: claims grading and ability re-estimation jobs from the database work queue "
+        "under a lease (AI_LEASE_SECONDS) and runs them until stopped.\n\n"
+        "calibrate: fits the 2PL IRT model to each assessment's graded answers and stores "
+        "item parameters with standard errors as a new calibration version.\n\n"
+        "grade-pending: grades every free-text answer waiting in `grading` now, then exits.\n\n"
+        "simulate: checks calibration, ability estimation and adaptive testing against "
+        "simulated learners with known abilities (no database).\n\n"
+        "Without a command it runs the worker."
+    ),
+    invoke_without_command=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+# The commands import their machinery (scikit-learn, scipy) when they run, so `--help` is quick.
+def _setup() -> None:
+    settings = get_settings()
+    configure_logging(level=settings.log_level, json_logs=settings.json_logs)
+
+
+@app.command()
+def worker(
+    lease_seconds: Annotated[
+        float | None, typer.Option(help="Lease per claimed job (default AI_LEASE_SECONDS=60).")
+    ] = None,
+    drain: Annotated[
+        bool, typer.Option("--drain", help="Exit once no job is due instead of polling.")
+    ] = False,
+    pause_after_claim: Annotated[
+        float, typer.Option(hidden=True, help="Testing: sleep after claiming each job.")
+    ] = 0.0,
+) -> None:
+    """Run the worker: grade free-text answers and re-estimate abilities (Ctrl-C stops)."""
+    _setup()
+    from repo_ai.worker import Worker
+
+    settings = get_settings()
+    if lease_seconds is not None:
+        settings = settings.model_copy(update={"lease_seconds": lease_seconds})
+    runner = Worker(settings=settings, pause_after_claim_s=pause_after_claim)
+    runner.install_signal_handlers()
+    runner.run(drain=drain)
+
+
+@app.command()
+def calibrate(
+    assessment_id: Annotated[
+        list[int] | None, typer.Option("--assessment-id", "-a", help="Only these assessments.")
+    ] = None,
+    reestimate: Annotated[
+        bool, typer.Option(help="Queue ability re-estimates under the new calibration.")
+    ] = True,
+) -> None:
+    """Fit the 2PL model to graded answers; store parameters, standard errors and a version."""
+    _setup()
+    from repo_ai.work import assessments_to_calibrate, calibrate_assessment
+    from repo_db import unit_of_work
+
+    with unit_of_work(read_only=True) as session:
+        ids = assessment_id or assessments_to_calibrate(session)
+    table = Table("assessment", "calibration", "learners", "items", "answers", "result")
+    with _progress() as progress:
+        task = progress.add_task("calibrating", total=len(ids))
+        for aid in ids:
+            with unit_of_work() as session:
+                outcome = calibrate_assessment(session, assessment_id=aid, reestimate=reestimate)
+            table.add_row(
+                str(aid),
+                str(outcome.calibration_id or "-"),
+                str(outcome.n_learners),
+                str(outcome.n_items),
+                str(outcome.n_responses),
+                outcome.reason,
+            )
+            progress.advance(task)
+    console.print(table)
+
+
+@app.command("grade-pending")
+def grade_pending() -> None:
+    """Queue every attempt waiting in `grading`, grade them all now, and exit."""
+    _setup()
+    from sqlalchemy import func, select
+
+    from repo_ai.work import GRADE_ATTEMPT, sweep_grading
+    from repo_ai.worker import Worker
+    from repo_db import unit_of_work
+    from repo_db.models import Job
+
+    with unit_of_work() as session:
+        sweep_grading(session)
+        total = session.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(Job.kind == GRADE_ATTEMPT, Job.status.in_(("queued", "running")))
+        )
+    started = time.perf_counter()
+    with _progress() as progress:
+        task = progress.add_task("grading attempts", total=total or 0)
+        runner = Worker(
+            settings=get_settings(),
+            kinds=(GRADE_ATTEMPT,),
+            on_job_done=lambda _job: progress.advance(task),
+        )
+        stats = runner.run(drain=True)
+    elapsed = time.perf_counter() - started
+    console.print(
+        f"graded {stats.done} attempts in {elapsed:.1f} s"
+        f" ({stats.done / elapsed if elapsed else 0:.1f}/s); failed {stats.failed}"
+    )
+
+
+@app.command()
+def simulate(
+    learners: Annotated[int, typer.Option(help="Simulated learners.")] = 1000,
+    items: Annotated[int, typer.Option(help="Items in the calibration test.")] = 40,
+    per_learner: Annotated[int, typer.Option(help="Items each learner answers.")] = 40,
+    bank: Annotated[int, typer.Option(help="Item bank size for the adaptive run.")] = 200,
+    fixed_length: Annotated[int, typer.Option(help="Length of the fixed form.")] = 30,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Recover known item parameters and abilities; compare adaptive with a fixed form."""
+    _setup()
+    from repo_ai.simulation import adaptive_vs_fixed, recovery
+
+    with _progress() as progress:
+        task = progress.add_task("simulating", total=2)
+        rec = recovery(n_learners=learners, n_items=items, per_learner=per_learner, seed=seed)
+        progress.advance(task)
+        ada = adaptive_vs_fixed(
+            n_learners=learners, bank_size=bank, fixed_length=fixed_length, seed=seed
+        )
+        progress.advance(task)
+    table = Table("check", "value")
+    table.add_row(
+        "learners x items answered", f"{rec.n_learners} x {rec.per_learner} of {rec.n_items}"
+    )
+    table.add_row("calibration time", f"{rec.seconds:.2f} s ({rec.iterations} EM iterations)")
+    table.add_row("difficulty r (truth vs estimate)", f"{rec.difficulty_r:.3f}")
+    table.add_row("discrimination r", f"{rec.discrimination_r:.3f}")
+    table.add_row("ability r (EAP)", f"{rec.ability_r:.3f} (mean SE {rec.mean_ability_se:.3f})")
+    table.add_row("fixed form", f"{ada.fixed_length} items, mean SE {ada.fixed_se:.3f}")
+    table.add_row(
+        "adaptive to the same SE",
+        f"{ada.adaptive_mean_items:.1f} items on average ({100 * ada.share_of_fixed:.0f}% of the "
+        f"fixed form), max {ada.adaptive_max_items}, {100 * ada.reached_target:.0f}% reached it",
+    )
+    table.add_row(
+        "ability r adaptive / fixed", f"{ada.adaptive_ability_r:.3f} / {ada.fixed_ability_r:.3f}"
+    )
+    Console().print(table)
+
+
+@app.callback()
+def _default(ctx: typer.Context) -> None:
+    # `./pants run apps/ai` and `python -m repo_ai` with no command run the worker.
+    if ctx.invoked_subcommand is None:
+        worker(lease_seconds=None, drain=False, pause_after_claim=0.0)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,152 @@
+"""The jobs the worker runs: grade an attempt's free text, re-estimate a learner's ability,
+calibrate an assessment's items. Each takes a unit-of-work session and does its writes in it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from repo_ai.ability import estimate_ability
+from repo_ai.calibration import fit_2pl
+from repo_ai.grading import MODEL_VERSION, Rubric, grade_answer
+from repo_ai.store import latest_calibration_id, load_responses, save_ability, save_calibration
+from repo_db import jobs
+from repo_db.models import Assessment, Attempt, Job, Question, Response
+from repo_domain import adaptive, grading
+
+GRADE_ATTEMPT = grading.GRADE_ATTEMPT
+ESTIMATE_ABILITY = grading.ESTIMATE_ABILITY
+KINDS = (GRADE_ATTEMPT, ESTIMATE_ABILITY)
+#: An item is calibrated only from this many answers, with both right and wrong ones among them.
+MIN_RESPONSES_PER_ITEM = 20
+MIN_LEARNERS = 50
+
+
+@dataclass(frozen=True)
+class GradeOutcome:
+    graded: int
+    flagged: int
+    attempt_status: str | None
+
+
+def grade_attempt(session: Session, *, attempt_id: int, review_threshold: float) -> GradeOutcome:
+    """AI-grade the attempt's pending free-text answers and refresh its result."""
+    attempt = session.scalar(select(Attempt).where(Attempt.id == attempt_id).with_for_update())
+    if attempt is None or attempt.status != "grading":
+        return GradeOutcome(0, 0, attempt.status if attempt else None)
+    pending = session.execute(
+        select(Response, Question)
+        .join(Question, Question.id == Response.question_id)
+        .where(
+            Response.attempt_id == attempt.id,
+            Response.grading_status == "pending",
+            Question.kind == "free_text",
+        )
+        .order_by(Response.id)
+    ).all()
+    flagged = 0
+    for response, question in pending:
+        grade = grade_answer(
+            Rubric.of(question.reference_answer, question.rubric_keywords),
+            response.text_value or "",
+        )
+        needs_review = grade.confidence < review_threshold
+        flagged += needs_review
+        grading.record_grade(
+            session,
+            response=response,
+            question=question,
+            fraction=grade.fraction,
+            comment=grade.feedback,
+            source="ai",
+            model_version=MODEL_VERSION,
+            confidence=grade.confidence,
+            needs_review=needs_review,
+        )
+    grading.refresh_result(session, attempt_id=attempt.id)
+    return GradeOutcome(len(pending), flagged, attempt.status)
+
+
+def estimate_for_attempt(session: Session, *, attempt_id: int) -> bool:
+    """Re-estimate the learner's ability on the attempt's assessment from this graded attempt."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None or attempt.status != "graded":
+        return False
+    rows = session.execute(
+        select(Response.question_id, Response.is_correct).where(
+            Response.attempt_id == attempt.id, Response.is_correct.is_not(None)
+        )
+    ).all()
+    params = adaptive.load_item_params(session, [r.question_id for r in rows])
+    estimate = estimate_ability(
+        [bool(r.is_correct) for r in rows], [params[r.question_id] for r in rows]
+    )
+    save_ability(
+        session,
+        user_id=attempt.user_id,
+        assessment_id=attempt.assessment_id,
+        estimate=estimate,
+        calibration_id=latest_calibration_id(session, attempt.assessment_id),
+    )
+    return True
+
+
+@dataclass(frozen=True)
+class CalibrationOutcome:
+    assessment_id: int
+    calibration_id: int | None
+    n_learners: int
+    n_items: int
+    n_responses: int
+    reason: str
+
+
+def calibrate_assessment(
+    session: Session, *, assessment_id: int, reestimate: bool = True
+) -> CalibrationOutcome:
+    """Fit the 2PL model to the assessment's graded answers; store a new calibration version."""
+    data = load_responses(session, assessment_id)
+    n_learners = len(data.attempt_ids)
+    if n_learners < MIN_LEARNERS:
+        return CalibrationOutcome(
+            assessment_id, None, n_learners, 0, len(data.correct), "too few graded attempts"
+        )
+    n_items = len(data.question_ids)
+    counts = np.bincount(data.item, minlength=n_items)
+    rights = np.bincount(data.item, weights=data.correct, minlength=n_items)
+    keep = (counts >= MIN_RESPONSES_PER_ITEM) & (rights > 0) & (rights < counts)
+    if not keep.any():
+        return CalibrationOutcome(
+            assessment_id, None, n_learners, 0, len(data.correct), "no item has enough answers"
+        )
+    fit = fit_2pl(data.learner, data.item, data.correct, n_items=n_items)
+    calibration = save_calibration(
+        session,
+        assessment_id=assessment_id,
+        question_ids=data.question_ids,
+        fit=fit,
+        keep=keep,
+    )
+    if reestimate:
+        for attempt_id in data.attempt_ids:
+            jobs.enqueue(session, kind=ESTIMATE_ABILITY, subject_id=attempt_id)
+    return CalibrationOutcome(
+        assessment_id, calibration.id, n_learners, int(keep.sum()), len(data.correct), "ok"
+    )
+
+
+def assessments_to_calibrate(session: Session) -> list[int]:
+    return list(session.scalars(select(Assessment.id).order_by(Assessment.id)))
+
+
+def sweep_grading(session: Session) -> int:
+    """Queue a grading job for every attempt in `grading` that has none (e.g. submitted before
+    the queue existed, or written by a seeder); failed jobs stay failed until re-queued by hand."""
+    has_job = select(Job.id).where(Job.kind == GRADE_ATTEMPT, Job.subject_id == Attempt.id).exists()
+    ids = list(session.scalars(select(Attempt.id).where(Attempt.status == "grading", ~has_job)))
+    for attempt_id in ids:
+        jobs.enqueue(session, kind=GRADE_ATTEMPT, subject_id=attempt_id)
+    return len(ids)

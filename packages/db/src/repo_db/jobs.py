@@ -1,0 +1,175 @@
+"""A work queue in the database: enqueue jobs, claim them under a lease, complete or retry them.
+
+Claiming is one short writing transaction, the same code on both databases:
+
+* PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED`` so concurrent workers take disjoint jobs
+  without waiting for each other, then an UPDATE that sets the lease.
+* SQLite: a writing unit of work begins with ``BEGIN IMMEDIATE``, so claims are serialized by
+  the database's write lock (``FOR UPDATE`` is not rendered there).
+
+A claimed job belongs to its worker until ``lease_expires_at``; if the worker dies, any worker
+may claim the job again once the lease has expired. ``complete`` succeeds only for the lease's
+current owner, so a worker that lost its lease can roll its work back instead of doing it twice:
+do the job's writes and ``complete`` in ONE unit of work and raise ``LeaseLost`` if it fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from repo_db._context import savepoint
+from repo_db.errors import DuplicateError, RepoDbError
+from repo_db.models import Job
+
+DEFAULT_LEASE_S = 60.0
+
+
+class LeaseLost(RepoDbError):
+    """The job's lease expired and another worker owns it now: roll back, do not complete."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    id: int
+    kind: str
+    subject_id: int
+    tries: int
+    lease_owner: str
+    lease_expires_at: datetime
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def enqueue(session: Session, *, kind: str, subject_id: int, delay_s: float = 0.0) -> None:
+    """Queue (kind, subject_id): a queued or running job stays as it is, a finished one is queued
+    again."""
+    run_after = _now() + timedelta(seconds=delay_s)
+    existing = session.scalar(select(Job).where(Job.kind == kind, Job.subject_id == subject_id))
+    if existing is None:
+        try:
+            with savepoint(session):
+                session.add(Job(kind=kind, subject_id=subject_id, run_after=run_after))
+            return
+        except DuplicateError:  # a concurrent enqueue inserted it first
+            existing = session.scalar(
+                select(Job).where(Job.kind == kind, Job.subject_id == subject_id)
+            )
+            if existing is None:
+                raise
+    if existing.status in ("done", "failed"):
+        existing.status = "queued"
+        existing.tries = 0
+        existing.run_after = run_after
+        existing.last_error = None
+        session.flush()
+
+
+def claim(
+    session: Session,
+    *,
+    kinds: Sequence[str],
+    worker: str,
+    limit: int = 1,
+    lease_s: float = DEFAULT_LEASE_S,
+) -> list[ClaimedJob]:
+    """Take up to ``limit`` due jobs (queued and due, or running with an expired lease).
+
+    Call it in its own short writing unit of work, so the lease is committed before the work.
+    """
+    now = _now()
+    due = or_(
+        and_(Job.status == "queued", Job.run_after <= now),
+        and_(Job.status == "running", Job.lease_expires_at < now),
+    )
+    ids = list(
+        session.scalars(
+            select(Job.id)
+            .where(Job.kind.in_(list(kinds)), due)
+            .order_by(Job.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not ids:
+        return []
+    expires = now + timedelta(seconds=lease_s)
+    session.execute(
+        update(Job)
+        .where(Job.id.in_(ids))
+        .values(
+            status="running",
+            lease_owner=worker,
+            lease_expires_at=expires,
+            tries=Job.tries + 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.execute(
+        select(Job.id, Job.kind, Job.subject_id, Job.tries).where(Job.id.in_(ids)).order_by(Job.id)
+    ).all()
+    return [
+        ClaimedJob(
+            id=r.id,
+            kind=r.kind,
+            subject_id=r.subject_id,
+            tries=r.tries,
+            lease_owner=worker,
+            lease_expires_at=expires,
+        )
+        for r in rows
+    ]
+
+
+def _owned(job_id: int, worker: str) -> list[object]:
+    return [Job.id == job_id, Job.status == "running", Job.lease_owner == worker]
+
+
+def complete(session: Session, *, job_id: int, worker: str) -> bool:
+    """Mark the job done if ``worker`` still holds its lease (False: the lease was lost)."""
+    done = session.execute(
+        update(Job)
+        .where(*_owned(job_id, worker))  # type: ignore[arg-type]
+        .values(status="done", lease_owner=None, lease_expires_at=None, updated_at=_now())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def fail(
+    session: Session,
+    *,
+    job_id: int,
+    worker: str,
+    error: str,
+    retry_in_s: float | None,
+) -> bool:
+    """Give the job back: queued again after ``retry_in_s``, or ``failed`` for good if None."""
+    values: dict[str, object] = {
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "last_error": error[:2000],
+        "updated_at": _now(),
+    }
+    if retry_in_s is None:
+        values["status"] = "failed"
+    else:
+        values["status"] = "queued"
+        values["run_after"] = _now() + timedelta(seconds=retry_in_s)
+    changed = session.execute(
+        update(Job)
+        .where(*_owned(job_id, worker))  # type: ignore[arg-type]
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(changed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+__all__ = ["DEFAULT_LEASE_S", "ClaimedJob", "LeaseLost", "claim", "complete", "enqueue", "fail"]
