@@ -23,7 +23,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from repo_db._context import savepoint
-from repo_db.errors import DuplicateError, RepoDbError
+from repo_db._errors import DuplicateError, RepoDbError
 from repo_db.models import Job
 
 DEFAULT_LEASE_S = 60.0
