@@ -203,6 +203,8 @@ class World:
             "attempt_id": self.attempt_id,
             "question_id": self.published["questions"][2]["id"],
             "user_id": self.learner.id,
+            # no feedback exists yet: every /reviews/{feedback_id} probe must answer 403/404
+            "feedback_id": 1,
         }
 
 
@@ -239,6 +241,7 @@ VALID_BODIES: dict[str, Any] = {
     "/assessments/{assessment_id}": {"title": "pwned"},
     "/attempts/{attempt_id}/responses/{question_id}": {"numeric_value": 1},
     "/admin/users/{user_id}": {"role": "admin", "is_active": False},
+    "/reviews/{feedback_id}": {"score": 100, "comment": "full marks"},
     "/auth/register": {
         "email": "n@example.org",
         "password": "a-fine-passphrase",

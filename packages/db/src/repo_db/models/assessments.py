@@ -55,6 +55,9 @@ class Assessment(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None]
+    # Computerized adaptive testing (repo_domain.adaptive); stop once the SE falls below target (0004).
+    adaptive: Mapped[bool] = mapped_column(default=False, server_default=false())
+    adaptive_target_se: Mapped[float | None] = mapped_column(Float)
     # Attempt policy (migration 0005). NULL max_attempts = unlimited retakes; with retakes left
     # the correct answers stay hidden. The allowed values are checked by the domain and the API
     # schema, not by a CHECK constraint: adding one on SQLite means recreating `assessments`,
@@ -64,9 +67,6 @@ class Assessment(Base):
         String(24), default="after_last_attempt", server_default="after_last_attempt"
     )
     closes_at: Mapped[datetime | None]
-    # Computerized adaptive testing (repo_domain.adaptive); stop once the SE falls below target.
-    adaptive: Mapped[bool] = mapped_column(default=False, server_default=false())
-    adaptive_target_se: Mapped[float | None] = mapped_column(Float)
 
 
 class Question(Base):
