@@ -55,7 +55,7 @@ class Assessment(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None]
-    # Computerized adaptive testing (repo_domain.adaptive); stop once the SE falls below target (0004).
+    # Computerized adaptive testing (0004, repo_domain.adaptive): stop once the SE is below target.
     adaptive: Mapped[bool] = mapped_column(default=False, server_default=false())
     adaptive_target_se: Mapped[float | None] = mapped_column(Float)
     # Attempt policy (migration 0005). NULL max_attempts = unlimited retakes; with retakes left

@@ -21,11 +21,14 @@ ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 TS = sa.DateTime(timezone=True)
 
 
-# Accepted squawk findings (tools/squawk), each with the reason it is safe here:
-# squawk-ignore: constraint-missing-not-valid, adding-foreign-key-constraint -- the foreign keys go on item_parameters, ability_estimates and feedback, which nothing wrote before 0004 (no calibration, grading or estimate existed), so validating them scans empty tables
-# squawk-ignore: require-concurrent-index-creation -- ix_feedback_needs_review_id is built on feedback, empty before 0004 (see above); the jobs/calibrations indexes are on tables created here
-# squawk-ignore: ban-drop-not-null -- expand step for pending results (passed NULL until every free-text answer is graded); no result is pending until the new worker runs, so code from before 0004 never reads a NULL during a rolling deploy as long as the API is deployed before the AI worker (docs/operations.md)
-
+# Accepted squawk findings (tools/squawk). The foreign keys and the feedback index go on
+# item_parameters, ability_estimates and feedback, which nothing wrote before 0004 (no calibration,
+# grade or estimate existed): validating them scans empty tables. results.passed becomes NULL for
+# pending results only once the new AI worker runs, so deploy the API before the worker.
+# squawk-ignore: constraint-missing-not-valid -- the tables were empty before 0004
+# squawk-ignore: adding-foreign-key-constraint -- the tables were empty before 0004
+# squawk-ignore: require-concurrent-index-creation -- feedback was empty before 0004
+# squawk-ignore: ban-drop-not-null -- expand step; API deployed before the worker
 
 def upgrade() -> None:
     op.create_table(
