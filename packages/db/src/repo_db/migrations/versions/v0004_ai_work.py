@@ -30,6 +30,7 @@ TS = sa.DateTime(timezone=True)
 # squawk-ignore: require-concurrent-index-creation -- feedback was empty before 0004
 # squawk-ignore: ban-drop-not-null -- expand step; API deployed before the worker
 
+
 def upgrade() -> None:
     op.create_table(
         "jobs",
