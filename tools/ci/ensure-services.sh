@@ -24,6 +24,28 @@ if ! postgres_up; then
 fi
 echo "ensure-services: PostgreSQL is up on $PG_HOST:$PG_PORT"
 
+# Redis for the API's shared login throttle (tests use their own key prefixes).
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "ensure-services: installing redis (Debian package)"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }; then
+    echo "ensure-services: cannot install redis-server (apt-get install -y redis-server failed)" >&2
+    exit 1
+  fi
+fi
+if ! redis_up; then
+  echo "ensure-services: Redis is not answering on 127.0.0.1:6379; starting it"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
+  for _ in $(seq 1 20); do redis_up && break; sleep 0.5; done
+fi
+if ! redis_up; then
+  echo "ensure-services: Redis did not start on 127.0.0.1:6379; the throttling tests cannot run." >&2
+  exit 1
+fi
+echo "ensure-services: Redis is up on 127.0.0.1:6379"
+
 # Headless Chromium for the web UI's browser tests (apps/web:browser): the Debian package, never
 # `playwright install` (its download fails on these machines). Installed once, then a no-op.
 if ! command -v chromium >/dev/null 2>&1; then
