@@ -1,21 +1,20 @@
-"""AI worker settings, read from `AI_*` environment variables. Database settings live in repo_db."""
+"""AI worker settings, read from `AI_*` environment variables. Database settings and the
+environment (APP_ENV, else NODE_ENV) live in repo_db."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+import repo_db
 from repo_ai.grading import DEFAULT_REVIEW_THRESHOLD
 
 
 class AiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AI_", extra="ignore")
 
-    environment: str = Field(
-        default="development", validation_alias=AliasChoices("APP_ENV", "NODE_ENV", "AI_ENV")
-    )
     #: A claimed job belongs to its worker this long; a killed worker's job is retaken after it.
     lease_seconds: float = Field(default=60.0, gt=0)
     poll_interval_seconds: float = Field(default=1.0, gt=0)
@@ -30,7 +29,8 @@ class AiSettings(BaseSettings):
 
     @property
     def json_logs(self) -> bool:
-        production = self.environment.strip().lower() in {"production", "prod"}
+        """JSON in production or staging (repo_db's one definition of the environment)."""
+        production = repo_db.settings.is_production
         return production if self.log_json is None else self.log_json
 
 
