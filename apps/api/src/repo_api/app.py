@@ -22,17 +22,14 @@ API_VERSION = "1.0.0"
 
 
 def create_app(*, engine: Engine | None = None, settings: ApiSettings | None = None) -> FastAPI:
-    """Build the app. Without `engine`, repo_db's configured engine is used (resolved at startup,
-    so importing this module never touches the database)."""
+    """Build the app. Without `engine`, every unit of work uses repo_db's configured database
+    (and read-only ones its read replica, DATABASE_READ_URL, when set); importing this module
+    never touches the database."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(level=settings.log_level, json_logs=settings.json_logs)
-        if getattr(app.state, "engine", None) is None:
-            from repo_db import get_engine
-
-            app.state.engine = get_engine()
         yield
 
     metadata: dict[str, Any] = {

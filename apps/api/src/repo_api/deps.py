@@ -27,12 +27,14 @@ def get_settings(request: Request) -> ApiSettings:
     return settings
 
 
-def get_engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
+def get_engine(request: Request) -> Engine | None:
+    """The engine the app was built with (tests), or None: repo_db's configured database, so that
+    read-only units of work can go to the read replica (repo_db routes them)."""
+    engine: Engine | None = request.app.state.engine
     return engine
 
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
+EngineDep = Annotated[Engine | None, Depends(get_engine)]
 
 
 def client_address(request: Request) -> str:
@@ -41,9 +43,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def get_session(
-    request: Request, engine: Annotated[Engine, Depends(get_engine)]
-) -> Iterator[Session]:
+def get_session(request: Request, engine: EngineDep) -> Iterator[Session]:
     """One repo_db unit of work per request: commits if the handler returns, else rolls back.
 
     Reads (GET, HEAD, OPTIONS) run read-only, so they never wait for the database's write lock.
