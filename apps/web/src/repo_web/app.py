@@ -25,6 +25,7 @@ def create_app(*, engine: Engine | None = None, settings: WebSettings | None = N
     )
     app.state.engine = engine
     app.state.settings = settings
+    app.state.throttle = settings.build_throttle()  # log-in and sign-up, per address and account
     install_error_handlers(app)
     mount_static(app)
     for module in (auth, learner, manage, reviews, admin):
