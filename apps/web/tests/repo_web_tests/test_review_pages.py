@@ -47,6 +47,12 @@ def _submitted_with_flagged_grade(engine: Engine, learner: PageUser, assessment_
                 session, actor=learner.actor, attempt_id=attempt_id, question_id=q.id, answer=answer
             )
         attempts.submit(session, actor=learner.actor, attempt_id=attempt_id)
+    _flag_free_text(engine, attempt_id, comment="Partly right: say what stops it.")
+    return attempt_id
+
+
+def _flag_free_text(engine: Engine, attempt_id: int, *, comment: str) -> None:
+    """As the AI worker does: 2 of 4 points, confidence 0.3, flagged for review."""
     with unit_of_work(bind=engine) as session:
         response, question = session.execute(
             select(Response, Question)
@@ -58,14 +64,13 @@ def _submitted_with_flagged_grade(engine: Engine, learner: PageUser, assessment_
             response=response,
             question=question,
             fraction=0.5,
-            comment="Partly right: say what stops it.",
+            comment=comment,
             source="ai",
             model_version="test",
             confidence=0.3,
             needs_review=True,
         )
         grading.refresh_result(session, attempt_id=attempt_id)
-    return attempt_id
 
 
 def test_author_grades_a_flagged_answer_from_the_review_page(
@@ -118,3 +123,46 @@ def test_author_grades_a_flagged_answer_from_the_review_page(
     log_in(client, learner)
     result = client.get(f"/attempts/{attempt_id}/result").text
     assert 'data-result="passed"' in result and "100%" in result
+
+
+def test_result_page_shows_free_text_feedback_once_graded_and_pending_before(
+    client: TestClient, db_engine: Engine
+) -> None:
+    author, learner = make_user(db_engine, role="author"), make_user(db_engine)
+    assessment_id = make_assessment(db_engine, author)
+    with unit_of_work(bind=db_engine) as session:
+        attempt, _ = attempts.start_attempt(
+            session, actor=learner.actor, assessment_id=assessment_id
+        )
+        attempt_id = attempt.id
+        question_id = session.scalars(
+            select(Question.id).where(
+                Question.assessment_id == assessment_id, Question.kind == "free_text"
+            )
+        ).one()
+        attempts.save_response(
+            session,
+            actor=learner.actor,
+            attempt_id=attempt_id,
+            question_id=question_id,
+            answer=Answer(text_value="It calls itself."),
+        )
+        attempts.submit(session, actor=learner.actor, attempt_id=attempt_id)
+    log_in(client, learner)
+    pending = client.get(f"/attempts/{attempt_id}/result").text
+    assert 'data-grader-feedback="pending"' in pending and "being graded" in pending
+
+    _flag_free_text(db_engine, attempt_id, comment="Mention the base case.")
+    flagged = client.get(f"/attempts/{attempt_id}/result").text
+    assert 'data-grader-feedback="ai"' in flagged and "Mention the base case." in flagged
+    assert "a teacher will review this grade" in flagged
+    assert 'data-grader-feedback="pending"' not in flagged
+
+    log_in(client, author)
+    feedback_id = int(re.findall(r'data-feedback-id="(\d+)"', client.get("/reviews").text)[0])
+    post(client, f"/reviews/{feedback_id}", {"score": "3", "comment": "Good, <b>base</b>?"})
+    log_in(client, learner)
+    reviewed = client.get(f"/attempts/{attempt_id}/result").text
+    assert 'data-grader-feedback="human"' in reviewed and "Feedback from your teacher" in reviewed
+    assert "Good, &lt;b&gt;base&lt;/b&gt;?" in reviewed and "<b>base" not in reviewed  # escaped, never markup
+    assert "Mention the base case." not in reviewed

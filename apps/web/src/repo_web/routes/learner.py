@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from repo_db.models import Question
-from repo_domain import adaptive, assessments, attempts, readmodels
+from repo_domain import adaptive, assessments, attempts, grading, readmodels
 from repo_domain.attempts import Answer
 from repo_domain.errors import Conflict
 from repo_web.deps import DbDep, UserDep
@@ -255,4 +255,14 @@ def submit(attempt_id: Id, session: DbDep, user: UserDep) -> Response:
 @router.get("/attempts/{attempt_id}/result")
 def result_page(request: Request, attempt_id: Id, session: DbDep, user: UserDep) -> Response:
     sheet = readmodels.result_sheet(session, actor=user.actor, attempt_id=attempt_id)
-    return render(request, "result.html", data=sheet)
+    # The newest grade's feedback on each free-text answer (a reviewer's replaces the AI's).
+    latest = {
+        f.response_id: f
+        for f in grading.feedback_for_attempt(session, actor=user.actor, attempt_id=attempt_id)
+    }
+    comments = {}
+    for question in sheet.sheet.view.questions:
+        response = sheet.sheet.responses.get(question.id)
+        if question.kind == "free_text" and response is not None and response.id in latest:
+            comments[question.position] = latest[response.id]
+    return render(request, "result.html", data=sheet, comments=comments)
