@@ -97,14 +97,13 @@ def test_adaptive_assessment_serves_the_domains_order_and_stops(
         # Another question than the one served: back to /next, nothing saved.
         other = 1 if number != 1 else 2
         assert location(client.get(f"{attempt}/questions/{other}")) == f"{attempt}/next"
-        assert location(
-            post(client, f"{attempt}/questions/{other}", {"option": "1", "go": "next"})
-        ) == f"{attempt}/next"
+        assert (
+            location(post(client, f"{attempt}/questions/{other}", {"option": "1", "go": "next"}))
+            == f"{attempt}/next"
+        )
         served.append(number)
         right = option_ids(html)[0]
-        assert location(
-            post(client, target, {"option": right, "go": "next"})
-        ) == f"{attempt}/next"
+        assert location(post(client, target, {"option": right, "go": "next"})) == f"{attempt}/next"
         target = location(client.get(f"{attempt}/next"))
 
     assert served[0] == 3  # maximum information at theta 0, not position order
@@ -134,5 +133,7 @@ def test_non_adaptive_assessment_keeps_position_order(
     html = client.get(f"{attempt}/questions/2").text
     assert "data-question-nav" in html and "data-autosave" in html
     right = option_ids(client.get(first).text)[1]
-    assert location(post(client, first, {"option": right, "go": "next"})) == f"{attempt}/questions/2"
+    assert (
+        location(post(client, first, {"option": right, "go": "next"})) == f"{attempt}/questions/2"
+    )
     assert location(client.get(f"{attempt}/next")) == f"{attempt}/questions/2"

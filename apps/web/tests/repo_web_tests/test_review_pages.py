@@ -164,5 +164,7 @@ def test_result_page_shows_free_text_feedback_once_graded_and_pending_before(
     log_in(client, learner)
     reviewed = client.get(f"/attempts/{attempt_id}/result").text
     assert 'data-grader-feedback="human"' in reviewed and "Feedback from your teacher" in reviewed
-    assert "Good, &lt;b&gt;base&lt;/b&gt;?" in reviewed and "<b>base" not in reviewed  # escaped, never markup
+    assert (
+        "Good, &lt;b&gt;base&lt;/b&gt;?" in reviewed and "<b>base" not in reviewed
+    )  # escaped, never markup
     assert "Mention the base case." not in reviewed

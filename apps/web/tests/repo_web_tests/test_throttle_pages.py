@@ -17,7 +17,8 @@ from repo_web_tests.helpers import PASSWORD, location, make_user, post
 
 
 def _client(engine: Engine, **rates: str) -> TestClient:
-    settings = WebSettings(secure_cookies=False, rate_limit_storage="memory://", **rates)
+    settings = WebSettings(secure_cookies=False, rate_limit_storage="memory://")
+    settings = settings.model_copy(update=rates)
     return TestClient(
         create_app(engine=engine, settings=settings),
         raise_server_exceptions=False,

@@ -91,9 +91,7 @@ def login_page(
     if user is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     notice = REGISTERED if registered == "1" else None
-    return render(
-        request, "login.html", values={}, errors={}, next=safe_next(next), notice=notice
-    )
+    return render(request, "login.html", values={}, errors={}, next=safe_next(next), notice=notice)
 
 
 @router.post("/login")
