@@ -118,6 +118,9 @@ def test_adaptive_assessment_serves_the_domains_order_and_stops(
     assert location(post(client, f"{attempt}/submit")) == f"{attempt}/result"
     result = client.get(f"{attempt}/result").text
     assert 'data-result="passed"' in result and "100%" in result
+    # Only the served questions are listed (and scored), not the ones the test never asked.
+    assert result.count('class="feedback-item') == len(served)
+    assert "Not answered" not in result
 
 
 def test_non_adaptive_assessment_keeps_position_order(

@@ -9,6 +9,7 @@ question page shows only that question, and each answer post goes back to ``/nex
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -255,6 +256,12 @@ def submit(attempt_id: Id, session: DbDep, user: UserDep) -> Response:
 @router.get("/attempts/{attempt_id}/result")
 def result_page(request: Request, attempt_id: Id, session: DbDep, user: UserDep) -> Response:
     sheet = readmodels.result_sheet(session, actor=user.actor, attempt_id=attempt_id)
+    if sheet.sheet.view.assessment.adaptive:
+        # An adaptive test scores only the questions it served (repo_domain.grading): list those.
+        served = {q.position for q in sheet.sheet.view.questions if q.id in sheet.sheet.responses}
+        sheet = dataclasses.replace(
+            sheet, feedback=[f for f in sheet.feedback if f.position in served]
+        )
     # The newest grade's feedback on each free-text answer (a reviewer's replaces the AI's).
     latest = {
         f.response_id: f
