@@ -91,7 +91,9 @@ def test_author_grades_a_flagged_answer_from_the_review_page(
     assert re.search(r"data-ai-score>2 / 4 points<", html)
     assert re.search(r"data-confidence>30%<", html)
     assert "Partly right: say what stops it." in html
-    assert 'name="csrf_token"' in html and f'action="/reviews/{feedback_id}"' in html
+    form = html[html.index(f'action="/reviews/{feedback_id}"') :]
+    token = client.cookies["csrftoken"]
+    assert f'name="csrf_token" value="{token}"' in form[: form.index("</form>")]
 
     # Without the CSRF token: refused, nothing graded.
     assert client.post(f"/reviews/{feedback_id}", data={"score": "4"}).status_code == 403
