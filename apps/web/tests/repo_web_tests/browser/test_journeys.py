@@ -12,7 +12,6 @@ from sqlalchemy import URL, select
 from repo_db import build_engine, unit_of_work
 from repo_db.models import Question, Response
 from repo_domain import grading
-
 from repo_web_tests.browser.conftest import screenshot_dir
 
 DEMO_PASSWORD = "demo-password"
