@@ -36,9 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         repo_db.settings.url  # noqa: B018 - APP_ENV/NODE_ENV and the database variables, now
+        app = create_app()  # production without REDIS_URL: the throttle store is missing
     except repo_db.ConfigError as exc:
         parser.exit(2, f"error: {exc}\n")
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from repo_web.config import WebSettings, get_settings
 from repo_web.errors import install_error_handlers
-from repo_web.routes import admin, auth, learner, manage
+from repo_web.routes import admin, auth, learner, manage, reviews
 from repo_web.security import SecurityMiddleware, verify_csrf
 from repo_web.static_files import mount_static
 
@@ -25,9 +25,10 @@ def create_app(*, engine: Engine | None = None, settings: WebSettings | None = N
     )
     app.state.engine = engine
     app.state.settings = settings
+    app.state.throttle = settings.build_throttle()  # log-in and sign-up, per address and account
     install_error_handlers(app)
     mount_static(app)
-    for module in (auth, learner, manage, admin):
+    for module in (auth, learner, manage, reviews, admin):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

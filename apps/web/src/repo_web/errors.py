@@ -27,6 +27,7 @@ TITLES = {
     405: "Method not allowed",
     409: "That cannot be done now",
     422: "Check your input",
+    429: "Too many attempts",
     500: "Something went wrong",
     503: "Temporarily unavailable",
 }
@@ -62,7 +63,14 @@ async def _csrf(request: Request, exc: Exception) -> Response:
 async def _domain(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     status = 403 if exc.status_code == 401 else exc.status_code
-    return error_page(request, status, exc.message)
+    retry_after = getattr(exc, "retry_after", None)  # 429 throttled, 503 rate limiter down
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    if status == 429:
+        minutes = f"{retry_after // 60 + 1} minutes" if retry_after and retry_after > 90 else None
+        wait = minutes or f"{retry_after or 1} seconds"
+        message = f"Too many attempts from here or for this account. Please wait {wait} and retry."
+        return error_page(request, status, message, headers=headers)
+    return error_page(request, status, exc.message, headers=headers)
 
 
 async def _validation(request: Request, exc: Exception) -> Response:

@@ -19,7 +19,9 @@ __all__ = ["db_engine"]
 
 @pytest.fixture()
 def app(db_engine: Engine) -> FastAPI:
-    return create_app(engine=db_engine, settings=WebSettings(secure_cookies=False, page_size=25))
+    # memory:// throttle: every app (test) counts on its own, whatever REDIS_URL says.
+    settings = WebSettings(secure_cookies=False, page_size=25, rate_limit_storage="memory://")
+    return create_app(engine=db_engine, settings=settings)
 
 
 @pytest.fixture()

@@ -9,7 +9,9 @@ from repo_web.security import CSRF_FIELD
 from repo_web_tests.helpers import PASSWORD, csrf_token, location, log_in, make_user, post
 
 
-def test_signup_logs_in_with_a_strict_session_cookie(client: TestClient) -> None:
+def test_signup_creates_the_account_then_login_sets_a_strict_session_cookie(
+    client: TestClient,
+) -> None:
     page = client.get("/signup")
     assert page.status_code == 200
     assert '<label for="field-email">Email' in page.text
@@ -18,12 +20,40 @@ def test_signup_logs_in_with_a_strict_session_cookie(client: TestClient) -> None
         "/signup",
         {"display_name": "Sam Learner", "email": "Sam@Example.test", "password": "long-enough"},
     )
+    assert location(response) == "/login?registered=1"
+    assert not any(h.startswith("session=") for h in response.headers.get_list("set-cookie"))
+    assert "the account now exists" in client.get("/login?registered=1").text
+    response = post(client, "/login", {"email": "sam@example.test", "password": "long-enough"})
     assert location(response) == "/dashboard"
     cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
     dashboard = client.get("/dashboard")
     assert dashboard.status_code == 200
     assert "Hello, Sam Learner" in dashboard.text
+
+
+def test_signup_does_not_reveal_whether_an_email_has_an_account(
+    client: TestClient, db_engine: Engine
+) -> None:
+    taken = make_user(db_engine)
+    fresh = {"display_name": "New", "email": "new-person@example.test", "password": "long-enough"}
+    same = {**fresh, "email": taken.email.upper()}
+    first, second = post(client, "/signup", fresh), post(client, "/signup", same)
+    assert (first.status_code, first.headers["location"], first.content) == (
+        second.status_code,
+        second.headers["location"],
+        second.content,
+    )
+    assert [h.split("=")[0] for h in first.headers.get_list("set-cookie")] == [
+        h.split("=")[0] for h in second.headers.get_list("set-cookie")
+    ]
+    # The taken account keeps its own password and name; the new one can log in.
+    assert location(post(client, "/login", {"email": taken.email, "password": PASSWORD}))
+    client.cookies.delete("session")
+    wrong = post(client, "/login", {"email": taken.email, "password": "long-enough"})
+    assert wrong.status_code == 422
+    ok = post(client, "/login", {"email": fresh["email"], "password": "long-enough"})
+    assert location(ok) == "/dashboard"
 
 
 def test_signup_errors_are_shown_next_to_their_fields(
@@ -41,10 +71,11 @@ def test_signup_errors_are_shown_next_to_their_fields(
     # The first field in error gets focus; the summary links to each field.
     assert 'href="#field-display_name"' in html
     response = post(
-        client, "/signup", {"display_name": "X", "email": taken.email, "password": "long-enough"}
+        client, "/signup", {"display_name": "X", "email": "x@example.test", "password": "x" * 12}
     )
-    assert response.status_code == 422
-    assert "already exists" in response.text
+    assert response.status_code == 422  # repo_domain's password policy: repetitive
+    assert 'id="field-password-error"' in response.text
+    assert "already exists" not in response.text
 
 
 def test_login_wrong_password_then_right_then_logout(client: TestClient, db_engine: Engine) -> None:

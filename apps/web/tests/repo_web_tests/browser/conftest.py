@@ -49,13 +49,23 @@ def screenshot_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("web-e2e")
-    with temporary_database("sqlite", workdir) as engine:
+def server_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("web-e2e")
+
+
+@pytest.fixture(scope="session")
+def server_database(server_workdir: Path) -> str:
+    """The server's SQLite file (a test may write what a background worker would write)."""
+    with temporary_database("sqlite", server_workdir) as engine:
         prepare_schema(engine)
         seed_demo(engine)
         bulk_seed(SEEDED_USERS, engine)
-        database = str(engine.url.database)
+        return str(engine.url.database)
+
+
+@pytest.fixture(scope="session")
+def server_url(server_workdir: Path, server_database: str) -> Iterator[str]:
+    workdir, database = server_workdir, server_database
     port = _free_port()
     env = {
         key: value

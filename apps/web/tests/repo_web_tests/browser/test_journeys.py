@@ -7,7 +7,11 @@ import uuid
 from typing import Any
 
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import URL, select
 
+from repo_db import build_engine, unit_of_work
+from repo_db.models import Question, Response
+from repo_domain import grading
 from repo_web_tests.browser.conftest import screenshot_dir
 
 DEMO_PASSWORD = "demo-password"
@@ -32,6 +36,11 @@ def sign_up(page: Page, name: str) -> str:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill("browser-pass-1")
     page.get_by_role("button", name="Sign up").click()
+    # The same answer whether or not the address had an account: then log in.
+    expect(page.locator("[data-registered]")).to_contain_text("the account now exists")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("browser-pass-1")
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name=f"Hello, {name}")).to_be_visible()
     return email
 
@@ -140,3 +149,76 @@ def test_admin_finds_one_user_among_many_and_opens_a_statistics_chart(
     shot(page, "10-admin-statistics")
     page.set_viewport_size({"width": 390, "height": 844})
     shot(page, "11-statistics-phone")
+
+
+def test_author_grades_a_flagged_answer_and_the_learner_sees_the_feedback(
+    browser: Browser, browser_context_args: dict[str, Any], server_database: str
+) -> None:
+    # JavaScript off: the review form is a plain post.
+    learner = browser.new_context(**browser_context_args, java_script_enabled=False)
+    page = learner.new_page()
+    sign_up(page, "Rita Review")
+    page.get_by_role("link", name="Open Python Basics").click()
+    page.get_by_role("button", name="Start or resume").click()
+    page.get_by_label("def").check()
+    page.get_by_role("button", name="Save and next").click()
+    page.get_by_role("button", name="Save and next").click()
+    page.get_by_role("button", name="Save and next").click()
+    page.get_by_label("Your answer").fill("Generators produce values one at a time.")
+    page.get_by_role("button", name="Review and submit").click()
+    page.get_by_role("button", name="Yes, submit my answers").click()
+    expect(page.locator("[data-grader-feedback]")).to_have_attribute(
+        "data-grader-feedback", "pending"
+    )
+    match = re.search(r"/attempts/(\d+)/result", page.url)
+    assert match is not None
+    attempt_id = int(match.group(1))
+
+    # What apps/ai's worker writes for an answer it is unsure about.
+    engine = build_engine(URL.create("sqlite", database=server_database))
+    try:
+        with unit_of_work(bind=engine) as session:
+            response, question = session.execute(
+                select(Response, Question)
+                .join(Question, Question.id == Response.question_id)
+                .where(Response.attempt_id == attempt_id, Question.kind == "free_text")
+            ).one()
+            grading.record_grade(
+                session,
+                response=response,
+                question=question,
+                fraction=0.25,
+                comment="Say what makes them lazy.",
+                source="ai",
+                model_version="browser-test",
+                confidence=0.2,
+                needs_review=True,
+            )
+            grading.refresh_result(session, attempt_id=attempt_id)
+    finally:
+        engine.dispose()
+
+    author = browser.new_context(**browser_context_args, java_script_enabled=False)
+    author_page = author.new_page()
+    log_in(author_page, "author@example.com")
+    author_page.get_by_role("link", name="Review queue").click()
+    item = author_page.locator(".review-item", has_text="Generators produce values one at a time.")
+    expect(item.locator("[data-confidence]")).to_have_text("20%")
+    expect(item).to_contain_text("Say what makes them lazy.")
+    shot(author_page, "06-review-queue")
+    item.get_by_label(re.compile("Your score")).fill("2")
+    item.get_by_label(re.compile("Feedback for the learner")).fill("Right: one at a time.")
+    item.get_by_role("button", name=re.compile("Save grade")).click()
+    expect(author_page.get_by_role("status")).to_contain_text("Grade saved")
+    expect(
+        author_page.locator(".review-item", has_text="Generators produce values one at a time.")
+    ).to_have_count(0)
+    author.close()
+
+    page.reload()
+    expect(page.locator("[data-grader-feedback]")).to_have_attribute(
+        "data-grader-feedback", "human"
+    )
+    expect(page.locator("[data-grader-feedback]")).to_contain_text("Right: one at a time.")
+    shot(page, "07-result-with-feedback")
+    learner.close()
