@@ -1,0 +1,466 @@
+"""Scale run (issue 11): a 100,000-user PostgreSQL data set under a mixed load on loopback.
+
+1. Creates a private PostgreSQL database, migrates it, seeds ``--users`` users with
+   ``repo_db.bulk_seed`` (binary COPY), then grows it server-side (INSERT ... SELECT) to
+   ``--assessments`` published assessments and ``--responses`` submitted responses (extra graded
+   attempts of other learners, their responses and results copied from the seeded ones).
+2. Starts the API (``python -m repo_api``, ``--workers`` processes), the web app
+   (``python -m repo_web``) and the AI worker (``python -m repo_ai worker``) as real processes.
+3. Runs locust headless for ``--duration`` seconds with ``--clients`` users and think time
+   (benchmarks/scale_locustfile.py): learners browse the catalogue and take, answer and submit
+   their own attempts (real writes on their own rows; free text goes to the AI worker), authors
+   edit their own drafts, admins search users and open statistics, anonymous web pages.
+4. Prints requests/s and p50/p95/p99 per endpoint, error counts, the database size, the slowest
+   statements as timed by PostgreSQL (its log, ``log_min_duration_statement`` set on the private
+   database), and EXPLAIN (ANALYZE) of the hot paths, flagging any sequential scan.
+
+Exit status 1 if any request failed. Targets (issue 11): 0 errors at 64 clients, p99 < 250 ms
+for reads and < 500 ms for writes; the verdict is printed, never asserted.
+
+    ./pants run benchmarks/scale.py -- --users 100000 --responses 1000000 --duration 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.pool import NullPool
+
+from benchmarks.api_load import Variant, _free_port, prepare_users, start_server
+from repo_db import get_engine, unit_of_work
+from repo_db.bulk_seed import bulk_seed
+from repo_db.migrate import upgrade
+from repo_db.models import AuthToken, User
+from repo_db.models.base import metadata, utcnow
+from repo_domain.tokens import hash_token, new_token
+
+LOCUSTFILE = Path(__file__).with_name("scale_locustfile.py")
+READ_P99_MS = 250.0
+WRITE_P99_MS = 500.0
+
+
+def _columns(table: str, skip: set[str]) -> list[str]:
+    return [c.name for c in metadata.tables[table].c if c.name not in skip]
+
+
+def grow_assessments(conn: Connection, target: int) -> int:
+    """Copy the first seeded assessment (questions and options too) until ``target`` exist."""
+    have = conn.scalar(text("SELECT count(*) FROM assessments WHERE status = 'published'")) or 0
+    extra = max(0, target - have)
+    if not extra:
+        return 0
+    a_cols = _columns("assessments", {"id", "title"})
+    q_cols = _columns("questions", {"id", "assessment_id"})
+    o_cols = _columns("answer_options", {"id", "question_id"})
+    template = conn.scalar(text("SELECT min(id) FROM assessments WHERE status = 'published'"))
+    conn.execute(
+        text(
+            f"INSERT INTO assessments (title, {', '.join(a_cols)}) "
+            f"SELECT 'Scale assessment ' || g, {', '.join('a.' + c for c in a_cols)} "
+            "FROM generate_series(1, :extra) g, assessments a WHERE a.id = :t"
+        ),
+        {"extra": extra, "t": template},
+    )
+    conn.execute(
+        text(
+            f"INSERT INTO questions (assessment_id, {', '.join(q_cols)}) "
+            f"SELECT a.id, {', '.join('q.' + c for c in q_cols)} FROM assessments a "
+            "JOIN questions q ON q.assessment_id = :t WHERE a.title LIKE 'Scale assessment %'"
+        ),
+        {"t": template},
+    )
+    conn.execute(
+        text(
+            f"INSERT INTO answer_options (question_id, {', '.join(o_cols)}) "
+            f"SELECT nq.id, {', '.join('o.' + c for c in o_cols)} FROM assessments a "
+            "JOIN questions nq ON nq.assessment_id = a.id "
+            "JOIN questions tq ON tq.assessment_id = :t AND tq.position = nq.position "
+            "JOIN answer_options o ON o.question_id = tq.id "
+            "WHERE a.title LIKE 'Scale assessment %'"
+        ),
+        {"t": template},
+    )
+    return extra
+
+
+def grow_responses(conn: Connection, target: int) -> int:
+    """Add graded attempts (another learner, another assessment) until ``target`` responses.
+
+    Each round copies every seeded attempt once: the copy belongs to the learner of the attempt
+    ``k`` places further on and points at the assessment ``k`` places further on; its responses
+    are the source's, mapped to the new assessment's questions by position. One statement per
+    round (data-modifying CTEs), all on the server.
+    """
+    added = 0
+    base_max = conn.scalar(text("SELECT max(id) FROM attempts")) or 0
+    assessments = list(
+        conn.scalars(text("SELECT id FROM assessments WHERE status = 'published' ORDER BY id"))
+    )
+    att_cols = _columns("attempts", {"id", "user_id", "assessment_id"})
+    r_cols = _columns("responses", {"id", "attempt_id", "question_id"})
+    res_cols = _columns("results", {"id", "attempt_id", "user_id", "assessment_id"})
+    k = 0
+    while True:
+        have = conn.scalar(text("SELECT count(*) FROM responses")) or 0
+        if have >= target:
+            return added
+        k += 1
+        conn.execute(
+            text(
+                "CREATE TEMP TABLE IF NOT EXISTS scale_assessments "
+                "(n int PRIMARY KEY, id bigint); TRUNCATE scale_assessments"
+            )
+        )
+        conn.execute(
+            text("INSERT INTO scale_assessments SELECT n - 1, id FROM unnest(:ids) "
+                 "WITH ORDINALITY AS t(id, n)"),
+            {"ids": assessments},
+        )
+        conn.execute(
+            text(
+                "WITH src AS ("
+                "  SELECT s.id AS old_id, nextval(pg_get_serial_sequence('attempts', 'id'))"
+                "  AS new_id, u.user_id, sa.id AS assessment_id"
+                "  FROM attempts s"
+                "  JOIN attempts u ON u.id = (s.id + :k - 1) % :base + 1"
+                "  JOIN scale_assessments sa ON sa.n = (s.id + :k) % :na"
+                "  WHERE s.id <= :base),"
+                " att AS ("
+                f"  INSERT INTO attempts (id, user_id, assessment_id, {', '.join(att_cols)})"
+                f"  SELECT src.new_id, src.user_id, src.assessment_id,"
+                f"  {', '.join('s.' + c for c in att_cols)}"
+                "  FROM src JOIN attempts s ON s.id = src.old_id),"
+                " res AS ("
+                f"  INSERT INTO results (attempt_id, user_id, assessment_id, {', '.join(res_cols)})"
+                f"  SELECT src.new_id, src.user_id, src.assessment_id,"
+                f"  {', '.join('r.' + c for c in res_cols)}"
+                "  FROM src JOIN results r ON r.attempt_id = src.old_id)"
+                f" INSERT INTO responses (attempt_id, question_id, {', '.join(r_cols)})"
+                f" SELECT src.new_id, nq.id, {', '.join('r.' + c for c in r_cols)}"
+                " FROM src JOIN responses r ON r.attempt_id = src.old_id"
+                " JOIN questions oq ON oq.id = r.question_id"
+                " JOIN questions nq ON nq.assessment_id = src.assessment_id"
+                "  AND nq.position = oq.position"
+            ),
+            {"k": k, "base": base_max, "na": len(assessments)},
+        )
+        added = (conn.scalar(text("SELECT count(*) FROM responses")) or 0) - have + added
+        print(f"  round {k}: responses now {have + added:,}", flush=True)
+
+
+def author_tokens(url: str, n: int) -> list[str]:
+    """Tokens for ``n`` seeded authors (issued like login does, without Argon2 per user)."""
+    now = utcnow()
+    out = []
+    with unit_of_work(bind=get_engine(url)) as session:
+        for user_id in session.scalars(
+            select(User.id).where(User.role == "author").order_by(User.id).limit(n)
+        ):
+            token = new_token()
+            session.add(
+                AuthToken(
+                    user_id=user_id,
+                    token_hash=hash_token(token),
+                    created_at=now,
+                    expires_at=now + timedelta(days=1),
+                )
+            )
+            out.append(token)
+    return out
+
+
+def start_process(
+    argv: list[str], env: dict[str, str], log: Path, ready_url: str | None
+) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 180
+    while ready_url:
+        try:
+            if httpx.get(ready_url, timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise SystemExit(f"{argv} did not become ready:\n{log.read_text()[-3000:]}")
+        time.sleep(0.3)
+    return proc
+
+
+def slowest_statements(pg_log: Path, offset: int, dbname: str, top: int) -> list[str]:
+    """Aggregate PostgreSQL's ``duration: ... statement:`` lines of our database."""
+    stats: dict[str, list[float]] = defaultdict(list)
+    pattern = re.compile(r"duration: ([\d.]+) ms\s+(?:statement|execute [^:]*): (.*)")
+    with pg_log.open("rb") as f:
+        f.seek(offset)
+        for raw in f:
+            line = raw.decode(errors="replace")
+            if f"@{dbname} " not in line and f"db={dbname}" not in line:
+                continue
+            match = pattern.search(line)
+            if match:
+                sql = re.sub(r"\s+", " ", match.group(2))[:140]
+                stats[sql].append(float(match.group(1)))
+    rows = sorted(stats.items(), key=lambda kv: -sum(kv[1]))[:top]
+    return [
+        f"{len(v):6} x max {max(v):8.1f} ms total {sum(v):9.0f} ms  {sql}" for sql, v in rows
+    ]
+
+
+HOT_PATHS = {
+    "catalogue page 1": (
+        "SELECT id, title FROM assessments WHERE status = 'published' ORDER BY id LIMIT 21"
+    ),
+    "token lookup": "SELECT * FROM auth_tokens WHERE token_hash = :h",
+    "learner history": "SELECT * FROM attempts WHERE user_id = :u ORDER BY id LIMIT 21",
+    "attempt responses": "SELECT * FROM responses WHERE attempt_id = :a",
+    "in-progress attempt": (
+        "SELECT id FROM attempts WHERE user_id = :u AND assessment_id = :x "
+        "AND status = 'in_progress'"
+    ),
+    "assessment stats": (
+        "SELECT count(*), avg(percent) FROM results WHERE assessment_id = :x"
+    ),
+    "pending grading": (
+        "SELECT id FROM responses WHERE grading_status = 'pending' ORDER BY id LIMIT 10"
+    ),
+    "admin search (email prefix)": (
+        "SELECT id, email FROM users WHERE email LIKE 'user4242%' ORDER BY id LIMIT 26"
+    ),
+}
+
+
+def explain_hot_paths(conn: Connection) -> int:
+    sample = conn.execute(
+        text("SELECT a.id, a.user_id, a.assessment_id FROM attempts a ORDER BY id DESC LIMIT 1")
+    ).one()
+    token_hash = conn.scalar(text("SELECT token_hash FROM auth_tokens LIMIT 1"))
+    params = {"h": token_hash, "u": sample[1], "a": sample[0], "x": sample[2]}
+    seq = 0
+    for name, sql in HOT_PATHS.items():
+        plan = [r[0] for r in conn.execute(text(f"EXPLAIN (ANALYZE, COSTS OFF) {sql}"), params)]
+        flagged = [line for line in plan if "Seq Scan" in line]
+        seq += bool(flagged)
+        print(f"\n-- {name}{'  <-- SEQUENTIAL SCAN' if flagged else ''}: {sql}")
+        for line in plan:
+            print(f"   {line}")
+    return seq
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--assessments", type=int, default=200, help="published assessments")
+    parser.add_argument("--responses", type=int, default=1_000_000, help="submitted responses")
+    parser.add_argument("--clients", type=int, default=64, help="concurrent locust users")
+    parser.add_argument("--spawn-rate", type=int, default=16)
+    parser.add_argument("--duration", type=int, default=60, help="seconds of measured load")
+    parser.add_argument("--workers", type=int, default=2, help="API worker processes")
+    parser.add_argument("--tokens", type=int, default=500, help="learners with a token")
+    parser.add_argument("--pool-size", type=int, default=10, help="DB_POOL_SIZE per process")
+    parser.add_argument(
+        "--slow-ms", type=int, default=20, help="log_min_duration_statement on the database"
+    )
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "REPO_DB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/postgres"
+        ),
+        help="server admin URL; a private database is created and dropped on it",
+    )
+    default_log = sorted(Path("/var/log/postgresql").glob("postgresql-*-main.log"))
+    parser.add_argument("--pg-log", default=str(default_log[-1]) if default_log else None)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args()
+    os.environ.setdefault("DB_LOG_QUERIES", "0")
+
+    admin_url = make_url(args.pg_url).set(drivername="postgresql+psycopg")
+    name = f"repo_scale_{uuid.uuid4().hex[:8]}"
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    admin = create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    procs: list[subprocess.Popen[bytes]] = []
+    workdir = Path(tempfile.mkdtemp(prefix="scale-"))
+    try:
+        t0 = time.perf_counter()
+        upgrade(get_engine(url))
+        seeded = bulk_seed(args.users, get_engine(url))
+        print(f"bulk_seed {seeded.created} in {time.perf_counter() - t0:.1f}s", flush=True)
+        t1 = time.perf_counter()
+        with get_engine(url).begin() as conn:
+            extra = grow_assessments(conn, args.assessments)
+            added = grow_responses(conn, args.responses)
+        print(
+            f"grown by {extra} assessments and {added:,} responses in "
+            f"{time.perf_counter() - t1:.1f}s",
+            flush=True,
+        )
+        users = prepare_users(url, args.tokens, args.users)
+        authors = author_tokens(url, max(1, args.clients // 8))
+        with get_engine(url).connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+            counts = {
+                t: conn.scalar(text(f"SELECT count(*) FROM {t}"))
+                for t in ("users", "assessments", "questions", "attempts", "responses", "results")
+            }
+            size = conn.scalar(text("SELECT pg_size_pretty(pg_database_size(current_database()))"))
+        print(f"data set: {counts}; database size {size}", flush=True)
+        get_engine(url).dispose()
+        with admin.connect() as conn:
+            conn.execute(
+                text(f'ALTER DATABASE "{name}" SET log_min_duration_statement = {args.slow_ms}')
+            )
+        pg_log = Path(args.pg_log) if args.pg_log else None
+        pg_offset = pg_log.stat().st_size if pg_log and pg_log.is_file() else 0
+
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "API_LOG_LEVEL": "warning",
+            "DB_POOL_SIZE": str(args.pool_size),
+            "DB_LOG_QUERIES": "0",
+            "DB_SLOW_QUERY_MS": "200",
+        }
+        env.pop("NODE_ENV", None)
+        env.pop("APP_ENV", None)
+        variant = Variant("scale", {"WORKERS": str(args.workers)})
+        api, proc = start_server(variant, env, argparse.Namespace(workers=args.workers), workdir)
+        procs.append(proc)
+        web_port = _free_port()
+        web = f"http://127.0.0.1:{web_port}"
+        procs.append(
+            start_process(
+                [sys.executable, "-m", "repo_web", "--port", str(web_port)],
+                env,
+                workdir / "web.log",
+                f"{web}/login",
+            )
+        )
+        procs.append(
+            start_process(
+                [sys.executable, "-m", "repo_ai", "worker"], env, workdir / "ai.log", None
+            )
+        )
+        tokens = workdir / "tokens.tsv"
+        lines = [f"learner\t{t}" for t in users["learner"]]
+        lines += [f"admin\t{t}" for t in users["admin"]] + [f"author\t{t}" for t in authors]
+        tokens.write_text("\n".join(lines) + "\n")
+        locust_env = {
+            **env,
+            "SCALE_TOKENS": str(tokens),
+            "SCALE_ASSESSMENTS": ",".join(users["catalogue_ids"]),
+            "SCALE_WEB": web,
+            "SCALE_USERS": str(args.users),
+        }
+        load_before = os.getloadavg()
+        print(
+            f"locust: {args.clients} clients, spawn {args.spawn_rate}/s, {args.duration}s; "
+            f"API {api} ({args.workers} workers), web {web}, AI worker; "
+            f"load average {load_before[0]:.2f}",
+            flush=True,
+        )
+        subprocess.run(
+            [
+                sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+                "-u", str(args.clients), "-r", str(args.spawn_rate),
+                "--run-time", f"{args.duration}s", "--host", api,
+                "--csv", str(workdir / "locust"), "--only-summary", "--loglevel", "WARNING",
+            ],
+            env=locust_env,
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=open(workdir / "locust.log", "wb"),  # noqa: SIM115 - closed with the process
+        )
+        load_after = os.getloadavg()
+        stats_file = workdir / "locust_stats.csv"
+        if not stats_file.is_file():
+            raise SystemExit(f"locust wrote no stats:\n{(workdir / 'locust.log').read_text()[-3000:]}")
+        rows = list(csv.DictReader(stats_file.open()))
+        header = (
+            f"{'endpoint':44} {'requests':>8} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6} "
+            f"{'errors':>6}  target"
+        )
+        print(f"\nper endpoint (ms), {args.duration}s, load average "
+              f"{load_before[0]:.2f} -> {load_after[0]:.2f}")
+        print(header)
+        print("-" * len(header))
+        errors = 0
+        missed = []
+        for row in rows:
+            label = f"{row['Type']} {row['Name']}" if row["Name"] != "Aggregated" else "ALL"
+            n_fail = int(row["Failure Count"])
+            p99 = float(row["99%"]) if row["99%"] not in ("N/A", "") else 0.0
+            write = row["Type"] in {"POST", "PUT", "PATCH", "DELETE"}
+            limit = WRITE_P99_MS if write else READ_P99_MS
+            verdict = ""
+            if row["Name"] != "Aggregated":
+                errors += n_fail
+                verdict = f"p99<{limit:.0f} {'met' if p99 < limit else 'MISSED'}"
+                if p99 >= limit:
+                    missed.append(label)
+            print(
+                f"{label[:44]:44} {row['Request Count']:>8} {float(row['Requests/s']):7.1f} "
+                f"{row['50%']:>6} {row['95%']:>6} {row['99%']:>6} {n_fail:>6}  {verdict}"
+            )
+        failures = workdir / "locust_failures.csv"
+        if errors and failures.is_file():
+            print("\nfailures:\n" + failures.read_text()[:3000])
+        with get_engine(url).connect() as conn:
+            size = conn.scalar(text("SELECT pg_size_pretty(pg_database_size(current_database()))"))
+            graded = conn.execute(
+                text(
+                    "SELECT grading_status, count(*) FROM responses "
+                    "WHERE updated_at > now() - make_interval(secs => :s) GROUP BY 1"
+                ),
+                {"s": args.duration + 60},
+            ).all()
+            print(f"\ndatabase size after the run: {size}; responses written in the run by "
+                  f"grading status: {dict(graded)}")
+            if pg_log and pg_log.is_file():
+                print(f"\nslowest statements >= {args.slow_ms} ms (PostgreSQL's log {pg_log}):")
+                for line in slowest_statements(pg_log, pg_offset, name, 10) or ["  none"]:
+                    print(f"  {line}")
+            else:
+                print("\nno PostgreSQL log readable: slow statements not shown")
+            seq = explain_hot_paths(conn)
+        get_engine(url).dispose()
+        print(
+            f"\nerrors: {errors} (0 required: {'met' if errors == 0 else 'MISSED'}); "
+            f"p99 targets missed by: {missed or 'none'}; hot paths with a sequential scan: {seq}"
+        )
+        return 0 if errors == 0 else 1
+    finally:
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if not args.keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
