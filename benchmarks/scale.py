@@ -45,8 +45,8 @@ from benchmarks.api_load import Variant, _free_port, prepare_users, start_server
 from repo_db import get_engine, unit_of_work
 from repo_db.bulk_seed import bulk_seed
 from repo_db.migrate import upgrade
-from repo_db.models import AuthToken, User
-from repo_db.models.base import metadata, utcnow
+from repo_db.models import AuthToken, User, metadata
+from repo_db.models.base import utcnow
 from repo_domain.tokens import hash_token, new_token
 
 LOCUSTFILE = Path(__file__).with_name("scale_locustfile.py")
