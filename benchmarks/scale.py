@@ -160,8 +160,9 @@ def grow_responses(conn: Connection, target: int) -> int:
             ),
             {"k": k, "base": base_max, "na": len(assessments)},
         )
-        added = (conn.scalar(text("SELECT count(*) FROM responses")) or 0) - have + added
-        print(f"  round {k}: responses now {have + added:,}", flush=True)
+        now = conn.scalar(text("SELECT count(*) FROM responses")) or 0
+        added += now - have
+        print(f"  round {k}: responses now {now:,}", flush=True)
 
 
 def author_tokens(url: str, n: int) -> list[str]:
