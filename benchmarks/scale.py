@@ -128,8 +128,10 @@ def grow_responses(conn: Connection, target: int) -> int:
             )
         )
         conn.execute(
-            text("INSERT INTO scale_assessments SELECT n - 1, id FROM unnest(:ids) "
-                 "WITH ORDINALITY AS t(id, n)"),
+            text(
+                "INSERT INTO scale_assessments SELECT n - 1, id FROM unnest(:ids) "
+                "WITH ORDINALITY AS t(id, n)"
+            ),
             {"ids": assessments},
         )
         conn.execute(
@@ -220,9 +222,7 @@ def slowest_statements(pg_log: Path, offset: int, dbname: str, top: int) -> list
                 sql = re.sub(r"\s+", " ", match.group(2))[:140]
                 stats[sql].append(float(match.group(1)))
     rows = sorted(stats.items(), key=lambda kv: -sum(kv[1]))[:top]
-    return [
-        f"{len(v):6} x max {max(v):8.1f} ms total {sum(v):9.0f} ms  {sql}" for sql, v in rows
-    ]
+    return [f"{len(v):6} x max {max(v):8.1f} ms total {sum(v):9.0f} ms  {sql}" for sql, v in rows]
 
 
 HOT_PATHS = {
@@ -236,9 +236,7 @@ HOT_PATHS = {
         "SELECT id FROM attempts WHERE user_id = :u AND assessment_id = :x "
         "AND status = 'in_progress'"
     ),
-    "assessment stats": (
-        "SELECT count(*), avg(percent) FROM results WHERE assessment_id = :x"
-    ),
+    "assessment stats": ("SELECT count(*), avg(percent) FROM results WHERE assessment_id = :x"),
     "pending grading": (
         "SELECT id FROM responses WHERE grading_status = 'pending' ORDER BY id LIMIT 10"
     ),
@@ -390,10 +388,25 @@ def main() -> int:
         )
         subprocess.run(
             [
-                sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-                "-u", str(args.clients), "-r", str(args.spawn_rate),
-                "--run-time", f"{args.duration}s", "--host", api,
-                "--csv", str(workdir / "locust"), "--only-summary", "--loglevel", "WARNING",
+                sys.executable,
+                "-m",
+                "locust",
+                "-f",
+                str(LOCUSTFILE),
+                "--headless",
+                "-u",
+                str(args.clients),
+                "-r",
+                str(args.spawn_rate),
+                "--run-time",
+                f"{args.duration}s",
+                "--host",
+                api,
+                "--csv",
+                str(workdir / "locust"),
+                "--only-summary",
+                "--loglevel",
+                "WARNING",
             ],
             env=locust_env,
             check=False,
@@ -403,14 +416,18 @@ def main() -> int:
         load_after = os.getloadavg()
         stats_file = workdir / "locust_stats.csv"
         if not stats_file.is_file():
-            raise SystemExit(f"locust wrote no stats:\n{(workdir / 'locust.log').read_text()[-3000:]}")
+            raise SystemExit(
+                f"locust wrote no stats:\n{(workdir / 'locust.log').read_text()[-3000:]}"
+            )
         rows = list(csv.DictReader(stats_file.open()))
         header = (
             f"{'endpoint':44} {'requests':>8} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6} "
             f"{'errors':>6}  target"
         )
-        print(f"\nper endpoint (ms), {args.duration}s, load average "
-              f"{load_before[0]:.2f} -> {load_after[0]:.2f}")
+        print(
+            f"\nper endpoint (ms), {args.duration}s, load average "
+            f"{load_before[0]:.2f} -> {load_after[0]:.2f}"
+        )
         print(header)
         print("-" * len(header))
         errors = 0
@@ -436,15 +453,21 @@ def main() -> int:
             print("\nfailures:\n" + failures.read_text()[:3000])
         with get_engine(url).connect() as conn:
             size = conn.scalar(text("SELECT pg_size_pretty(pg_database_size(current_database()))"))
-            graded = conn.execute(
-                text(
-                    "SELECT grading_status, count(*) FROM responses "
-                    "WHERE updated_at > now() - make_interval(secs => :s) GROUP BY 1"
-                ),
-                {"s": args.duration + 60},
-            ).all()
-            print(f"\ndatabase size after the run: {size}; responses written in the run by "
-                  f"grading status: {dict(graded)}")
+            graded = (
+                conn.execute(
+                    text(
+                        "SELECT grading_status, count(*) FROM responses "
+                        "WHERE updated_at > now() - make_interval(secs => :s) GROUP BY 1"
+                    ),
+                    {"s": args.duration + 60},
+                )
+                .tuples()
+                .all()
+            )
+            print(
+                f"\ndatabase size after the run: {size}; responses written in the run by "
+                f"grading status: {dict(graded)}"
+            )
             if pg_log and pg_log.is_file():
                 print(f"\nslowest statements >= {args.slow_ms} ms (PostgreSQL's log {pg_log}):")
                 for line in slowest_statements(pg_log, pg_offset, name, 10) or ["  none"]:

@@ -18,8 +18,8 @@ from locust import HttpUser, between, task
 
 _TOKENS: dict[str, list[str]] = {}
 for _line in Path(os.environ["SCALE_TOKENS"]).read_text().splitlines():
-    _role, _token = _line.split("\t")[:2]
-    _TOKENS.setdefault(_role, []).append(_token)
+    _role, _tok = _line.split("\t")[:2]
+    _TOKENS.setdefault(_role, []).append(_tok)
 _NEXT = {role: itertools.count() for role in _TOKENS}
 ASSESSMENTS = [int(a) for a in os.environ["SCALE_ASSESSMENTS"].split(",")]
 N_USERS = int(os.environ.get("SCALE_USERS", "1000"))
