@@ -41,7 +41,7 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
 from repo_db import get_engine, unit_of_work
@@ -302,6 +302,23 @@ def summary(values: list[float], fmt: str = "{:.0f}") -> str:
     return "/".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
 
 
+def tear_down(
+    procs: list[subprocess.Popen[bytes]], admin: Engine, drop: str | None, workdir: Path
+) -> None:
+    """Stop the processes (SIGTERM, SIGKILL after 15 s), drop database ``drop``, remove workdir."""
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    if drop:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)'))
+    admin.dispose()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=100_000)
@@ -521,17 +538,7 @@ def main() -> int:
         )
         return 0 if total_errors == 0 else 1
     finally:
-        for server in servers:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        shutil.rmtree(workdir, ignore_errors=True)
+        tear_down(servers, admin, None if args.keep else name, workdir)
 
 
 if __name__ == "__main__":

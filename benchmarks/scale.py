@@ -26,7 +26,6 @@ import argparse
 import csv
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import NullPool
 
-from benchmarks.api_load import Variant, _free_port, prepare_users, start_server
+from benchmarks.api_load import Variant, _free_port, prepare_users, start_server, tear_down
 from repo_db import get_engine, unit_of_work
 from repo_db.bulk_seed import bulk_seed
 from repo_db.migrate import upgrade
@@ -482,17 +481,7 @@ def main() -> int:
         )
         return 0 if errors == 0 else 1
     finally:
-        for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        shutil.rmtree(workdir, ignore_errors=True)
+        tear_down(procs, admin, None if args.keep else name, workdir)
 
 
 if __name__ == "__main__":
