@@ -9,11 +9,7 @@ with a 2xx answer, and no request may have been answered with a 5xx (503 = "data
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -25,7 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-STARTUP_TIMEOUT_S = 120.0
+from repo_api_tests.helpers import serve_api
+
 LOAD_SECONDS = 12.0
 LEARNERS = 3
 AUTHORS = 3
@@ -33,80 +30,18 @@ PASSWORD = "two-workers-password"
 ADMIN = ("admin@example.com", "demo-password")  # the demo data seeded into an empty database
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class Server:
     base: str
     db_path: Path
-    process: subprocess.Popen[bytes]
     log_path: Path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
 
 
 @pytest.fixture()
 def two_workers(tmp_path: Path) -> Iterator[Server]:
-    port = _free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "NEON_DATABASE_URL", "NODE_ENV", "APP_ENV"}
-        and not k.startswith(("API_", "DB_"))
-    }
     db_path = tmp_path / "two-workers.sqlite3"
-    env["SQLITE_PATH"] = str(db_path)
-    # The children must import exactly what this test process imports (Pants sandbox or checkout).
-    env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path if p)
-    env["API_LOG_LEVEL"] = "warning"
-    log_path = tmp_path / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "repo_api",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "2",
-            ],
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(f"http://127.0.0.1:{port}", db_path, process, log_path)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited early:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{server.base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server not ready:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        yield server
-    finally:
-        server.stop()
+    with serve_api(tmp_path, sqlite_path=db_path, args=("--workers", "2"), name="server") as base:
+        yield Server(base, db_path, tmp_path / "server.log")
 
 
 @dataclass
@@ -287,7 +222,7 @@ def test_two_workers_on_sqlite_answer_no_5xx_and_lose_no_write(two_workers: Serv
     for thread in threads:
         thread.join(timeout=LOAD_SECONDS + 120)
     assert len(tallies) == LEARNERS + AUTHORS, "a client thread did not finish"
-    two_workers.stop()  # every acknowledged write is committed; now count what is on disk
+    # The load is over and every acknowledged write is committed: count what is in the file.
 
     statuses: Counter[int] = sum((t.statuses for t in tallies.values()), Counter())
     failures = [f for t in tallies.values() for f in t.failures]
