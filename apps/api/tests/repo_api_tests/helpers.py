@@ -19,11 +19,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from repo_db import unit_of_work
-from repo_db.models import AuthToken, User
+from repo_db.models import AuthToken, Question, Response, User
 from repo_db.security import hash_password
+from repo_domain import grading
 from repo_domain.tokens import hash_token, new_token
 
 PASSWORD = "correct-horse-battery"
@@ -217,3 +218,54 @@ def serve_api(
             process.kill()
             process.wait(timeout=5)
         log.close()
+
+
+def submitted_attempt(client: TestClient, learner: ApiUser, assessment: dict[str, Any]) -> int:
+    """A submitted attempt with every question answered (free text pending grading)."""
+    attempt = client.post(f"/assessments/{assessment['id']}/attempts", headers=learner.headers)
+    attempt_id: int = attempt.json()["id"]
+    for question in assessment["questions"]:
+        nxt = client.get(f"/attempts/{attempt_id}/next-question", headers=learner.headers)
+        assert nxt.status_code == 200, nxt.text
+        assert nxt.json()["question_id"] == question["id"] and not nxt.json()["adaptive"]
+        body: dict[str, Any]
+        if question["kind"] == "free_text":
+            body = {"text_value": "A function that calls itself on a smaller input."}
+        elif question["kind"] == "numeric":
+            body = {"numeric_value": 42}
+        else:
+            body = {
+                "selected_option_ids": [o["id"] for o in question["options"] if o["is_correct"]]
+            }
+        url = f"/attempts/{attempt_id}/responses/{question['id']}"
+        assert client.put(url, json=body, headers=learner.headers).status_code == 200
+    done = client.get(f"/attempts/{attempt_id}/next-question", headers=learner.headers).json()
+    assert done["done"] and done["question_id"] is None and done["reason"] == "all_answered"
+    submitted = client.post(f"/attempts/{attempt_id}/submit", headers=learner.headers).json()
+    assert submitted["result"]["status"] == "pending" and submitted["result"]["passed"] is None
+    return attempt_id
+
+
+def flag_ai_grade(engine: Engine, attempt_id: int) -> int:
+    """Grade the attempt's free-text answer as the AI worker does when unsure (flagged for review);
+    returns the feedback id."""
+    with unit_of_work(bind=engine) as session:
+        response, question = session.execute(
+            select(Response, Question)
+            .join(Question, Question.id == Response.question_id)
+            .where(Response.attempt_id == attempt_id, Question.kind == "free_text")
+        ).one()
+        feedback = grading.record_grade(
+            session,
+            response=response,
+            question=question,
+            fraction=0.5,
+            comment="Partly right.",
+            source="ai",
+            model_version="test",
+            confidence=0.3,
+            needs_review=True,
+        )
+        grading.refresh_result(session, attempt_id=attempt_id)
+        session.flush()
+        return feedback.id

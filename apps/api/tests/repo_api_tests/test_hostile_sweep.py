@@ -39,7 +39,13 @@ from sqlalchemy import Engine, func, select
 
 from repo_api.app import create_app
 from repo_api_tests.conftest import make_settings
-from repo_api_tests.helpers import ApiUser, create_assessment, make_user
+from repo_api_tests.helpers import (
+    ApiUser,
+    create_assessment,
+    flag_ai_grade,
+    make_user,
+    submitted_attempt,
+)
 from repo_db import unit_of_work
 from repo_db.models import User
 from repo_db.testing import truncate_all
@@ -195,6 +201,7 @@ class World:
     draft: dict[str, Any]
     published: dict[str, Any]
     attempt_id: int
+    feedback_id: int
     spec: dict[str, Any]
 
     def path_values(self) -> dict[str, int]:
@@ -203,8 +210,8 @@ class World:
             "attempt_id": self.attempt_id,
             "question_id": self.published["questions"][2]["id"],
             "user_id": self.learner.id,
-            # no feedback exists yet: every /reviews/{feedback_id} probe must answer 403/404
-            "feedback_id": 1,
+            # a flagged AI grade on the author's assessment: only that author may review it
+            "feedback_id": self.feedback_id,
         }
 
 
@@ -215,6 +222,8 @@ def _world(client: TestClient, db_engine: Engine) -> World:
     published = create_assessment(client, author, title="Public")
     started = client.post(f"/assessments/{published['id']}/attempts", headers=learner.headers)
     assert started.status_code == 201
+    graded_learner = make_user(db_engine)
+    feedback_id = flag_ai_grade(db_engine, submitted_attempt(client, graded_learner, published))
     return World(
         author=author,
         other_author=make_user(db_engine, role="author"),
@@ -224,6 +233,7 @@ def _world(client: TestClient, db_engine: Engine) -> World:
         draft=draft,
         published=published,
         attempt_id=started.json()["id"],
+        feedback_id=feedback_id,
         spec=client.get("/openapi.json").json(),
     )
 

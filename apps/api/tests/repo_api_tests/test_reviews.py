@@ -3,61 +3,16 @@ the API: its flagged grade is written here with repo_domain.grading, as the work
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from repo_api_tests.helpers import ApiUser, assert_error, create_assessment, make_user
-from repo_db import unit_of_work
-from repo_db.models import Question, Response
-from repo_domain import grading
-
-
-def _submitted(client: TestClient, learner: ApiUser, assessment: dict[str, Any]) -> int:
-    attempt = client.post(f"/assessments/{assessment['id']}/attempts", headers=learner.headers)
-    attempt_id: int = attempt.json()["id"]
-    for question in assessment["questions"]:
-        nxt = client.get(f"/attempts/{attempt_id}/next-question", headers=learner.headers)
-        assert nxt.status_code == 200, nxt.text
-        assert nxt.json()["question_id"] == question["id"] and not nxt.json()["adaptive"]
-        body: dict[str, Any]
-        if question["kind"] == "free_text":
-            body = {"text_value": "A function that calls itself on a smaller input."}
-        elif question["kind"] == "numeric":
-            body = {"numeric_value": 42}
-        else:
-            body = {
-                "selected_option_ids": [o["id"] for o in question["options"] if o["is_correct"]]
-            }
-        url = f"/attempts/{attempt_id}/responses/{question['id']}"
-        assert client.put(url, json=body, headers=learner.headers).status_code == 200
-    done = client.get(f"/attempts/{attempt_id}/next-question", headers=learner.headers).json()
-    assert done["done"] and done["question_id"] is None and done["reason"] == "all_answered"
-    submitted = client.post(f"/attempts/{attempt_id}/submit", headers=learner.headers).json()
-    assert submitted["result"]["status"] == "pending" and submitted["result"]["passed"] is None
-    return attempt_id
-
-
-def _flag_ai_grade(engine: Engine, attempt_id: int) -> None:
-    with unit_of_work(bind=engine) as session:
-        response, question = session.execute(
-            select(Response, Question)
-            .join(Question, Question.id == Response.question_id)
-            .where(Response.attempt_id == attempt_id, Question.kind == "free_text")
-        ).one()
-        grading.record_grade(
-            session,
-            response=response,
-            question=question,
-            fraction=0.5,
-            comment="Partly right.",
-            source="ai",
-            model_version="test",
-            confidence=0.3,
-            needs_review=True,
-        )
-        grading.refresh_result(session, attempt_id=attempt_id)
+from repo_api_tests.helpers import (
+    assert_error,
+    create_assessment,
+    flag_ai_grade,
+    make_user,
+    submitted_attempt,
+)
 
 
 def test_author_grades_a_flagged_answer_and_the_result_is_refreshed(
@@ -66,10 +21,10 @@ def test_author_grades_a_flagged_answer_and_the_result_is_refreshed(
     author, other_author = make_user(db_engine, role="author"), make_user(db_engine, role="author")
     learner = make_user(db_engine)
     assessment = create_assessment(client, author, pass_percent=90)
-    attempt_id = _submitted(client, learner, assessment)
+    attempt_id = submitted_attempt(client, learner, assessment)
     assert client.get("/reviews", headers=author.headers).json()["items"] == []
 
-    _flag_ai_grade(db_engine, attempt_id)
+    flag_ai_grade(db_engine, attempt_id)
     result = client.get(f"/attempts/{attempt_id}/result", headers=learner.headers).json()
     assert result["status"] == "final" and result["passed"] is False  # 8 of 10 points < 90%
 
