@@ -41,6 +41,8 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import NullPool
 
 from benchmarks.api_load import Variant, _free_port, prepare_users, start_server, tear_down
+from benchmarks.cpu_account import CpuAccount
+from benchmarks.cpu_account import report as cpu_report
 from repo_db import get_engine, unit_of_work
 from repo_db.bulk_seed import bulk_seed
 from repo_db.migrate import upgrade
@@ -50,6 +52,11 @@ from repo_domain.search import user_page_statement
 from repo_domain.tokens import hash_token, new_token
 
 LOCUSTFILE = Path(__file__).with_name("scale_locustfile.py")
+PGBOUNCER_URL = "postgresql://postgres@127.0.0.1:6432/postgres"
+PGBOUNCER_START = Path(__file__).parents[1] / "tools" / "pgbouncer" / "start"
+PG_BACKGROUND = re.compile(
+    r"^postgres: \S+: (checkpointer|background writer|walwriter|autovacuum|logical replication)"
+)
 READ_P99_MS = 250.0
 WRITE_P99_MS = 500.0
 
@@ -166,6 +173,20 @@ def grow_responses(conn: Connection, target: int) -> int:
         print(f"  round {k}: responses now {now:,}", flush=True)
 
 
+def pooled_env(direct_url: str, pooler: str) -> dict[str, str]:
+    """The apps' database environment through PgBouncer: same database on the pooler's address,
+    declared pooled (no server-side prepared statements), DDL and COPY on the direct URL."""
+    port = make_url(pooler).port or 6432
+    subprocess.run([str(PGBOUNCER_START), "--port", str(port)], check=True, capture_output=True)
+    direct = make_url(direct_url)
+    pooled = direct.set(host=make_url(pooler).host, port=port)
+    return {
+        "DATABASE_URL": pooled.render_as_string(hide_password=False),
+        "DATABASE_POOLED": "true",
+        "DATABASE_DIRECT_URL": direct_url,
+    }
+
+
 def author_tokens(url: str, n: int) -> list[str]:
     """Tokens for ``n`` seeded authors (issued like login does, without Argon2 per user)."""
     now = utcnow()
@@ -280,6 +301,13 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=64, help="concurrent locust users")
     parser.add_argument("--spawn-rate", type=int, default=16)
     parser.add_argument("--duration", type=int, default=60, help="seconds of measured load")
+    parser.add_argument(
+        "--http-client",
+        choices=("fast", "requests"),
+        default="fast",
+        help="locust's client: fast = FastHttpUser (geventhttpclient, less CPU per request), "
+        "requests = HttpUser (default: %(default)s)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="API worker processes")
     parser.add_argument("--tokens", type=int, default=500, help="learners with a token")
     parser.add_argument("--pool-size", type=int, default=10, help="DB_POOL_SIZE per process")
@@ -296,6 +324,16 @@ def main() -> int:
     default_log = sorted(Path("/var/log/postgresql").glob("postgresql-*-main.log"))
     parser.add_argument("--pg-log", default=str(default_log[-1]) if default_log else None)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--pgbouncer",
+        nargs="?",
+        const=PGBOUNCER_URL,
+        default=None,
+        metavar="URL",
+        help="serve the apps' database URL through PgBouncer in transaction mode (default "
+        f"{PGBOUNCER_URL}, started with tools/pgbouncer/start if it does not answer); the "
+        "harness seeds and migrates on the direct URL (DATABASE_DIRECT_URL)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("DB_LOG_QUERIES", "0")
 
@@ -347,6 +385,14 @@ def main() -> int:
             "DB_LOG_QUERIES": "0",
             "DB_SLOW_QUERY_MS": "200",
         }
+        if args.pgbouncer:
+            env.update(pooled_env(url, args.pgbouncer))
+        db_path = (
+            f"PgBouncer (transaction mode) at {make_url(env['DATABASE_URL']).port}, "
+            f"migrations and COPY direct"
+            if args.pgbouncer
+            else f"direct to PostgreSQL at {make_url(url).port or 5432} (no pooler)"
+        )
         env.pop("NODE_ENV", None)
         env.pop("APP_ENV", None)
         variant = Variant("scale", {"WORKERS": str(args.workers)})
@@ -377,15 +423,17 @@ def main() -> int:
             "SCALE_ASSESSMENTS": ",".join(users["catalogue_ids"]),
             "SCALE_WEB": web,
             "SCALE_USERS": str(args.users),
+            "SCALE_HTTP_CLIENT": args.http_client,
         }
         load_before = os.getloadavg()
         print(
-            f"locust: {args.clients} clients, spawn {args.spawn_rate}/s, {args.duration}s; "
-            f"API {api} ({args.workers} workers), web {web}, AI worker; "
+            f"locust ({args.http_client} client): {args.clients} clients, "
+            f"spawn {args.spawn_rate}/s, {args.duration}s; "
+            f"API {api} ({args.workers} workers), web {web}, AI worker; database {db_path}; "
             f"load average {load_before[0]:.2f}",
             flush=True,
         )
-        subprocess.run(
+        locust = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -408,10 +456,26 @@ def main() -> int:
                 "WARNING",
             ],
             env=locust_env,
-            check=False,
             stdout=subprocess.DEVNULL,
             stderr=open(workdir / "locust.log", "wb"),  # noqa: SIM115 - closed with the process
         )
+        account = CpuAccount(
+            roots={
+                "locust (load generator)": locust.pid,
+                f"API ({args.workers} workers + master)": procs[0].pid,
+                "web app": procs[1].pid,
+                "AI worker": procs[2].pid,
+            },
+            matchers={
+                "PostgreSQL backends of this database": lambda cmd: cmd.startswith("postgres: ")
+                and f" {name} " in cmd,
+                "PostgreSQL background (whole server)": lambda cmd: bool(PG_BACKGROUND.match(cmd)),
+                "PgBouncer (shared)": lambda cmd: Path(cmd.split(" ")[0]).name == "pgbouncer",
+            },
+        )
+        account.start()
+        locust.wait()
+        account.stop()
         load_after = os.getloadavg()
         stats_file = workdir / "locust_stats.csv"
         if not stats_file.is_file():
@@ -447,6 +511,10 @@ def main() -> int:
                 f"{label[:44]:44} {row['Request Count']:>8} {float(row['Requests/s']):7.1f} "
                 f"{row['50%']:>6} {row['95%']:>6} {row['99%']:>6} {n_fail:>6}  {verdict}"
             )
+        total = next((int(r["Request Count"]) for r in rows if r["Name"] == "Aggregated"), 0)
+        print(f"\nCPU during the load ({account.wall_seconds:.0f}s, {total} requests; /proc):")
+        for line in cpu_report(account, total, {f"API ({args.workers} workers + master)"}):
+            print(f"  {line}")
         failures = workdir / "locust_failures.csv"
         if errors and failures.is_file():
             print("\nfailures:\n" + failures.read_text()[:3000])
@@ -477,7 +545,8 @@ def main() -> int:
         get_engine(url).dispose()
         print(
             f"\nerrors: {errors} (0 required: {'met' if errors == 0 else 'MISSED'}); "
-            f"p99 targets missed by: {missed or 'none'}; hot paths with a sequential scan: {seq}"
+            f"p99 targets missed by: {missed or 'none'}; hot paths with a sequential scan: {seq}; "
+            f"database path: {db_path}"
         )
         return 0 if errors == 0 else 1
     finally:
