@@ -140,6 +140,9 @@ def grow_responses(conn: Connection, target: int) -> int:
             ),
             {"ids": assessments},
         )
+        # Fresh statistics each round: with the seed's (or none), the planner expects a few
+        # rows and joins every copied attempt with every question (a 10,000 x 1,600 sort).
+        conn.execute(text("ANALYZE attempts, results, responses, questions, scale_assessments"))
         conn.execute(
             text(
                 "WITH src AS ("
