@@ -53,7 +53,8 @@ from repo_domain.tokens import hash_token, new_token
 
 LOCUSTFILE = Path(__file__).with_name("scale_locustfile.py")
 PGBOUNCER_URL = "postgresql://postgres@127.0.0.1:6432/postgres"
-PGBOUNCER_START = Path(__file__).parents[1] / "tools" / "pgbouncer" / "start"
+# `./pants run` runs this file from a sandbox: the start script is found from the repo root.
+PGBOUNCER_START = Path("tools") / "pgbouncer" / "start"
 PG_BACKGROUND = re.compile(
     r"^postgres: \S+: (checkpointer|background writer|walwriter|autovacuum|logical replication)"
 )
@@ -180,7 +181,17 @@ def pooled_env(direct_url: str, pooler: str) -> dict[str, str]:
     """The apps' database environment through PgBouncer: same database on the pooler's address,
     declared pooled (no server-side prepared statements), DDL and COPY on the direct URL."""
     port = make_url(pooler).port or 6432
-    subprocess.run([str(PGBOUNCER_START), "--port", str(port)], check=True, capture_output=True)
+    start = next(
+        (
+            root / PGBOUNCER_START
+            for root in (Path.cwd(), *Path(__file__).parents)
+            if (root / PGBOUNCER_START).is_file()
+        ),
+        None,
+    )
+    if start is None:
+        raise SystemExit(f"--pgbouncer: {PGBOUNCER_START} not found (run from the repo root)")
+    subprocess.run([str(start), "--port", str(port)], check=True, capture_output=True)
     direct = make_url(direct_url)
     pooled = direct.set(host=make_url(pooler).host, port=port)
     return {
