@@ -326,6 +326,13 @@ def main() -> int:
     parser.add_argument("--tokens", type=int, default=500, help="learners with a token")
     parser.add_argument("--pool-size", type=int, default=10, help="DB_POOL_SIZE per process")
     parser.add_argument(
+        "--max-overflow",
+        type=int,
+        default=0,
+        help="DB_MAX_OVERFLOW per process (default %(default)s: an overflow connection is "
+        "opened for a burst and closed after it, a new PostgreSQL backend each time)",
+    )
+    parser.add_argument(
         "--slow-ms", type=int, default=20, help="log_min_duration_statement on the database"
     )
     parser.add_argument(
@@ -396,6 +403,7 @@ def main() -> int:
             "DATABASE_URL": url,
             "API_LOG_LEVEL": "warning",
             "DB_POOL_SIZE": str(args.pool_size),
+            "DB_MAX_OVERFLOW": str(args.max_overflow),
             "DB_LOG_QUERIES": "0",
             "DB_SLOW_QUERY_MS": "200",
         }
