@@ -271,6 +271,11 @@ HOT_PATHS = {
         "AND status = 'in_progress'"
     ),
     "assessment stats": ("SELECT count(*), avg(percent) FROM results WHERE assessment_id = :x"),
+    "assessment stats per question": (
+        "SELECT r.question_id, count(r.id), avg(r.score) FROM responses r "
+        "JOIN attempts a ON a.id = r.attempt_id "
+        "WHERE a.assessment_id = :x AND a.status != 'in_progress' GROUP BY r.question_id"
+    ),
     "pending grading": (
         "SELECT id FROM responses WHERE grading_status = 'pending' ORDER BY id LIMIT 10"
     ),
