@@ -10,14 +10,20 @@
    (benchmarks/scale_locustfile.py): learners browse the catalogue and take, answer and submit
    their own attempts (real writes on their own rows; free text goes to the AI worker), authors
    edit their own drafts, admins search users and open statistics, anonymous web pages.
-4. Prints requests/s and p50/p95/p99 per endpoint, error counts, the database size, the slowest
+4. Prints requests/s and p50/p95/p99 per endpoint, error counts, the CPU seconds and CPU-ms per
+   request of each process group during the load (locust, API workers, web, AI worker, this
+   database's PostgreSQL backends, PgBouncer; from /proc), the database size, the slowest
    statements as timed by PostgreSQL (its log, ``log_min_duration_statement`` set on the private
    database), and EXPLAIN (ANALYZE) of the hot paths, flagging any sequential scan.
+
+``--pgbouncer`` puts the apps' database URL on PgBouncer in transaction mode (migrations and COPY
+stay on the direct URL); the output names the path used.
 
 Exit status 1 if any request failed. Targets (issue 11): 0 errors at 64 clients, p99 < 250 ms
 for reads and < 500 ms for writes; the verdict is printed, never asserted.
 
-    ./pants run benchmarks/scale.py -- --users 100000 --responses 1000000 --duration 60
+    ./pants run benchmarks/scale.py                  # full scale (the defaults), direct
+    ./pants run benchmarks/scale.py -- --pgbouncer   # the same through PgBouncer on 6432
 """
 
 from __future__ import annotations
@@ -310,10 +316,12 @@ def explain_hot_paths(conn: Connection) -> int:
     return seq
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """--help shows the whole module docstring (what the run does) and every default."""
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormatter)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--assessments", type=int, default=200, help="published assessments")
     parser.add_argument("--responses", type=int, default=1_000_000, help="submitted responses")
@@ -325,7 +333,7 @@ def main() -> int:
         choices=("fast", "requests"),
         default="fast",
         help="locust's client: fast = FastHttpUser (geventhttpclient, less CPU per request), "
-        "requests = HttpUser (default: %(default)s)",
+        "requests = HttpUser",
     )
     parser.add_argument("--workers", type=int, default=2, help="API worker processes")
     parser.add_argument("--tokens", type=int, default=500, help="learners with a token")
@@ -334,8 +342,8 @@ def main() -> int:
         "--max-overflow",
         type=int,
         default=0,
-        help="DB_MAX_OVERFLOW per process (default %(default)s: an overflow connection is "
-        "opened for a burst and closed after it, a new PostgreSQL backend each time)",
+        help="DB_MAX_OVERFLOW per process (0: an overflow connection would be opened for a "
+        "burst and closed after it, a new PostgreSQL backend each time)",
     )
     parser.add_argument(
         "--slow-ms", type=int, default=20, help="log_min_duration_statement on the database"
@@ -372,10 +380,16 @@ def main() -> int:
     procs: list[subprocess.Popen[bytes]] = []
     workdir = Path(tempfile.mkdtemp(prefix="scale-"))
     try:
+        print(f"database {name}: migrating, seeding {args.users:,} users (COPY)...", flush=True)
         t0 = time.perf_counter()
         upgrade(get_engine(url))
         seeded = bulk_seed(args.users, get_engine(url))
         print(f"bulk_seed {seeded.created} in {time.perf_counter() - t0:.1f}s", flush=True)
+        print(
+            f"growing to {args.assessments} assessments and {args.responses:,} responses "
+            "(server-side INSERT ... SELECT, one line per round)...",
+            flush=True,
+        )
         t1 = time.perf_counter()
         with get_engine(url).begin() as conn:
             extra = grow_assessments(conn, args.assessments)
@@ -385,6 +399,7 @@ def main() -> int:
             f"{time.perf_counter() - t1:.1f}s",
             flush=True,
         )
+        print("tokens, VACUUM ANALYZE, starting the API, web app and AI worker...", flush=True)
         users = prepare_users(url, args.tokens, args.users)
         authors = author_tokens(url, max(1, args.clients // 8))
         with get_engine(url).connect() as conn:
