@@ -10,14 +10,20 @@
    (benchmarks/scale_locustfile.py): learners browse the catalogue and take, answer and submit
    their own attempts (real writes on their own rows; free text goes to the AI worker), authors
    edit their own drafts, admins search users and open statistics, anonymous web pages.
-4. Prints requests/s and p50/p95/p99 per endpoint, error counts, the database size, the slowest
+4. Prints requests/s and p50/p95/p99 per endpoint, error counts, the CPU seconds and CPU-ms per
+   request of each process group during the load (locust, API workers, web, AI worker, this
+   database's PostgreSQL backends, PgBouncer; from /proc), the database size, the slowest
    statements as timed by PostgreSQL (its log, ``log_min_duration_statement`` set on the private
    database), and EXPLAIN (ANALYZE) of the hot paths, flagging any sequential scan.
+
+``--pgbouncer`` puts the apps' database URL on PgBouncer in transaction mode (migrations and COPY
+stay on the direct URL); the output names the path used.
 
 Exit status 1 if any request failed. Targets (issue 11): 0 errors at 64 clients, p99 < 250 ms
 for reads and < 500 ms for writes; the verdict is printed, never asserted.
 
-    ./pants run benchmarks/scale.py -- --users 100000 --responses 1000000 --duration 60
+    ./pants run benchmarks/scale.py                  # full scale (the defaults), direct
+    ./pants run benchmarks/scale.py -- --pgbouncer   # the same through PgBouncer on 6432
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import NullPool
 
 from benchmarks.api_load import Variant, _free_port, prepare_users, start_server, tear_down
+from benchmarks.cpu_account import CpuAccount
+from benchmarks.cpu_account import report as cpu_report
 from repo_db import get_engine, unit_of_work
 from repo_db.bulk_seed import bulk_seed
 from repo_db.migrate import upgrade
@@ -50,6 +58,12 @@ from repo_domain.search import user_page_statement
 from repo_domain.tokens import hash_token, new_token
 
 LOCUSTFILE = Path(__file__).with_name("scale_locustfile.py")
+PGBOUNCER_URL = "postgresql://postgres@127.0.0.1:6432/postgres"
+# `./pants run` runs this file from a sandbox: the start script is found from the repo root.
+PGBOUNCER_START = Path("tools") / "pgbouncer" / "start"
+PG_BACKGROUND = re.compile(
+    r"^postgres: \S+: (checkpointer|background writer|walwriter|autovacuum|logical replication)"
+)
 READ_P99_MS = 250.0
 WRITE_P99_MS = 500.0
 
@@ -133,6 +147,9 @@ def grow_responses(conn: Connection, target: int) -> int:
             ),
             {"ids": assessments},
         )
+        # Fresh statistics each round: with the seed's (or none), the planner expects a few
+        # rows and joins every copied attempt with every question (a 10,000 x 1,600 sort).
+        conn.execute(text("ANALYZE attempts, results, responses, questions, scale_assessments"))
         conn.execute(
             text(
                 "WITH src AS ("
@@ -164,6 +181,30 @@ def grow_responses(conn: Connection, target: int) -> int:
         now = conn.scalar(text("SELECT count(*) FROM responses")) or 0
         added += now - have
         print(f"  round {k}: responses now {now:,}", flush=True)
+
+
+def pooled_env(direct_url: str, pooler: str) -> dict[str, str]:
+    """The apps' database environment through PgBouncer: same database on the pooler's address,
+    declared pooled (no server-side prepared statements), DDL and COPY on the direct URL."""
+    port = make_url(pooler).port or 6432
+    start = next(
+        (
+            root / PGBOUNCER_START
+            for root in (Path.cwd(), *Path(__file__).parents)
+            if (root / PGBOUNCER_START).is_file()
+        ),
+        None,
+    )
+    if start is None:
+        raise SystemExit(f"--pgbouncer: {PGBOUNCER_START} not found (run from the repo root)")
+    subprocess.run([str(start), "--port", str(port)], check=True, capture_output=True)
+    direct = make_url(direct_url)
+    pooled = direct.set(host=make_url(pooler).host, port=port)
+    return {
+        "DATABASE_URL": pooled.render_as_string(hide_password=False),
+        "DATABASE_POOLED": "true",
+        "DATABASE_DIRECT_URL": direct_url,
+    }
 
 
 def author_tokens(url: str, n: int) -> list[str]:
@@ -236,6 +277,11 @@ HOT_PATHS = {
         "AND status = 'in_progress'"
     ),
     "assessment stats": ("SELECT count(*), avg(percent) FROM results WHERE assessment_id = :x"),
+    "assessment stats per question": (
+        "SELECT r.question_id, count(r.id), avg(r.score) FROM responses r "
+        "JOIN attempts a ON a.id = r.attempt_id "
+        "WHERE a.assessment_id = :x AND a.status != 'in_progress' GROUP BY r.question_id"
+    ),
     "pending grading": (
         "SELECT id FROM responses WHERE grading_status = 'pending' ORDER BY id LIMIT 10"
     ),
@@ -270,19 +316,35 @@ def explain_hot_paths(conn: Connection) -> int:
     return seq
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """--help shows the whole module docstring (what the run does) and every default."""
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormatter)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--assessments", type=int, default=200, help="published assessments")
     parser.add_argument("--responses", type=int, default=1_000_000, help="submitted responses")
     parser.add_argument("--clients", type=int, default=64, help="concurrent locust users")
     parser.add_argument("--spawn-rate", type=int, default=16)
     parser.add_argument("--duration", type=int, default=60, help="seconds of measured load")
+    parser.add_argument(
+        "--http-client",
+        choices=("fast", "requests"),
+        default="fast",
+        help="locust's client: fast = FastHttpUser (geventhttpclient, less CPU per request), "
+        "requests = HttpUser",
+    )
     parser.add_argument("--workers", type=int, default=2, help="API worker processes")
     parser.add_argument("--tokens", type=int, default=500, help="learners with a token")
     parser.add_argument("--pool-size", type=int, default=10, help="DB_POOL_SIZE per process")
+    parser.add_argument(
+        "--max-overflow",
+        type=int,
+        default=0,
+        help="DB_MAX_OVERFLOW per process (0: an overflow connection would be opened for a "
+        "burst and closed after it, a new PostgreSQL backend each time)",
+    )
     parser.add_argument(
         "--slow-ms", type=int, default=20, help="log_min_duration_statement on the database"
     )
@@ -296,6 +358,16 @@ def main() -> int:
     default_log = sorted(Path("/var/log/postgresql").glob("postgresql-*-main.log"))
     parser.add_argument("--pg-log", default=str(default_log[-1]) if default_log else None)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--pgbouncer",
+        nargs="?",
+        const=PGBOUNCER_URL,
+        default=None,
+        metavar="URL",
+        help="serve the apps' database URL through PgBouncer in transaction mode (default "
+        f"{PGBOUNCER_URL}, started with tools/pgbouncer/start if it does not answer); the "
+        "harness seeds and migrates on the direct URL (DATABASE_DIRECT_URL)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("DB_LOG_QUERIES", "0")
 
@@ -308,10 +380,16 @@ def main() -> int:
     procs: list[subprocess.Popen[bytes]] = []
     workdir = Path(tempfile.mkdtemp(prefix="scale-"))
     try:
+        print(f"database {name}: migrating, seeding {args.users:,} users (COPY)...", flush=True)
         t0 = time.perf_counter()
         upgrade(get_engine(url))
         seeded = bulk_seed(args.users, get_engine(url))
         print(f"bulk_seed {seeded.created} in {time.perf_counter() - t0:.1f}s", flush=True)
+        print(
+            f"growing to {args.assessments} assessments and {args.responses:,} responses "
+            "(server-side INSERT ... SELECT, one line per round)...",
+            flush=True,
+        )
         t1 = time.perf_counter()
         with get_engine(url).begin() as conn:
             extra = grow_assessments(conn, args.assessments)
@@ -321,6 +399,7 @@ def main() -> int:
             f"{time.perf_counter() - t1:.1f}s",
             flush=True,
         )
+        print("tokens, VACUUM ANALYZE, starting the API, web app and AI worker...", flush=True)
         users = prepare_users(url, args.tokens, args.users)
         authors = author_tokens(url, max(1, args.clients // 8))
         with get_engine(url).connect() as conn:
@@ -344,9 +423,18 @@ def main() -> int:
             "DATABASE_URL": url,
             "API_LOG_LEVEL": "warning",
             "DB_POOL_SIZE": str(args.pool_size),
+            "DB_MAX_OVERFLOW": str(args.max_overflow),
             "DB_LOG_QUERIES": "0",
             "DB_SLOW_QUERY_MS": "200",
         }
+        if args.pgbouncer:
+            env.update(pooled_env(url, args.pgbouncer))
+        db_path = (
+            f"PgBouncer (transaction mode) at {make_url(env['DATABASE_URL']).port}, "
+            f"migrations and COPY direct"
+            if args.pgbouncer
+            else f"direct to PostgreSQL at {make_url(url).port or 5432} (no pooler)"
+        )
         env.pop("NODE_ENV", None)
         env.pop("APP_ENV", None)
         variant = Variant("scale", {"WORKERS": str(args.workers)})
@@ -377,15 +465,17 @@ def main() -> int:
             "SCALE_ASSESSMENTS": ",".join(users["catalogue_ids"]),
             "SCALE_WEB": web,
             "SCALE_USERS": str(args.users),
+            "SCALE_HTTP_CLIENT": args.http_client,
         }
         load_before = os.getloadavg()
         print(
-            f"locust: {args.clients} clients, spawn {args.spawn_rate}/s, {args.duration}s; "
-            f"API {api} ({args.workers} workers), web {web}, AI worker; "
+            f"locust ({args.http_client} client): {args.clients} clients, "
+            f"spawn {args.spawn_rate}/s, {args.duration}s; "
+            f"API {api} ({args.workers} workers), web {web}, AI worker; database {db_path}; "
             f"load average {load_before[0]:.2f}",
             flush=True,
         )
-        subprocess.run(
+        locust = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -408,10 +498,26 @@ def main() -> int:
                 "WARNING",
             ],
             env=locust_env,
-            check=False,
             stdout=subprocess.DEVNULL,
             stderr=open(workdir / "locust.log", "wb"),  # noqa: SIM115 - closed with the process
         )
+        account = CpuAccount(
+            roots={
+                "locust (load generator)": locust.pid,
+                f"API ({args.workers} workers + master)": procs[0].pid,
+                "web app": procs[1].pid,
+                "AI worker": procs[2].pid,
+            },
+            matchers={
+                "PostgreSQL backends of this database": lambda cmd: cmd.startswith("postgres: ")
+                and f" {name} " in cmd,
+                "PostgreSQL background (whole server)": lambda cmd: bool(PG_BACKGROUND.match(cmd)),
+                "PgBouncer (shared)": lambda cmd: Path(cmd.split(" ")[0]).name == "pgbouncer",
+            },
+        )
+        account.start()
+        locust.wait()
+        account.stop()
         load_after = os.getloadavg()
         stats_file = workdir / "locust_stats.csv"
         if not stats_file.is_file():
@@ -447,6 +553,10 @@ def main() -> int:
                 f"{label[:44]:44} {row['Request Count']:>8} {float(row['Requests/s']):7.1f} "
                 f"{row['50%']:>6} {row['95%']:>6} {row['99%']:>6} {n_fail:>6}  {verdict}"
             )
+        total = next((int(r["Request Count"]) for r in rows if r["Name"] == "Aggregated"), 0)
+        print(f"\nCPU during the load ({account.wall_seconds:.0f}s, {total} requests; /proc):")
+        for line in cpu_report(account, total, {f"API ({args.workers} workers + master)"}):
+            print(f"  {line}")
         failures = workdir / "locust_failures.csv"
         if errors and failures.is_file():
             print("\nfailures:\n" + failures.read_text()[:3000])
@@ -477,7 +587,8 @@ def main() -> int:
         get_engine(url).dispose()
         print(
             f"\nerrors: {errors} (0 required: {'met' if errors == 0 else 'MISSED'}); "
-            f"p99 targets missed by: {missed or 'none'}; hot paths with a sequential scan: {seq}"
+            f"p99 targets missed by: {missed or 'none'}; hot paths with a sequential scan: {seq}; "
+            f"database path: {db_path}"
         )
         return 0 if errors == 0 else 1
     finally:

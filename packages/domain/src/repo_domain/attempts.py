@@ -214,18 +214,18 @@ def save_response(
         deadline = as_utc(attempt.started_at) + timedelta(seconds=time_limit)
         if utcnow() > deadline + TIME_LIMIT_GRACE:
             raise Conflict("the time limit has passed", code="time_up")
-    question = session.scalar(
-        select(Question).where(
-            Question.id == question_id, Question.assessment_id == attempt.assessment_id
-        )
-    )
-    if question is None:
+    # The question and its option ids in one round trip (a save is the hottest write).
+    rows = session.execute(
+        select(Question, AnswerOption.id)
+        .outerjoin(AnswerOption, AnswerOption.question_id == Question.id)
+        .where(Question.id == question_id, Question.assessment_id == attempt.assessment_id)
+    ).all()
+    if not rows:
         raise NotFound("question not found in this attempt's assessment")
+    question = rows[0][0]
     option_ids: set[int] = set()
     if question.kind in ("single_choice", "multiple_choice"):
-        option_ids = set(
-            session.scalars(select(AnswerOption.id).where(AnswerOption.question_id == question.id))
-        )
+        option_ids = {option_id for _, option_id in rows if option_id is not None}
     clean = _validate_answer(question, option_ids, answer)
     existing = session.scalar(
         select(Response).where(

@@ -109,9 +109,10 @@ class Attempt(Base):
     __tablename__ = "attempts"
     __table_args__ = (
         CheckConstraint(check_in("status", AttemptStatus), name="status"),
-        # A learner's history (keyset by id) and per-assessment statistics.
+        # A learner's history (keyset by id) and per-assessment statistics (the ids too, so
+        # the statistics join reads no attempt row: migration 0007).
         Index("ix_attempts_user_id_id", "user_id", "id"),
-        Index("ix_attempts_assessment_id_status", "assessment_id", "status"),
+        Index("ix_attempts_assessment_id_status_id", "assessment_id", "status", "id"),
         # At most one attempt in progress per learner and assessment, whatever the races.
         Index(
             "uq_attempts_one_in_progress",
@@ -166,15 +167,17 @@ class Response(Base):
 
 class Result(Base):
     __tablename__ = "results"
+    __table_args__ = (
+        # Statistics (count, mean, pass rate, score bands) from the index alone: migration 0007.
+        Index("ix_results_assessment_id_percent_passed", "assessment_id", "percent", "passed"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     attempt_id: Mapped[int] = mapped_column(
         ForeignKey("attempts.id", ondelete="CASCADE"), unique=True
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    assessment_id: Mapped[int] = mapped_column(
-        ForeignKey("assessments.id", ondelete="CASCADE"), index=True
-    )
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"))
     score: Mapped[float] = mapped_column(Float)
     max_score: Mapped[float] = mapped_column(Float)
     percent: Mapped[float] = mapped_column(Float)
