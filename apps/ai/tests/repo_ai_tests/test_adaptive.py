@@ -85,10 +85,9 @@ def test_adaptive_serves_the_most_informative_question_and_follows_the_answers(
         second = adaptive.next_question(session, actor=learner, attempt_id=attempt_id)
     assert second.theta > 0 and second.n_scored == 1
     assert second.question_id == qids[3]  # the harder, informative item
-    with unit_of_work(bind=engine, read_only=True) as session:
-        stranger = make_user(engine)
-        with pytest.raises(Forbidden):
-            adaptive.next_question(session, actor=stranger, attempt_id=attempt_id)
+    stranger = make_user(engine)
+    with unit_of_work(bind=engine, read_only=True) as session, pytest.raises(Forbidden):
+        adaptive.next_question(session, actor=stranger, attempt_id=attempt_id)
 
 
 def test_adaptive_stops_at_the_target_standard_error(engine: Engine) -> None:

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 
 from repo_db._engine import SQLITE_BEGIN_OPTION, get_engine, get_read_engine
+from repo_db._errors import InvalidQueryError
 from repo_db._translate import translated_db_errors
 
 #: Where a helper runs: an engine (own transaction), a connection, or a unit of work's session.
@@ -49,6 +50,13 @@ def _own_transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
             # once (its snapshot cannot be upgraded), while BEGIN IMMEDIATE waits for the
             # busy timeout like any other lock.
             conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        if not write:
+            conn.execution_options(**{_READ_ONLY_OPTION: True})
+            if conn.dialect.name == "postgresql":
+                # A read-only unit needs no transaction of its own: under READ COMMITTED every
+                # statement takes its own snapshot either way, so BEGIN and COMMIT would only
+                # add two round trips to every read (a third of a typical API GET's).
+                conn.execution_options(isolation_level="AUTOCOMMIT")
         with conn.begin():
             yield conn
 
@@ -67,6 +75,7 @@ def use_connection(bind: Bind | None = None, *, write: bool = False) -> Iterator
             yield own
         return
     if write:
+        _refuse_write_in_read_only(conn)
         with conn.begin_nested():
             yield conn
     else:
@@ -84,7 +93,9 @@ def unit_of_work(*, read_only: bool = False, bind: Bind | None = None) -> Iterat
       ``MissingReferenceError``, ``ConstraintViolation``, ``DatabaseUnavailableError`` for lost
       connections, lock timeouts and an exhausted pool, ...), never as SQLAlchemy classes.
     * On SQLite a writing unit begins with ``BEGIN IMMEDIATE`` so concurrent writers queue on
-      the busy timeout; ``read_only=True`` takes no write lock.
+      the busy timeout; ``read_only=True`` takes no write lock. On PostgreSQL a read-only unit
+      of its own runs its statements in autocommit (no BEGIN/COMMIT round trips); its session
+      refuses to flush ORM writes on both databases (``InvalidQueryError``).
     * Inside another unit (or given a ``Connection``, e.g. a test fixture's) the block runs in a
       SAVEPOINT of that transaction.
 
@@ -95,9 +106,14 @@ def unit_of_work(*, read_only: bool = False, bind: Bind | None = None) -> Iterat
     with translated_db_errors():
         joined = _joinable(bind)
         if joined is not None:
+            if _read_only(joined):  # inside a read-only unit (autocommit on PostgreSQL)
+                if not read_only:
+                    _refuse_write_in_read_only(joined)
+                yield from _session_on(joined, read_only=True)
+                return
             nested = joined.begin_nested() if joined.in_transaction() else joined.begin()
             with nested:
-                yield from _session_on(joined)
+                yield from _session_on(joined, read_only=read_only)
             return
         if isinstance(bind, Engine):
             engine = bind
@@ -106,14 +122,39 @@ def unit_of_work(*, read_only: bool = False, bind: Bind | None = None) -> Iterat
             # (DATABASE_READ_URL); nested units and helpers stay on their caller's connection.
             engine = get_read_engine() if read_only else get_engine()
         with _own_transaction(engine, write=not read_only) as conn:
-            yield from _session_on(conn)
+            yield from _session_on(conn, read_only=read_only)
 
 
-def _session_on(conn: Connection) -> Iterator[Session]:
+_READ_ONLY_MESSAGE = (
+    "a read-only unit of work cannot write: open unit_of_work() without read_only=True"
+)
+
+
+#: Connection execution option marking the connection of a read-only unit of work.
+_READ_ONLY_OPTION = "repo_db_read_only"
+
+
+def _read_only(conn: Connection) -> bool:
+    return bool(conn.get_execution_options().get(_READ_ONLY_OPTION))
+
+
+def _refuse_write_in_read_only(conn: Connection) -> None:
+    if _read_only(conn):
+        raise InvalidQueryError(_READ_ONLY_MESSAGE)
+
+
+def _refuse_writes(session: Session, _context: object, _instances: object) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise InvalidQueryError(_READ_ONLY_MESSAGE)
+
+
+def _session_on(conn: Connection, *, read_only: bool) -> Iterator[Session]:
     # Bound to a connection already in a transaction, the session never commits that
     # transaction (the unit does); its own commit only flushes (or releases its SAVEPOINT when
     # the unit is nested). Loaded objects stay usable after the block (no expiry on commit).
     session = Session(bind=conn, expire_on_commit=False)
+    if read_only:
+        event.listen(session, "before_flush", _refuse_writes)
     previous = _current.get()
     _current.set(conn)
     try:

@@ -5,10 +5,17 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy.orm import Session
 
 import repo_db
-from repo_db import DatabaseUnavailableError, DuplicateError, savepoint, unit_of_work
+from repo_db import (
+    DatabaseUnavailableError,
+    DuplicateError,
+    InvalidQueryError,
+    savepoint,
+    unit_of_work,
+)
 from repo_db._context import current_connection
 from repo_db._engine import build_engine
 from repo_db.config import DbSettings
@@ -104,3 +111,42 @@ def test_exhausted_pool_is_unavailable(db_engine: Engine) -> None:
     assert len(errors) == 1
     assert isinstance(errors[0], DatabaseUnavailableError)
     assert "pool" in str(errors[0])
+
+
+def test_read_only_unit_refuses_orm_writes(db_default_engine: Engine) -> None:
+    with pytest.raises(InvalidQueryError, match="read-only"), unit_of_work(read_only=True) as s:
+        s.add(User(email="sneaky@example.com", **ROW))
+    with unit_of_work(read_only=True) as session:
+        assert session.scalars(select(User.email)).all() == []
+
+
+def _one_snapshot_per_statement(session: Session) -> bool:
+    """True when the statements run outside a transaction block (each is its own transaction)."""
+    session.execute(text("SELECT pg_sleep(0.02)"))
+    return bool(session.scalar(text("SELECT transaction_timestamp() = statement_timestamp()")))
+
+
+def test_read_only_unit_on_postgresql_needs_no_begin_or_commit(db_default_engine: Engine) -> None:
+    if db_default_engine.dialect.name != "postgresql":
+        pytest.skip("autocommit reads are a PostgreSQL policy (SQLite reads keep their BEGIN)")
+    with unit_of_work(read_only=True) as session:
+        assert _one_snapshot_per_statement(session)
+    # Control: a writing unit is one transaction, so its second statement's time differs.
+    with unit_of_work() as session:
+        assert not _one_snapshot_per_statement(session)
+    # The pooled connection goes back to transactions for the next writing unit.
+    with unit_of_work() as session:
+        assert not _one_snapshot_per_statement(session)
+
+
+def test_read_only_unit_refuses_nested_writes_and_allows_nested_reads(
+    db_default_engine: Engine,
+) -> None:
+    with unit_of_work(read_only=True):
+        with unit_of_work(read_only=True) as inner:
+            assert inner.scalars(select(User.email)).all() == []
+        with pytest.raises(InvalidQueryError, match="read-only"):
+            repo_db.create("users", {"email": "helper@example.com", **ROW})
+        with pytest.raises(InvalidQueryError, match="read-only"), unit_of_work() as nested:
+            nested.add(User(email="nested@example.com", **ROW))
+    assert repo_db.count("users", engine=db_default_engine) == 0
