@@ -7,6 +7,7 @@ server binaries (/usr/lib/postgresql), pgbouncer and, as root, runuser.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from benchmarks.faults import FAULTS, Options, run
 
 
 def test_nothing_acknowledged_is_lost_under_faults() -> None:
-    for tool in ("pgbouncer", "runuser"):
+    for tool in ("pgbouncer", "runuser") if os.geteuid() == 0 else ("pgbouncer",):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
             pytest.fail(f"{tool} is missing (tools/ci/ensure-services.sh installs pgbouncer)")
     if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
