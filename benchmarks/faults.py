@@ -22,7 +22,8 @@ of an API-process kill; no 500; no request slower than ``--bound``; after each f
 succeeds again within ``--recovery-bound``; no process restarted by hand. Prints a table of counts
 per fault and the invariants; exit status 1 if one fails.
 
-    ./pants run benchmarks/faults.py -- --users 20000 --duration 200 --clients 16
+    ./pants run benchmarks/faults.py -- --users 20000 --learners 500 --clients 16 --duration 210 \
+      --pause-after-claim 0.05
 """
 
 from __future__ import annotations
@@ -819,7 +820,10 @@ def main() -> int:
         "--bound", type=float, default=defaults.bound_s, help="max seconds per request"
     )
     parser.add_argument(
-        "--recovery-bound", type=float, default=defaults.recovery_bound_s, help="seconds"
+        "--recovery-bound",
+        type=float,
+        default=defaults.recovery_bound_s,
+        help="seconds after each fault within which a request must succeed again",
     )
     parser.add_argument(
         "--grade-timeout",
