@@ -233,8 +233,9 @@ def bench_worker(admin: str, attempts: int, workers: int) -> None:
             subprocess.Popen([sys.executable, "-m", "repo_ai", "worker", "--drain"], env=env)
             for _ in range(workers)
         ]
-        for proc in procs:
-            proc.wait()
+        failed = [code for code in (proc.wait() for proc in procs) if code != 0]
+        if failed:
+            raise SystemExit(f"{len(failed)} worker process(es) failed (exit {failed[0]})")
         wall = time.perf_counter() - started
         with unit_of_work(bind=engine, read_only=True) as session:
             graded = session.scalar(

@@ -6,7 +6,8 @@
    attempts of other learners, their responses and results copied from the seeded ones).
 2. Starts the API (``python -m repo_api``, ``--workers`` processes), the web app
    (``python -m repo_web``) and the AI worker (``python -m repo_ai worker``) as real processes.
-3. Runs locust headless for ``--duration`` seconds with ``--clients`` users and think time
+3. Runs locust headless for ``--warmup`` seconds (not measured), then for ``--duration`` seconds
+   with ``--clients`` users and think time
    (benchmarks/scale_locustfile.py): learners browse the catalogue and take, answer and submit
    their own attempts (real writes on their own rows; free text goes to the AI worker), authors
    edit their own drafts, admins search users and open statistics, anonymous web pages.
@@ -320,6 +321,38 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefa
     """--help shows the whole module docstring (what the run does) and every default."""
 
 
+def _start_locust(
+    args: argparse.Namespace, api: str, env: dict[str, str], csv_prefix: Path, seconds: int
+) -> subprocess.Popen[bytes]:
+    """locust headless with the run's clients and spawn rate; CSV files at ``csv_prefix``."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(LOCUSTFILE),
+            "--headless",
+            "-u",
+            str(args.clients),
+            "-r",
+            str(args.spawn_rate),
+            "--run-time",
+            f"{seconds}s",
+            "--host",
+            api,
+            "--csv",
+            str(csv_prefix),
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(f"{csv_prefix}.log", "wb"),  # noqa: SIM115 - closed with the process
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormatter)
     parser.add_argument("--users", type=int, default=100_000)
@@ -328,6 +361,12 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=64, help="concurrent locust users")
     parser.add_argument("--spawn-rate", type=int, default=16)
     parser.add_argument("--duration", type=int, default=60, help="seconds of measured load")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=20,
+        help="seconds of the same load before the measured run, not measured (0: none)",
+    )
     parser.add_argument(
         "--http-client",
         choices=("fast", "requests"),
@@ -475,32 +514,19 @@ def main() -> int:
             f"load average {load_before[0]:.2f}",
             flush=True,
         )
-        locust = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "locust",
-                "-f",
-                str(LOCUSTFILE),
-                "--headless",
-                "-u",
-                str(args.clients),
-                "-r",
-                str(args.spawn_rate),
-                "--run-time",
-                f"{args.duration}s",
-                "--host",
-                api,
-                "--csv",
-                str(workdir / "locust"),
-                "--only-summary",
-                "--loglevel",
-                "WARNING",
-            ],
-            env=locust_env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(workdir / "locust.log", "wb"),  # noqa: SIM115 - closed with the process
-        )
+        if args.warmup:
+            # The same load, not measured: first requests warm each worker's statement and
+            # template caches and the database's buffers, which a live server has done long ago.
+            warm = _start_locust(args, api, locust_env, workdir / "warmup", args.warmup)
+            warm.wait()
+            warm_rows = list(csv.DictReader((workdir / "warmup_stats.csv").open()))
+            warm_total = next(r for r in warm_rows if r["Name"] == "Aggregated")
+            print(
+                f"warm-up: {args.warmup}s, {warm_total['Request Count']} requests, "
+                f"{warm_total['Failure Count']} failed (not measured)",
+                flush=True,
+            )
+        locust = _start_locust(args, api, locust_env, workdir / "locust", args.duration)
         account = CpuAccount(
             roots={
                 "locust (load generator)": locust.pid,
