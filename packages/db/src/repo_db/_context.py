@@ -23,6 +23,11 @@ from repo_db._translate import translated_db_errors
 Bind = Engine | Connection | Session
 
 _current: ContextVar[Connection | None] = ContextVar("repo_db_connection", default=None)
+#: Connection execution option marking the connection of a read-only unit of work.
+_READ_ONLY_OPTION = "repo_db_read_only"
+_READ_ONLY_MESSAGE = (
+    "a read-only unit of work cannot write: open unit_of_work() without read_only=True"
+)
 
 
 def current_connection() -> Connection | None:
@@ -108,7 +113,7 @@ def unit_of_work(*, read_only: bool = False, bind: Bind | None = None) -> Iterat
         if joined is not None:
             if _read_only(joined):  # inside a read-only unit (autocommit on PostgreSQL)
                 if not read_only:
-                    _refuse_write_in_read_only(joined)
+                    raise InvalidQueryError(_READ_ONLY_MESSAGE)
                 yield from _session_on(joined, read_only=True)
                 return
             nested = joined.begin_nested() if joined.in_transaction() else joined.begin()
@@ -123,15 +128,6 @@ def unit_of_work(*, read_only: bool = False, bind: Bind | None = None) -> Iterat
             engine = get_read_engine() if read_only else get_engine()
         with _own_transaction(engine, write=not read_only) as conn:
             yield from _session_on(conn, read_only=read_only)
-
-
-_READ_ONLY_MESSAGE = (
-    "a read-only unit of work cannot write: open unit_of_work() without read_only=True"
-)
-
-
-#: Connection execution option marking the connection of a read-only unit of work.
-_READ_ONLY_OPTION = "repo_db_read_only"
 
 
 def _read_only(conn: Connection) -> bool:
