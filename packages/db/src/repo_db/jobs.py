@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from repo_db._context import savepoint
-from repo_db._errors import DuplicateError, RepoDbError
+from repo_db._context import _refuse_write_in_read_only
+from repo_db._errors import RepoDbError
 from repo_db.models import Job
 
 DEFAULT_LEASE_S = 60.0
@@ -49,26 +50,32 @@ def _now() -> datetime:
 
 def enqueue(session: Session, *, kind: str, subject_id: int, delay_s: float = 0.0) -> None:
     """Queue (kind, subject_id): a queued or running job stays as it is, a finished one is queued
-    again."""
-    run_after = _now() + timedelta(seconds=delay_s)
-    existing = session.scalar(select(Job).where(Job.kind == kind, Job.subject_id == subject_id))
-    if existing is None:
-        try:
-            with savepoint(session):
-                session.add(Job(kind=kind, subject_id=subject_id, run_after=run_after))
-            return
-        except DuplicateError:  # a concurrent enqueue inserted it first
-            existing = session.scalar(
-                select(Job).where(Job.kind == kind, Job.subject_id == subject_id)
-            )
-            if existing is None:
-                raise
-    if existing.status in ("done", "failed"):
-        existing.status = "queued"
-        existing.tries = 0
-        existing.run_after = run_after
-        existing.last_error = None
-        session.flush()
+    again.
+
+    One statement, ``INSERT ... ON CONFLICT (kind, subject_id) DO UPDATE ... WHERE`` the job is
+    finished (the same on both databases), so racing enqueues need no SAVEPOINT or retry: this
+    runs in every submit.
+    """
+    now = _now()
+    run_after = now + timedelta(seconds=delay_s)
+    jobs = Job.__table__
+    conn = session.connection()
+    _refuse_write_in_read_only(conn)  # what an ORM flush in a read-only unit would do
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(jobs).values(kind=kind, subject_id=subject_id, run_after=run_after)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[jobs.c.kind, jobs.c.subject_id],
+            set_={
+                "status": "queued",
+                "tries": 0,
+                "run_after": run_after,
+                "last_error": None,
+                "updated_at": now,
+            },
+            where=jobs.c.status.in_(("done", "failed")),
+        )
+    )
 
 
 def claim(

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, delete, select, update
 
-from repo_db import jobs, unit_of_work
+from repo_db import InvalidQueryError, jobs, unit_of_work
 from repo_db.models import Job
 
 
@@ -42,6 +42,44 @@ def test_enqueue_is_idempotent_and_requeues_finished_jobs(queue: Engine) -> None
     with unit_of_work(bind=queue) as session:
         row = session.scalars(select(Job).where(Job.subject_id == 1)).one()
         assert (row.status, row.tries) == ("queued", 0)
+
+
+def test_enqueue_leaves_a_running_job_alone(queue: Engine) -> None:
+    _enqueue(queue, "grade", range(1, 2))
+    with unit_of_work(bind=queue) as session:
+        [job] = jobs.claim(session, kinds=["grade"], worker="w1", limit=1)
+    _enqueue(queue, "grade", range(1, 2))  # e.g. a re-submit while the worker grades
+    with unit_of_work(bind=queue) as session:
+        row = session.scalars(select(Job).where(Job.id == job.id)).one()
+        assert (row.status, row.tries, row.lease_owner) == ("running", 1, "w1")
+
+
+def test_concurrent_enqueues_of_one_job_make_one_row(queue: Engine) -> None:
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def enqueue() -> None:
+        try:
+            barrier.wait()
+            _enqueue(queue, "grade", range(7, 8))
+        except BaseException as exc:  # - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=enqueue) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with unit_of_work(bind=queue) as session:
+        assert len(session.scalars(select(Job).where(Job.subject_id == 7)).all()) == 1
+
+
+def test_enqueue_is_refused_in_a_read_only_unit(queue: Engine) -> None:
+    with pytest.raises(InvalidQueryError), unit_of_work(read_only=True, bind=queue) as session:
+        jobs.enqueue(session, kind="grade", subject_id=1)
+    with unit_of_work(bind=queue) as session:
+        assert session.scalars(select(Job)).all() == []
 
 
 def test_claims_respect_kind_limit_and_leases(queue: Engine) -> None:
