@@ -7,10 +7,11 @@
 2. Starts the API (``python -m repo_api``, ``--workers`` processes), the web app
    (``python -m repo_web``) and the AI worker (``python -m repo_ai worker``) as real processes.
 3. Runs locust headless for ``--warmup`` seconds (not measured), then for ``--duration`` seconds
-   with ``--clients`` users and think time
-   (benchmarks/scale_locustfile.py): learners browse the catalogue and take, answer and submit
-   their own attempts (real writes on their own rows; free text goes to the AI worker), authors
-   edit their own drafts, admins search users and open statistics, anonymous web pages.
+   with ``--clients`` users and think time, between tasks and before each answer
+   (``--answer-think``; benchmarks/scale_locustfile.py): learners browse the catalogue and
+   take, answer and submit their own attempts (real writes on their own rows; free text goes to
+   the AI worker), authors edit their own drafts, admins search users and open statistics,
+   anonymous web pages.
 4. Prints requests/s and p50/p95/p99 per endpoint, error counts, the CPU seconds and CPU-ms per
    request of each process group during the load (locust, API workers, web, AI worker, this
    database's PostgreSQL backends, PgBouncer; from /proc), the database size, the slowest
@@ -353,6 +354,19 @@ def _start_locust(
     )
 
 
+def _think_range(text: str) -> tuple[float, float]:
+    """``0`` or ``MIN,MAX`` (seconds) for --answer-think."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 0 or MIN,MAX in seconds: {text!r}") from None
+    if len(values) == 1 and values[0] == 0:
+        return (0.0, 0.0)
+    if len(values) != 2 or not 0 <= values[0] <= values[1]:
+        raise argparse.ArgumentTypeError(f"expected 0 or MIN,MAX with 0 <= MIN <= MAX: {text!r}")
+    return (values[0], values[1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormatter)
     parser.add_argument("--users", type=int, default=100_000)
@@ -373,6 +387,15 @@ def main() -> int:
         default="fast",
         help="locust's client: fast = FastHttpUser (geventhttpclient, less CPU per request), "
         "requests = HttpUser",
+    )
+    parser.add_argument(
+        "--answer-think",
+        type=_think_range,
+        default=(0.5, 2.0),
+        metavar="MIN,MAX",
+        help="seconds a learner thinks before each answer, uniform in MIN..MAX (%(default)s, "
+        "the same as between tasks); 0 sends an attempt's answers back to back, the burst "
+        "profile of the runs before 27 Nov 2026",
     )
     parser.add_argument("--workers", type=int, default=2, help="API worker processes")
     parser.add_argument("--tokens", type=int, default=500, help="learners with a token")
@@ -505,11 +528,13 @@ def main() -> int:
             "SCALE_WEB": web,
             "SCALE_USERS": str(args.users),
             "SCALE_HTTP_CLIENT": args.http_client,
+            "SCALE_ANSWER_THINK": ",".join(str(v) for v in args.answer_think),
         }
         load_before = os.getloadavg()
         print(
             f"locust ({args.http_client} client): {args.clients} clients, "
-            f"spawn {args.spawn_rate}/s, {args.duration}s; "
+            f"spawn {args.spawn_rate}/s, {args.duration}s, think before each answer "
+            f"{args.answer_think[0]:g}-{args.answer_think[1]:g}s; "
             f"API {api} ({args.workers} workers), web {web}, AI worker; database {db_path}; "
             f"load average {load_before[0]:.2f}",
             flush=True,

@@ -2,7 +2,8 @@
 
 Environment from scale.py: SCALE_TOKENS (a file, one ``role<TAB>token<TAB>extra`` a line),
 SCALE_ASSESSMENTS (comma-separated published assessment ids), SCALE_WEB (the web app's base URL),
-SCALE_USERS (seeded user count), SCALE_HTTP_CLIENT (``fast``: locust's FastHttpUser on
+SCALE_USERS (seeded user count), SCALE_ANSWER_THINK (``MIN,MAX`` seconds a learner thinks before
+each answer; ``0,0`` answers back to back), SCALE_HTTP_CLIENT (``fast``: locust's FastHttpUser on
 geventhttpclient, the default; ``requests``: HttpUser). Every locust user takes the next token of
 its role, so each learner writes only its own attempts' rows; the token goes in every request's
 headers (the same code for both clients).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ for _line in Path(os.environ["SCALE_TOKENS"]).read_text().splitlines():
 _NEXT = {role: itertools.count() for role in _TOKENS}
 ASSESSMENTS = [int(a) for a in os.environ["SCALE_ASSESSMENTS"].split(",")]
 N_USERS = int(os.environ.get("SCALE_USERS", "1000"))
+ANSWER_THINK = tuple(float(v) for v in os.environ.get("SCALE_ANSWER_THINK", "0.5,2.0").split(","))
 # The load generator shares the 2 cores with what it measures: the cheaper client leaves more.
 Client = HttpUser if os.environ.get("SCALE_HTTP_CLIENT", "fast") == "requests" else FastHttpUser
 
@@ -95,6 +98,8 @@ class Learner(TokenUser):
             return
         attempt = start.json()["id"]
         for question in detail.json()["questions"]:
+            if ANSWER_THINK[1]:  # a person reads the question before answering it
+                time.sleep(random.uniform(*ANSWER_THINK))  # cooperative: locust patches time
             self.client.put(
                 f"/attempts/{attempt}/responses/{question['id']}",
                 json=_answer(question),
