@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
@@ -124,3 +126,10 @@ def test_writes_are_committed_before_the_response_starts(db_engine: Engine) -> N
     finally:
         truncate_all(db_engine)
     assert seen_at_response_start == [True]
+
+
+def test_startup_freezes_the_garbage_collector(app: FastAPI) -> None:
+    gc.unfreeze()
+    with TestClient(app):
+        assert gc.get_freeze_count() > 10_000  # the modules and the app, not collected again
+    gc.unfreeze()
