@@ -22,6 +22,10 @@ and an empty store (so each includes everything before it):
   f3 `./pants dependencies <targets>` (+ dependency inference over every source)
 (e) is reported as a ratio to (a1) and to the floor (f2), with the processes it ran locally
 (`local_execution_requests` from --stats-log; goal 0) and its breakdown (f1, f2-f1, f3-f2, e-f3).
+Every process Pants starts locally is classified from Pants' own debug lines (only the two log
+targets that name them are raised to debug): environment probes that Pants never caches
+(binary and interpreter discovery, cache scope PER_RESTART), cacheable processes that missed the
+remote cache, and cacheable processes started while their remote lookup was still pending.
 Nothing is asserted: the script prints numbers. Daemons and BuildGrid are stopped at the end; the
 copies are deleted unless --keep.
 
@@ -43,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +62,17 @@ QUICK_TARGETS = ["apps/ai::", "apps/web::"]
 WEB_FILE_CANDIDATES = ["apps/web/src/repo_web/catalogue.py"]
 DB_FILE_CANDIDATES = ["packages/db/src/repo_db/types.py", "packages/db/src/repo_db/errors.py"]
 INSTANCE_NAME = "main"  # tools/buildgrid/cache-server.yml
+# Debug output of exactly two Rust modules of Pants 2.17: the local runner logs every process it
+# spawns (with its cache scope), the remote-cache runner every miss.
+LOG_LEVELS = "{'process_execution::local': 'debug', 'remote::remote_cache': 'debug'}"
+SPAWNED = re.compile(
+    r'spawned local process as .*?description: "((?:[^"\\]|\\.)*)".*?cache_scope: (\w+)'
+)
+MISSED = re.compile(r'remote cache miss for: "((?:[^"\\]|\\.)*)"')
+PROBE = "environment probe, never cached (binary/interpreter discovery)"
+MISS = "cacheable, missed the remote cache"
+SPECULATIVE = "cacheable, started before its remote-cache answer"
+UNCACHED = "not cacheable in this run (per session, or remote cache off)"
 RUN_TIMEOUT_S = 3600
 GOAL_E_TO_FLOOR = 1.3
 
@@ -74,6 +90,8 @@ class Run:
     cached_local: int = 0
     cached_remote: int = 0
     memoized: int = 0
+    # (kind, description) of every process Pants started locally
+    local_processes: list[tuple[str, str]] = field(default_factory=list)
 
 
 def clone_snapshot(repo: Path, dest: Path) -> Path:
@@ -160,9 +178,22 @@ def specs(args: Sequence[str]) -> list[str]:
     return [a for a in args if not a.startswith("--")]
 
 
-def parse_run(run: Run, output: str) -> None:
+def classify(scope: str, description: str, missed: set[str], remote_read: bool) -> str:
+    if scope.startswith("PerRestart"):
+        return PROBE
+    if scope in ("Successful", "Always") and remote_read:
+        return MISS if description in missed else SPECULATIVE
+    return UNCACHED
+
+
+def parse_run(run: Run, output: str, remote_read: bool = False) -> None:
     for name, value in re.findall(r"^\s*([a-z_]+): (\d+)\s*$", output, re.MULTILINE):
         run.counters[name] = int(value)
+    missed = set(MISSED.findall(output))
+    run.local_processes = [
+        (classify(scope, desc, missed, remote_read), desc)
+        for desc, scope in SPAWNED.findall(output)
+    ]
     for line in output.splitlines():
         line = line.strip()
         if line.startswith("✓"):
@@ -192,7 +223,8 @@ def pants(
     full_env.pop("PEX_EXTRA_SYS_PATH", None)
     cmd = [str(repo / "pants")]
     if list(goal) != ["--version"]:
-        cmd += ["--stats-log", *filters(targets), *goal, *specs(targets)]
+        cmd += ["--stats-log", f"--log-levels-by-target={LOG_LEVELS}"]
+        cmd += [*filters(targets), *goal, *specs(targets)]
     else:
         cmd += list(goal)
     print(f"[{time.strftime('%H:%M:%S')}] {key}: {label} ...", file=sys.stderr, flush=True)
@@ -205,7 +237,8 @@ def pants(
     run.load = (load_before, os.getloadavg()[0])
     n = len(list(logs.glob(f"{key}-*.log")))
     (logs / f"{key}-{n + 1}.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
-    parse_run(run, proc.stdout + "\n" + proc.stderr)
+    remote_read = full_env.get("PANTS_REMOTE_CACHE_READ", "").lower() == "true"
+    parse_run(run, proc.stdout + "\n" + proc.stderr, remote_read)
     print(
         f"[{time.strftime('%H:%M:%S')}] {key}: {run.seconds:.1f}s exit {run.returncode} "
         f"(load {run.load[0]:.2f}->{run.load[1]:.2f})",
@@ -262,9 +295,7 @@ def print_table(
     print("x a1 / x floor = median seconds / median of (a1) or of the floor (f2). loc/rem/memo =")
     print("test results '(cached locally)', '(cached remotely)', '(memoized)' in the last sample.")
     print("procs run = processes Pants started locally (local_execution_requests), per sample.")
-    print("Pants 2.17 races a local run against every remote-cache lookup (speculation delay 0),")
-    print("so a slow cache answer starts local processes that the cache hit then cancels: read")
-    print("procs run together with remote hits/requests below.")
+    print_local_processes(runs)
     if all(k in runs and runs[k] for k in ("f1", "f2", "f3", "e")):
         f1, f2, f3, e = (med(runs[k]) for k in ("f1", "f2", "f3", "e"))
         print()
@@ -282,15 +313,35 @@ def print_table(
             f"hits of {last.get('remote_cache_requests', 0)} lookups; local cache hits "
             f"{last.get('local_cache_requests_cached', 0)}"
         )
+        worst = max(runs["e"], key=lambda r: r.counters.get("local_execution_requests", 0))
+        probes = sum(kind == PROBE for kind, _ in worst.local_processes)
         print(
             f"  e / floor = {ratio:.2f} (goal <= {GOAL_E_TO_FLOOR}: "
             f"{'met' if ratio <= GOAL_E_TO_FLOOR else 'missed'}); e / cold (a1) = {e / cold:.2f}; "
-            f"processes run locally in e: {procs_e} (goal 0: {'met' if procs_e == 0 else 'missed'})"
+            f"processes run locally in e: {procs_e} "
+            f"(goal 0: {'met' if procs_e == 0 else 'missed'}; "
+            f"{procs_e - probes} of them cacheable work, {probes} environment probes)"
         )
     if any(r.failed for samples in runs.values() for r in samples):
         print("Failing tests are never cached (locally or remotely): Pants re-runs them in every")
         print("scenario, which inflates b-e. Use --exclude to measure without them.")
     print(f"Full Pants output per scenario and sample: {logs}")
+
+
+def print_local_processes(runs: dict[str, list[Run]]) -> None:
+    """What the processes of the remote-cache scenarios were, by kind (last sample)."""
+    for key in ("f3", "e"):
+        if not runs.get(key):
+            continue
+        last = runs[key][-1]
+        kinds = Counter(kind for kind, _ in last.local_processes)
+        print()
+        print(f"processes {key} started locally (last sample), by kind:")
+        for kind in (PROBE, MISS, SPECULATIVE, UNCACHED):
+            print(f"  {kinds.get(kind, 0):3} {kind}")
+        for kind, desc in last.local_processes:
+            if kind in (MISS, SPECULATIVE, UNCACHED):
+                print(f"      {kind.split(',')[-1].strip()}: {desc[:100]}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

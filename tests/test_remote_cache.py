@@ -2,8 +2,10 @@
 
 Clone A runs a small test with an empty local store and remote writes on; clone B, in another
 directory with another empty local store, must then get that test's result from the server ("cached
-remotely"). A third run checks that a configured but unreachable server only costs warnings, never a
-failure. See docs/remote-cache.md.
+remotely") without starting any cacheable process locally (the plugin in
+pants-plugins/remote_cache_speculation makes Pants wait for the cache's answer). A third run checks
+that a configured but unreachable server only costs warnings, never a failure. See
+docs/remote-cache.md.
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ TARGET = "apps/ai/tests/repo_ai_tests/test_ability.py"
 INSTANCE_NAME = "main"  # the instance in tools/buildgrid/cache-server.yml
 INSTALL_TIMEOUT_S = 900  # first use creates BuildGrid's virtualenv (pip install)
 STARTUP_TIMEOUT_S = 90
+# Pants' local runner logs each process it spawns, with its cache scope, at debug level; only that
+# module is raised to debug.
+LOG_SPAWNED = "--log-levels-by-target={'process_execution::local': 'debug'}"
+SPAWNED = re.compile(
+    r'spawned local process as .*?description: "((?:[^"\\]|\\.)*)".*?cache_scope: (\w+)'
+)
 
 
 @dataclass(frozen=True)
@@ -155,6 +163,7 @@ def test_second_clone_gets_test_result_from_remote_cache(
     second = run_pants(
         clone_b,
         "--stats-log",
+        LOG_SPAWNED,
         "test",
         TARGET,
         env=remote_cache_env(cache_server.address, tmp_path / "store-b", write=False),
@@ -166,6 +175,12 @@ def test_second_clone_gets_test_result_from_remote_cache(
     )
     assert counter(second, "remote_cache_requests_cached") > 0
     assert counter(second, "remote_cache_read_errors") == 0
+    spawned = SPAWNED.findall(output)
+    # Binary and interpreter discovery always run (cache scope PER_RESTART: never cached remotely);
+    # seeing them proves the log lines are there to check.
+    assert spawned, f"no 'spawned local process' lines at debug level:\n{output[-3000:]}"
+    cacheable = [desc for desc, scope in spawned if not scope.startswith("PerRestart")]
+    assert cacheable == [], "cacheable processes ran locally although the cache holds them"
 
 
 def test_unreachable_cache_server_only_warns(repo_copy: Path, tmp_path: Path) -> None:
