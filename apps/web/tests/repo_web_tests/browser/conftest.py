@@ -39,11 +39,12 @@ def _free_port() -> int:
 
 
 def screenshot_dir() -> Path:
-    """WEB_SCREENSHOT_DIR, else <checkout>/dist/screenshots: REPO_ROOT (exported by ./pants)
-    reaches the Pants sandbox through extra_env_vars, so the files land in the real checkout."""
+    """WEB_SCREENSHOT_DIR, else extra-output/screenshots of the working directory: Pants copies
+    a test's extra-output/ to dist/test/<test>/, also when the result comes from a cache. (Not
+    the checkout's path: an absolute path in the test's environment would be part of its cache
+    key and differ in every clone, so a fresh clone could never reuse the team's results.)"""
     explicit = os.environ.get("WEB_SCREENSHOT_DIR")
-    root = os.environ.get("REPO_ROOT")
-    path = Path(explicit) if explicit else Path(root or ".") / "dist" / "screenshots"
+    path = Path(explicit) if explicit else Path("extra-output") / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
