@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from repo_ai.config import get_settings
-from repo_ai.logging import configure_logging
+from repo_observability import configure_logging
 
 app = typer.Typer(
     name="repo-ai",

@@ -15,9 +15,10 @@ from sqlalchemy import Engine
 from repo_api import __doc__ as package_doc
 from repo_api.config import ApiSettings, get_settings
 from repo_api.errors import install_error_handlers
-from repo_api.logging import RequestContextMiddleware, configure_logging
+from repo_api.logging import RequestContextMiddleware
 from repo_api.routes import accounts, admin, assessments, attempts, health, reviews
 from repo_api.security import BodyLimitMiddleware, SecurityHeadersMiddleware, build_throttle
+from repo_observability import configure_logging
 
 API_VERSION = "1.0.0"
 

@@ -17,8 +17,8 @@ import structlog
 import uvicorn
 
 from repo_api.config import ApiSettings, get_settings
-from repo_api.logging import configure_logging
 from repo_db import ConfigError
+from repo_observability import configure_logging
 
 logger = structlog.get_logger("repo_api.serve")
 

@@ -1,4 +1,8 @@
-"""structlog to stderr for the worker and the CLI: JSON lines in production, else plain lines."""
+"""Logging set-up shared by the platform's processes (the API, the AI worker and its CLI).
+
+One definition, so that every process writes the same structlog lines to stderr: JSON lines in
+production (one object per line, for the log collector), readable console lines in development.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,14 @@ from typing import Any
 
 import structlog
 
+__all__ = ["configure_logging"]
+
 
 def configure_logging(*, level: str = "info", json_logs: bool = False) -> None:
+    """Route structlog and the standard library's logging to stderr at ``level``.
+
+    An unknown level name falls back to ``info``. Alembic's per-plugin start-up line is silenced.
+    """
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
