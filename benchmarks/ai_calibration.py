@@ -18,22 +18,18 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import Engine, create_engine, func, insert, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine, func, insert, select, text
 
+from benchmarks.private_db import private_database
 from repo_ai.calibration import fit_2pl
 from repo_ai.simulation import simulate
 from repo_ai.store import load_responses
 from repo_ai.work import calibrate_assessment
-from repo_db import get_engine, unit_of_work
-from repo_db.migrate import upgrade
+from repo_db import unit_of_work
 from repo_db.models import Assessment, Attempt, Feedback, Job, Question, Response, Result, User
 
 ANSWERS = (
@@ -41,24 +37,6 @@ ANSWERS = (
     "It makes the emails unique.",
     "Because the emails are sorted, finding one is quick.",
 )
-
-
-@contextmanager
-def private_database(admin: str) -> Iterator[Engine]:
-    admin_url = make_url(admin).set(drivername="postgresql+psycopg")
-    name = f"repo_ai_bench_{uuid.uuid4().hex[:8]}"
-    server = create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        engine = get_engine(admin_url.set(database=name).render_as_string(hide_password=False))
-        upgrade(engine)
-        yield engine
-        engine.dispose()
-    finally:
-        with server.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
 
 
 def bench_calibration(learners: int, items: int, per_learner: int) -> None:
@@ -106,7 +84,7 @@ def _users(engine: Engine, n: int) -> list[int]:
 
 def bench_calibration_from_db(admin: str, learners: int, items: int, per_learner: int) -> None:
     sim = simulate(n_learners=learners, n_items=items, per_learner=per_learner, seed=1)
-    with private_database(admin) as engine:
+    with private_database(admin, prefix="repo_ai_bench") as engine:
         users = _users(engine, learners + 1)
         with unit_of_work(bind=engine) as session:
             assessment = Assessment(author_id=users[-1], title="bench", status="published")
@@ -219,7 +197,7 @@ def _seed_grading(engine: Engine, n: int) -> None:
 
 
 def bench_worker(admin: str, attempts: int, workers: int) -> None:
-    with private_database(admin) as engine:
+    with private_database(admin, prefix="repo_ai_bench") as engine:
         _seed_grading(engine, attempts)
         env = {k: v for k, v in os.environ.items() if not k.startswith("AI_")}
         env.update(

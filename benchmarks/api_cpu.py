@@ -23,27 +23,24 @@ import os
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 from benchmarks.api_load import Variant, prepare_users, start_server, tear_down
-from repo_db import get_engine
+from benchmarks.cpu_account import process_stat
+from benchmarks.private_db import private_database
 from repo_db.bulk_seed import bulk_seed
-from repo_db.migrate import upgrade
 
 Call = Callable[[httpx.Client, int], httpx.Response]
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (fields 14 and 15 of /proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    stat = process_stat(pid)
+    if stat is None:
+        raise SystemExit(f"the API process {pid} is gone")
+    return stat[1]
 
 
 def endpoints(users: dict[str, list[str]]) -> dict[str, Call]:
@@ -99,19 +96,11 @@ def main() -> int:
     args = parser.parse_args()
     args.workers = 1  # read by start_server
 
-    admin_url = make_url(args.pg_url).set(drivername="postgresql+psycopg")
-    name = f"repo_cpu_{uuid.uuid4().hex[:8]}"
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    admin = create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    workdir = Path(tempfile.mkdtemp(prefix="api-cpu-"))
-    procs = []
-    try:
-        upgrade(get_engine(url))
-        bulk_seed(args.users, get_engine(url))
+    with private_database(args.pg_url, prefix="repo_cpu") as engine:
+        url = engine.url.render_as_string(hide_password=False)
+        bulk_seed(args.users, engine)
         users = prepare_users(url, 10, args.users)
-        get_engine(url).dispose()
+        engine.dispose()
         env = {
             **os.environ,
             "DATABASE_URL": url,
@@ -121,38 +110,43 @@ def main() -> int:
         }
         env.pop("NODE_ENV", None)
         env.pop("APP_ENV", None)
+        workdir = Path(tempfile.mkdtemp(prefix="api-cpu-"))
         base, server = start_server(Variant("cpu", {}), env, args, workdir)
-        procs.append(server)
-        calls = endpoints(users)
-        results: dict[str, list[tuple[float, float]]] = {label: [] for label in calls}
-        load = os.getloadavg()[0]
-        with httpx.Client(base_url=base, timeout=30) as client:
-            for call in calls.values():
-                measure(client, call, server.pid, args.warmup, 0)
-            for round_no in range(args.rounds):
-                for label, call in calls.items():
-                    offset = args.warmup + round_no * args.requests
-                    results[label].append(measure(client, call, server.pid, args.requests, offset))
-        print(
-            f"{args.users:,} users, 1 worker, {args.rounds} rounds x {args.requests} requests, "
-            f"pre-ping {'on' if args.pre_ping else 'off'}, load average "
-            f"{load:.2f} -> {os.getloadavg()[0]:.2f}"
-        )
-        baseline = statistics.median(cpu for cpu, _ in results["GET /healthz (baseline)"])
-        print(
-            f"{'endpoint':38s} {'CPU ms/request min/med/max':>28s} {'x baseline':>10s}"
-            f" {'wall ms':>8s}"
-        )
-        for label, samples in results.items():
-            cpu = sorted(c for c, _ in samples)
-            wall = statistics.median(w for _, w in samples)
-            print(
-                f"{label:38s} {cpu[0]:8.2f} {statistics.median(cpu):8.2f} {cpu[-1]:8.2f}"
-                f"   {statistics.median(cpu) / baseline:10.1f} {wall:8.2f}"
-            )
-    finally:
-        tear_down(procs, admin, name, workdir)
+        try:
+            measure_all(args, base, server.pid, endpoints(users))
+        finally:
+            tear_down([server], engine, None, workdir)  # the database is dropped on leaving
     return 0
+
+
+def measure_all(args: argparse.Namespace, base: str, pid: int, calls: dict[str, Call]) -> None:
+    """Warm every endpoint up, run the interleaved rounds, print the table."""
+    results: dict[str, list[tuple[float, float]]] = {label: [] for label in calls}
+    load = os.getloadavg()[0]
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for call in calls.values():
+            measure(client, call, pid, args.warmup, 0)
+        for round_no in range(args.rounds):
+            for label, call in calls.items():
+                offset = args.warmup + round_no * args.requests
+                results[label].append(measure(client, call, pid, args.requests, offset))
+    print(
+        f"{args.users:,} users, 1 worker, {args.rounds} rounds x {args.requests} requests, "
+        f"pre-ping {'on' if args.pre_ping else 'off'}, load average "
+        f"{load:.2f} -> {os.getloadavg()[0]:.2f}"
+    )
+    baseline = statistics.median(cpu for cpu, _ in results["GET /healthz (baseline)"])
+    print(
+        f"{'endpoint':38s} {'CPU ms/request min/med/max':>28s} {'x baseline':>10s}"
+        f" {'wall ms':>8s}"
+    )
+    for label, samples in results.items():
+        cpu = sorted(c for c, _ in samples)
+        wall = statistics.median(w for _, w in samples)
+        print(
+            f"{label:38s} {cpu[0]:8.2f} {statistics.median(cpu):8.2f} {cpu[-1]:8.2f}"
+            f"   {statistics.median(cpu) / baseline:10.1f} {wall:8.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 PROC = Path("/proc")
 
 
-def _stat(pid: int) -> tuple[int, float] | None:
+def process_stat(pid: int) -> tuple[int, float] | None:
     """(parent pid, user+system CPU seconds) of ``pid``, None if it is gone."""
     try:
         raw = (PROC / str(pid) / "stat").read_text()
@@ -64,7 +64,7 @@ class CpuAccount:
     def _sample(self, *, initial: bool = False) -> None:
         procs: dict[int, tuple[int, float]] = {}
         for entry in PROC.iterdir():
-            if entry.name.isdigit() and (st := _stat(int(entry.name))) is not None:
+            if entry.name.isdigit() and (st := process_stat(int(entry.name))) is not None:
                 procs[int(entry.name)] = st
         children: dict[int, list[int]] = {}
         for pid, (ppid, _) in procs.items():
