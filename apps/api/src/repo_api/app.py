@@ -34,7 +34,7 @@ def create_app(*, engine: Engine | None = None, settings: ApiSettings | None = N
         configure_logging(level=settings.log_level, json_logs=settings.json_logs)
         # What exists now (modules, app, routes: ~130,000 objects) lives as long as the worker.
         # Frozen, it is out of the garbage collector's reach, so a full collection walks only what
-        # requests allocate instead of pausing the worker 30-40 ms (docs/benchmarks.md).
+        # requests allocate instead of pausing the worker 30-60 ms (docs/benchmarks.md).
         gc.freeze()
         yield
 
