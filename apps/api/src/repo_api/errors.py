@@ -12,7 +12,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from repo_db import DatabaseUnavailableError
-from repo_domain.errors import DomainError
+from repo_domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
 
 logger = structlog.get_logger("repo_api.errors")
 
@@ -30,6 +39,23 @@ _HTTP_CODES = {
     429: "too_many_requests",
     503: "unavailable",
 }
+
+
+# The one place where domain errors become HTTP statuses.
+_DOMAIN_STATUS: dict[type[DomainError], int] = {
+    InvalidInput: 422,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooManyRequests: 429,
+    ServiceUnavailable: 503,
+}
+
+
+def domain_status(exc: DomainError) -> int:
+    """The HTTP status of a domain error (its nearest mapped class; 400 for anything else)."""
+    return next((_DOMAIN_STATUS[c] for c in type(exc).__mro__ if c in _DOMAIN_STATUS), 400)
 
 
 def error_response(
@@ -52,12 +78,19 @@ def error_response(
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+    status = domain_status(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:  # 429 throttled, 503 rate limiter down
         headers["Retry-After"] = str(retry_after)
+    field = getattr(exc, "field", None)
     return error_response(
-        request, status=exc.status_code, code=exc.code, message=exc.message, headers=headers
+        request,
+        status=status,
+        code=exc.code,
+        message=exc.message,
+        extra={"field": field} if field else None,
+        headers=headers,
     )
 
 

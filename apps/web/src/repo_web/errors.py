@@ -11,7 +11,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from repo_db import DatabaseUnavailableError
-from repo_domain.errors import DomainError
+from repo_domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
 from repo_web.deps import LoginRequired
 from repo_web.security import CsrfError, add_security_headers
 from repo_web.templating import render
@@ -31,6 +40,23 @@ TITLES = {
     500: "Something went wrong",
     503: "Temporarily unavailable",
 }
+
+
+# The one place where domain errors become page statuses. A page never asks for a bearer
+# token, so Unauthorized (a bad or expired session) is a 403 page here.
+_DOMAIN_STATUS: dict[type[DomainError], int] = {
+    InvalidInput: 422,
+    Unauthorized: 403,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooManyRequests: 429,
+    ServiceUnavailable: 503,
+}
+
+
+def domain_status(exc: DomainError) -> int:
+    return next((_DOMAIN_STATUS[c] for c in type(exc).__mro__ if c in _DOMAIN_STATUS), 400)
 
 
 def error_page(
@@ -62,7 +88,7 @@ async def _csrf(request: Request, exc: Exception) -> Response:
 
 async def _domain(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    status = 403 if exc.status_code == 401 else exc.status_code
+    status = domain_status(exc)
     retry_after = getattr(exc, "retry_after", None)  # 429 throttled, 503 rate limiter down
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     if status == 429:

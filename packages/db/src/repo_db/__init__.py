@@ -10,7 +10,8 @@ with ``_`` are private: Pants' visibility rules keep other packages from importi
 never reads the environment or opens a connection.
 
 The knex one-liner ``db('users').where('email', email).first()`` is
-``find_by("users", "email", email)``.
+``find_by("users", "email", email)``; its row is a ``DbRecord`` and a ``where`` mapping is a
+``WhereCondition`` (the seed's ``@repo/db`` types, exported here too).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from repo_db._errors import (
 from repo_db._health import HealthReport, check_health
 from repo_db._schema import create_tables, drop_tables
 from repo_db._service import DbService
+from repo_db._types import DbRecord, RowId, WhereCondition
 from repo_db.config import get_settings as _get_settings
 
 # A library prints nothing unless the application configures logging: without this handler,
@@ -84,6 +86,7 @@ __all__ = [
     "ConfigError",
     "ConstraintViolation",
     "DatabaseUnavailableError",
+    "DbRecord",
     "DbService",
     "DuplicateError",
     "HealthReport",
@@ -95,8 +98,10 @@ __all__ = [
     "NotFoundError",
     "QueryError",
     "RepoDbError",
+    "RowId",
     "UnknownColumnError",
     "UnknownTableError",
+    "WhereCondition",
     "build_engine",
     "check_health",
     "count",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, TypeAlias
 
 #: One row as a plain dict (column name -> value). A dict, not a TypedDict, because the helpers
@@ -15,6 +15,4 @@ WhereCondition: TypeAlias = Mapping[str, Any]
 #: Row id (primary key value).
 RowId: TypeAlias = int | str
 
-Rows: TypeAlias = Sequence[Mapping[str, Any]]
-
-__all__ = ["DbRecord", "RowId", "Rows", "WhereCondition"]
+__all__ = ["DbRecord", "RowId", "WhereCondition"]

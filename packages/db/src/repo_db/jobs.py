@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from repo_db._context import _refuse_write_in_read_only
 from repo_db._errors import RepoDbError
-from repo_db.models import Job
+from repo_db.models import Job, JobStatus
 
 DEFAULT_LEASE_S = 60.0
 
@@ -67,13 +67,13 @@ def enqueue(session: Session, *, kind: str, subject_id: int, delay_s: float = 0.
         stmt.on_conflict_do_update(
             index_elements=[jobs.c.kind, jobs.c.subject_id],
             set_={
-                "status": "queued",
+                "status": JobStatus.QUEUED,
                 "tries": 0,
                 "run_after": run_after,
                 "last_error": None,
                 "updated_at": now,
             },
-            where=jobs.c.status.in_(("done", "failed")),
+            where=jobs.c.status.in_((JobStatus.DONE, JobStatus.FAILED)),
         )
     )
 
@@ -92,8 +92,8 @@ def claim(
     """
     now = _now()
     due = or_(
-        and_(Job.status == "queued", Job.run_after <= now),
-        and_(Job.status == "running", Job.lease_expires_at < now),
+        and_(Job.status == JobStatus.QUEUED, Job.run_after <= now),
+        and_(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now),
     )
     ids = list(
         session.scalars(
@@ -111,7 +111,7 @@ def claim(
         update(Job)
         .where(Job.id.in_(ids))
         .values(
-            status="running",
+            status=JobStatus.RUNNING,
             lease_owner=worker,
             lease_expires_at=expires,
             tries=Job.tries + 1,
@@ -136,7 +136,7 @@ def claim(
 
 
 def _owned(job_id: int, worker: str) -> list[object]:
-    return [Job.id == job_id, Job.status == "running", Job.lease_owner == worker]
+    return [Job.id == job_id, Job.status == JobStatus.RUNNING, Job.lease_owner == worker]
 
 
 def complete(session: Session, *, job_id: int, worker: str) -> bool:
@@ -144,7 +144,7 @@ def complete(session: Session, *, job_id: int, worker: str) -> bool:
     done = session.execute(
         update(Job)
         .where(*_owned(job_id, worker))  # type: ignore[arg-type]
-        .values(status="done", lease_owner=None, lease_expires_at=None, updated_at=_now())
+        .values(status=JobStatus.DONE, lease_owner=None, lease_expires_at=None, updated_at=_now())
         .execution_options(synchronize_session=False)
     )
     return bool(done.rowcount == 1)  # type: ignore[attr-defined]
@@ -166,9 +166,9 @@ def fail(
         "updated_at": _now(),
     }
     if retry_in_s is None:
-        values["status"] = "failed"
+        values["status"] = JobStatus.FAILED
     else:
-        values["status"] = "queued"
+        values["status"] = JobStatus.QUEUED
         values["run_after"] = _now() + timedelta(seconds=retry_in_s)
     changed = session.execute(
         update(Job)

@@ -16,7 +16,7 @@ from repo_db import DuplicateError, savepoint, unit_of_work
 from repo_db.models import AuthToken, User
 from repo_db.security import hash_password, needs_rehash, verify_password
 from repo_domain.common import Actor, KeysetPage, keyset_page, utcnow
-from repo_domain.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from repo_domain.errors import Conflict, Forbidden, NotFound, Unauthorized, InvalidInput
 from repo_domain.search import user_page_statement
 from repo_domain.tokens import hash_token, new_token
 
@@ -48,7 +48,7 @@ def normalise_email(raw: str) -> str:
     """
     value = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", raw).casefold()).strip()
     if not value.isascii():
-        raise Unprocessable(
+        raise InvalidInput(
             "email addresses must be plain ASCII (internationalised domains in their xn-- form)",
             code="invalid_email",
         )
@@ -63,7 +63,7 @@ def normalise_email(raw: str) -> str:
         or not all(_DOMAIN_LABEL.match(label) for label in labels)
         or labels[-1].isdigit()
     ):
-        raise Unprocessable("not a valid email address", code="invalid_email")
+        raise InvalidInput("not a valid email address", code="invalid_email")
     return value
 
 
@@ -79,21 +79,21 @@ def common_passwords() -> frozenset[str]:
 def check_password_policy(password: str, *, email: str | None = None) -> None:
     """Length 8-256, not blank, not repetitive, not a common password, not the email itself."""
     if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
-        raise Unprocessable(
+        raise InvalidInput(
             f"passwords have {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters",
             code="weak_password",
         )
     if not password.strip():
-        raise Unprocessable("a password cannot be only spaces", code="weak_password")
+        raise InvalidInput("a password cannot be only spaces", code="weak_password")
     if len(set(password)) < 4:
-        raise Unprocessable(
+        raise InvalidInput(
             "a password needs at least 4 different characters", code="weak_password"
         )
     folded = unicodedata.normalize("NFKC", password).casefold()
     if folded in common_passwords() or folded.strip() in common_passwords():
-        raise Unprocessable("this password is too common; choose another", code="weak_password")
+        raise InvalidInput("this password is too common; choose another", code="weak_password")
     if email and folded in {email, email.partition("@")[0]}:
-        raise Unprocessable("a password cannot be your email address", code="weak_password")
+        raise InvalidInput("a password cannot be your email address", code="weak_password")
 
 
 def create_account(
@@ -144,7 +144,7 @@ def find_credentials(bind: Engine | None, *, email: str) -> Credentials:
     """Read unit: the stored hash of `email`, or a dummy hash so timing reveals nothing."""
     try:
         email = normalise_email(email)
-    except Unprocessable:
+    except InvalidInput:
         return Credentials(user_id=None, password_hash=_dummy_hash(), is_active=False)
     with unit_of_work(read_only=True, bind=bind) as session:
         row = session.execute(

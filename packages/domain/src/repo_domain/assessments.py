@@ -11,9 +11,9 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from repo_db.models import AnswerOption, Assessment, Question
-from repo_db.models.assessments import SHOW_ANSWERS
+from repo_db.models import ShowAnswers
 from repo_domain.common import Actor, KeysetPage, keyset_page, like_pattern, utcnow
-from repo_domain.errors import Conflict, Forbidden, NotFound, Unprocessable
+from repo_domain.errors import Conflict, Forbidden, NotFound, InvalidInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +50,13 @@ def _policy(
 ) -> dict[str, Any]:
     """The attempt policy, checked here because the columns carry no CHECK constraint."""
     if max_attempts is not None and max_attempts < 1:
-        raise Unprocessable("max_attempts must be at least 1", code="invalid_policy")
-    if show_answers is not None and show_answers not in SHOW_ANSWERS:
-        raise Unprocessable(
-            f"show_answers must be one of {', '.join(SHOW_ANSWERS)}", code="invalid_policy"
+        raise InvalidInput("max_attempts must be at least 1", code="invalid_policy")
+    if show_answers is not None and show_answers not in set(ShowAnswers):
+        raise InvalidInput(
+            f"show_answers must be one of {', '.join(ShowAnswers)}", code="invalid_policy"
         )
-    if show_answers == "after_close" and closes_at is None:
-        raise Unprocessable("show_answers=after_close needs closes_at", code="invalid_policy")
+    if show_answers == ShowAnswers.AFTER_CLOSE and closes_at is None:
+        raise InvalidInput("show_answers=after_close needs closes_at", code="invalid_policy")
     return {"max_attempts": max_attempts, "show_answers": show_answers, "closes_at": closes_at}
 
 
@@ -233,7 +233,7 @@ def publish(session: Session, *, actor: Actor, assessment_id: int) -> Assessment
         select(func.count()).select_from(Question).where(Question.assessment_id == assessment.id)
     )
     if not count:
-        raise Unprocessable("an assessment needs at least one question", code="no_questions")
+        raise InvalidInput("an assessment needs at least one question", code="no_questions")
     assessment.status = "published"
     assessment.published_at = utcnow()
     session.flush()

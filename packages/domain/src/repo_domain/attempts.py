@@ -15,7 +15,7 @@ from repo_db.models import AnswerOption, Assessment, Attempt, Question, Response
 from repo_domain import grading
 from repo_domain.assessments import get_visible, load_view
 from repo_domain.common import Actor, KeysetPage, as_utc, keyset_page, utcnow
-from repo_domain.errors import Conflict, Forbidden, NotFound, Unprocessable
+from repo_domain.errors import Conflict, Forbidden, NotFound, InvalidInput
 
 # Saves arriving a little after the deadline (network latency) are still accepted.
 TIME_LIMIT_GRACE = timedelta(seconds=30)
@@ -171,21 +171,21 @@ def _validate_answer(question: Question, option_ids: set[int], answer: Answer) -
     kind = question.kind
     if kind in ("single_choice", "multiple_choice"):
         if answer.numeric_value is not None or answer.text_value is not None:
-            raise Unprocessable("choice questions take selected_option_ids only", code="wrong_kind")
+            raise InvalidInput("choice questions take selected_option_ids only", code="wrong_kind")
         selected = answer.selected_option_ids
         if selected is None:
-            raise Unprocessable("selected_option_ids is required", code="wrong_kind")
+            raise InvalidInput("selected_option_ids is required", code="wrong_kind")
         if len(set(selected)) != len(selected) or not set(selected) <= option_ids:
-            raise Unprocessable("unknown or repeated option ids", code="invalid_option")
+            raise InvalidInput("unknown or repeated option ids", code="invalid_option")
         if kind == "single_choice" and len(selected) > 1:
-            raise Unprocessable("single_choice takes at most one option", code="invalid_option")
+            raise InvalidInput("single_choice takes at most one option", code="invalid_option")
         return Answer(selected_option_ids=sorted(selected))
     if kind == "numeric":
         if answer.numeric_value is None or answer.selected_option_ids or answer.text_value:
-            raise Unprocessable("numeric questions take numeric_value only", code="wrong_kind")
+            raise InvalidInput("numeric questions take numeric_value only", code="wrong_kind")
         return Answer(numeric_value=answer.numeric_value)
     if answer.text_value is None or answer.selected_option_ids or answer.numeric_value is not None:
-        raise Unprocessable("free_text questions take text_value only", code="wrong_kind")
+        raise InvalidInput("free_text questions take text_value only", code="wrong_kind")
     return Answer(text_value=answer.text_value)
 
 

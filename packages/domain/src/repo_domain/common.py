@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
+from repo_db.models import Role
+
 T = TypeVar("T")
 
 
@@ -15,16 +17,16 @@ class Actor:
     """The authenticated caller, detached from any session so it can cross layers safely."""
 
     id: int
-    role: str
+    role: Role
     token_hash: str = ""
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
     @property
     def can_author(self) -> bool:
-        return self.role in ("author", "admin")
+        return self.role in (Role.AUTHOR, Role.ADMIN)
 
 
 @dataclass(frozen=True, slots=True)

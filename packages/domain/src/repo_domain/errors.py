@@ -1,4 +1,5 @@
-"""Domain errors. Routes never build HTTP errors themselves; errors.py maps these to statuses."""
+"""Domain errors. They carry no HTTP status: each adapter maps them to its own answer in one
+place (`repo_api.errors` to JSON problems, `repo_web.errors` to HTML pages and form errors)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ from __future__ import annotations
 class DomainError(Exception):
     """Base class: `code` is a stable machine-readable string, the message is for humans."""
 
-    status_code = 400
-    code = "bad_request"
+    code = "domain_error"
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -17,39 +17,40 @@ class DomainError(Exception):
 
 
 class InvalidInput(DomainError):
-    status_code = 400
+    """The input breaks a rule (a limit, a character, a range, consistency between fields).
+
+    `field` names the offending input (e.g. ``prompt``, ``options``) so an adapter can show the
+    message next to it; None when the whole request is at fault.
+    """
+
     code = "invalid_input"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.field = field
 
 
 class Unauthorized(DomainError):
-    status_code = 401
     code = "unauthorized"
 
 
 class Forbidden(DomainError):
-    status_code = 403
     code = "forbidden"
 
 
 class NotFound(DomainError):
-    status_code = 404
     code = "not_found"
 
 
 class Conflict(DomainError):
-    status_code = 409
+    """The request is valid but the state forbids it now (already submitted, not a draft, ...)."""
+
     code = "conflict"
 
 
-class Unprocessable(DomainError):
-    status_code = 422
-    code = "unprocessable"
-
-
 class TooManyRequests(DomainError):
-    """Throttled: `retry_after` seconds until the window frees a slot (HTTP 429 Retry-After)."""
+    """Throttled: `retry_after` seconds until the window frees a slot."""
 
-    status_code = 429
     code = "too_many_requests"
 
     def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
@@ -58,8 +59,19 @@ class TooManyRequests(DomainError):
 
 
 class ServiceUnavailable(DomainError):
-    """A dependency (e.g. the throttle's Redis) is down: retry later (HTTP 503)."""
+    """A dependency (e.g. the throttle's Redis) is down: retry after `retry_after` seconds."""
 
-    status_code = 503
     code = "unavailable"
     retry_after = 5
+
+
+__all__ = [
+    "Conflict",
+    "DomainError",
+    "Forbidden",
+    "InvalidInput",
+    "NotFound",
+    "ServiceUnavailable",
+    "TooManyRequests",
+    "Unauthorized",
+]

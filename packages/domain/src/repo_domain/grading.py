@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from repo_db import jobs
 from repo_db.models import Assessment, Attempt, Feedback, Question, Response, Result
 from repo_domain.common import Actor, KeysetPage, keyset_page, utcnow
-from repo_domain.errors import Conflict, Forbidden, NotFound, Unprocessable
+from repo_domain.errors import Conflict, Forbidden, NotFound, InvalidInput
 
 GRADE_ATTEMPT = "grade_attempt"
 ESTIMATE_ABILITY = "estimate_ability"
@@ -205,7 +205,7 @@ def review(
     if not flagged.needs_review:
         raise Conflict("this grade is not awaiting review", code="not_in_review")
     if not 0.0 <= score <= question.points:
-        raise Unprocessable(f"score must be between 0 and {question.points}", code="bad_score")
+        raise InvalidInput(f"score must be between 0 and {question.points}", code="bad_score")
     # Conditional UPDATE: two reviewers racing on the same item, one wins.
     won = session.execute(
         update(Feedback)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from repo_domain.accounts import check_password_policy, common_passwords, normalise_email
-from repo_domain.errors import Unprocessable
+from repo_domain.errors import InvalidInput
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ def test_emails_normalise_to_one_spelling(raw: str, expected: str) -> None:
     ],
 )
 def test_invalid_and_look_alike_emails_are_refused(raw: str) -> None:
-    with pytest.raises(Unprocessable):
+    with pytest.raises(InvalidInput):
         normalise_email(raw)
 
 
@@ -63,14 +63,14 @@ def test_invalid_and_look_alike_emails_are_refused(raw: str) -> None:
     ],
 )
 def test_weak_passwords_fail_the_policy(password: str) -> None:
-    with pytest.raises(Unprocessable):
+    with pytest.raises(InvalidInput):
         check_password_policy(password)
 
 
 def test_a_password_equal_to_the_email_fails() -> None:
-    with pytest.raises(Unprocessable):
+    with pytest.raises(InvalidInput):
         check_password_policy("ada@example.com", email="ada@example.com")
-    with pytest.raises(Unprocessable):
+    with pytest.raises(InvalidInput):
         check_password_policy("adalovelace", email="adalovelace@example.com")
 
 

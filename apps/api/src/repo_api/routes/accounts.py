@@ -26,7 +26,7 @@ from repo_api.schemas.common import ErrorBody
 from repo_api.security import run_argon2, run_auth_io, throttle_of
 from repo_db.security import hash_password
 from repo_domain import accounts
-from repo_domain.errors import Conflict, Unauthorized, Unprocessable
+from repo_domain.errors import Conflict, Unauthorized, InvalidInput
 
 router = APIRouter(tags=["accounts"])
 
@@ -83,7 +83,7 @@ async def login(
     throttle = throttle_of(request)
     try:
         account = accounts.normalise_email(body.email)
-    except Unprocessable:
+    except InvalidInput:
         account = body.email.strip().casefold()
     await run_auth_io(
         request, throttle.check_login, address=client_address(request), account=account

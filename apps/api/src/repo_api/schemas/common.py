@@ -7,6 +7,8 @@ from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from repo_domain.validation import MAX_ID
+
 
 def _as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything is stored in UTC, so say so on the wire."""
@@ -15,8 +17,6 @@ def _as_utc(value: datetime) -> datetime:
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
-# Largest id accepted from clients: fits BIGINT and JavaScript numbers, so no overflow 500s.
-MAX_ID = 2**53 - 1
 DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
@@ -51,6 +51,7 @@ class ErrorDetail(BaseModel):
     code: str
     message: str
     request_id: str | None = None
+    field: str | None = Field(default=None, description="the input at fault (invalid input)")
 
 
 class ErrorBody(BaseModel):

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from repo_db.models import Role
 from repo_domain import accounts, assessments
 from repo_domain.errors import Conflict
+from repo_domain.validation import MAX_ID
 from repo_web.config import WebSettings
 from repo_web.deps import AdminDep, DbDep
 from repo_web.forms import read_form
@@ -21,7 +22,6 @@ ROLES = tuple(Role)
 
 router = APIRouter(prefix="/admin")
 
-MAX_ID = 2**53
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

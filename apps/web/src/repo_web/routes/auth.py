@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from repo_db.security import hash_password
 from repo_domain import accounts, assessments
-from repo_domain.errors import Conflict, DomainError, Unauthorized, Unprocessable
+from repo_domain.errors import Conflict, DomainError, Unauthorized, InvalidInput
 from repo_domain.throttle import Throttle
 from repo_web.config import WebSettings, new_csrf_token
 from repo_web.deps import SESSION_COOKIE, DbDep, MaybeUserDep, UserDep
@@ -50,7 +50,7 @@ def _account_key(email: str) -> str:
     """The per-account throttle key: the normalised email (what the account is stored under)."""
     try:
         return accounts.normalise_email(email)
-    except Unprocessable:
+    except InvalidInput:
         return email.strip().casefold()
 
 
@@ -150,7 +150,7 @@ async def signup(request: Request) -> Response:
     if email and "email" not in form.errors:
         try:
             email = accounts.normalise_email(email)
-        except Unprocessable:
+        except InvalidInput:
             form.errors["email"] = "Enter an email address like name@example.com."
         else:
             if not EMAIL_RE.match(email):

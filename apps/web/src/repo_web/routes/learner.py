@@ -20,6 +20,7 @@ from repo_db.models import Question
 from repo_domain import adaptive, assessments, attempts, grading, readmodels
 from repo_domain.attempts import Answer
 from repo_domain.errors import Conflict
+from repo_domain.validation import MAX_ID
 from repo_web.deps import DbDep, UserDep
 from repo_web.errors import error_page
 from repo_web.forms import Form, read_form
@@ -30,7 +31,6 @@ AUTOSAVE_HEADER = "X-Autosave"
 
 router = APIRouter()
 
-MAX_ID = 2**53
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 Number = Annotated[int, Path(ge=1, le=10_000)]
 

@@ -10,7 +10,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from repo_domain import assessments, readmodels, stats
 from repo_domain.assessments import AssessmentView, OptionSpec, QuestionSpec
-from repo_domain.errors import Conflict, Unprocessable
+from repo_domain.errors import Conflict, InvalidInput
+from repo_domain.validation import MAX_ID
 from repo_web import charts
 from repo_web.deps import AuthorDep, DbDep
 from repo_web.errors import error_page
@@ -19,7 +20,6 @@ from repo_web.templating import render
 
 router = APIRouter(prefix="/manage")
 
-MAX_ID = 2**53
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 Position = Annotated[int, Path(ge=1, le=10_000)]
 KINDS = {
@@ -321,7 +321,7 @@ def delete_question(
 def publish(request: Request, assessment_id: Id, session: DbDep, user: AuthorDep) -> Response:
     try:
         assessments.publish(session, actor=user.actor, assessment_id=assessment_id)
-    except Unprocessable:
+    except InvalidInput:
         return RedirectResponse(f"/manage/{assessment_id}?notice=needs-questions", status_code=303)
     return RedirectResponse(f"/manage/{assessment_id}?notice=published", status_code=303)
 

@@ -11,14 +11,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from repo_domain import grading
-from repo_domain.errors import Conflict, Unprocessable
+from repo_domain.errors import Conflict, InvalidInput
+from repo_domain.validation import MAX_ID
 from repo_web.deps import AuthorDep, DbDep, WebUser
 from repo_web.forms import read_form
 from repo_web.templating import render
 
 router = APIRouter(prefix="/reviews")
 
-MAX_ID = 2**53
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 PAGE_SIZE = 25
 
@@ -68,7 +68,7 @@ async def grade(request: Request, feedback_id: Id, session: DbDep, user: AuthorD
             grading.review(
                 session, actor=user.actor, feedback_id=feedback_id, score=score, comment=comment
             )
-        except Unprocessable as exc:
+        except InvalidInput as exc:
             message = exc.message
         except Conflict as exc:
             if exc.code != "not_in_review":

@@ -10,14 +10,22 @@ from repo_db.models.assessments import (
     Result,
 )
 from repo_db.models.base import Base
-from repo_db.models.enums import AssessmentStatus, AttemptStatus, GradingStatus, QuestionKind, Role
+from repo_db.models.enums import (
+    AssessmentStatus,
+    AttemptStatus,
+    FeedbackSource,
+    GradingStatus,
+    JobStatus,
+    QuestionKind,
+    Role,
+    ShowAnswers,
+)
 from repo_db.models.intelligence import AbilityEstimate, Calibration, Feedback, ItemParameter
-from repo_db.models.jobs import JOB_STATUSES, Job
+from repo_db.models.jobs import Job
 
 metadata = Base.metadata
 
 __all__ = [
-    "JOB_STATUSES",
     "AbilityEstimate",
     "AnswerOption",
     "Assessment",
@@ -28,14 +36,17 @@ __all__ = [
     "Base",
     "Calibration",
     "Feedback",
+    "FeedbackSource",
     "GradingStatus",
     "ItemParameter",
     "Job",
+    "JobStatus",
     "Question",
     "QuestionKind",
     "Response",
     "Result",
     "Role",
+    "ShowAnswers",
     "User",
     "metadata",
 ]

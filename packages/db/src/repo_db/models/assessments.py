@@ -25,12 +25,9 @@ from repo_db.models.enums import (
     AttemptStatus,
     GradingStatus,
     QuestionKind,
+    ShowAnswers,
     check_in,
 )
-
-# When a learner may see which answers were correct (issue 10: no harvesting through retakes).
-SHOW_ANSWERS = ("never", "after_last_attempt", "after_close")
-
 
 class Assessment(Base):
     __tablename__ = "assessments"
@@ -64,7 +61,9 @@ class Assessment(Base):
     # which with foreign keys on would cascade-delete every question.
     max_attempts: Mapped[int | None]
     show_answers: Mapped[str] = mapped_column(
-        String(24), default="after_last_attempt", server_default="after_last_attempt"
+        String(24),
+        default=ShowAnswers.AFTER_LAST_ATTEMPT.value,
+        server_default=ShowAnswers.AFTER_LAST_ATTEMPT.value,
     )
     closes_at: Mapped[datetime | None]
 

@@ -41,6 +41,26 @@ class GradingStatus(StrEnum):
     GRADED = "graded"
 
 
+class ShowAnswers(StrEnum):
+    """When a learner may see which answers were correct (never while retakes remain)."""
+
+    NEVER = "never"
+    AFTER_LAST_ATTEMPT = "after_last_attempt"
+    AFTER_CLOSE = "after_close"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class FeedbackSource(StrEnum):
+    AI = "ai"
+    HUMAN = "human"
+
+
 def check_in(column: str, values: type[StrEnum]) -> str:
     """The SQL of a CHECK constraint allowing exactly the enum's values, in definition order."""
     return f"{column} IN ({', '.join(repr(member.value) for member in values)})"
@@ -49,8 +69,11 @@ def check_in(column: str, values: type[StrEnum]) -> str:
 __all__ = [
     "AssessmentStatus",
     "AttemptStatus",
+    "FeedbackSource",
     "GradingStatus",
+    "JobStatus",
     "QuestionKind",
     "Role",
+    "ShowAnswers",
     "check_in",
 ]

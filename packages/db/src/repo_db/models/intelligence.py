@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from repo_db.models.base import Base, Id, utcnow
+from repo_db.models.enums import FeedbackSource, check_in
 
 
 class Calibration(Base):
@@ -89,7 +90,7 @@ class Feedback(Base):
 
     __tablename__ = "feedback"
     __table_args__ = (
-        CheckConstraint("source IN ('ai', 'human')", name="source"),
+        CheckConstraint(check_in("source", FeedbackSource), name="source"),
         # The review queue: flagged feedback, oldest first.
         Index("ix_feedback_needs_review_id", "needs_review", "id"),
     )
@@ -98,7 +99,7 @@ class Feedback(Base):
     response_id: Mapped[int] = mapped_column(
         ForeignKey("responses.id", ondelete="CASCADE"), index=True
     )
-    source: Mapped[str] = mapped_column(String(8), default="ai")
+    source: Mapped[str] = mapped_column(String(8), default=FeedbackSource.AI.value)
     score: Mapped[float | None] = mapped_column(Float)
     comment: Mapped[str] = mapped_column(Text)
     model_version: Mapped[str] = mapped_column(String(64))

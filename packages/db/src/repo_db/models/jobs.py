@@ -8,9 +8,7 @@ from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from repo_db.models.base import Base, Id, utcnow
-
-JOB_STATUSES = ("queued", "running", "done", "failed")
-
+from repo_db.models.enums import JobStatus, check_in
 
 class Job(Base):
     """One unit of background work on one subject (e.g. grade attempt 17).
@@ -21,7 +19,7 @@ class Job(Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+        CheckConstraint(check_in("status", JobStatus), name="status"),
         UniqueConstraint("kind", "subject_id"),
         Index("ix_jobs_status_run_after", "status", "run_after"),
         Index("ix_jobs_status_lease_expires_at", "status", "lease_expires_at"),
@@ -30,7 +28,9 @@ class Job(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32))
     subject_id: Mapped[int] = mapped_column(Id)
-    status: Mapped[str] = mapped_column(String(16), default="queued", server_default="queued")
+    status: Mapped[str] = mapped_column(
+        String(16), default=JobStatus.QUEUED.value, server_default=JobStatus.QUEUED.value
+    )
     tries: Mapped[int] = mapped_column(default=0, server_default="0")
     run_after: Mapped[datetime] = mapped_column(default=utcnow)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
