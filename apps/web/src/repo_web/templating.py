@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from repo_db import models
 from repo_web.security import CSRF_FIELD
 
 templates = Environment(
@@ -42,6 +43,21 @@ def _points(value: float | None) -> str:
 
 
 templates.filters.update(iso=_iso, when=_when, percent=_percent, points=_points)
+# The closed vocabularies, so templates compare with members (`q.kind == QuestionKind.NUMERIC`)
+# instead of spelling values: a typo is then an error, not a silently false comparison.
+templates.globals.update(
+    {
+        name: getattr(models, name)
+        for name in (
+            "AssessmentStatus",
+            "AttemptStatus",
+            "GradingStatus",
+            "QuestionKind",
+            "Role",
+            "ShowAnswers",
+        )
+    }
+)
 
 
 def render(
