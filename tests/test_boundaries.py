@@ -1,7 +1,8 @@
 """Boundaries enforced by the build: Pants' visibility rules reject a forbidden import.
 
-The rules live in apps/BUILD (an app depends on its own code, packages/* and 3rdparty only) and
-packages/db/BUILD (repo_db's `_*.py` modules are private to packages/db). Pants 2.17 checks them
+The rules live in apps/BUILD (an app depends on its own code, packages/* and 3rdparty only),
+packages/BUILD (repo_db imports no other first-party package, repo_domain only repo_db, no package
+imports an app) and packages/db/BUILD (repo_db's `_*.py` modules are private to packages/db). Pants 2.17 checks them
 whenever it computes dependencies, so `./pants dependencies` (and check, test, package) fails.
 Each case edits a copy of the repo, never the checkout.
 """
@@ -16,6 +17,9 @@ from tests.repo_harness import run_pants
 
 WEB_MODULE = "apps/web/src/repo_web/__main__.py"
 API_MODULE = "apps/api/src/repo_api/deps.py"
+DB_MODULE = "packages/db/src/repo_db/cli.py"
+DOMAIN_MODULE = "packages/domain/src/repo_domain/common.py"
+DB_TEST_MODULE = "packages/db/tests/repo_db_tests/conftest.py"
 
 
 def _add_import(path: Path, line: str) -> None:
@@ -35,8 +39,23 @@ def test_the_repo_respects_its_boundaries(repo_copy: Path) -> None:
         (WEB_MODULE, "import repo_api.app", "apps/BUILD[!*]"),
         # an app reaching into repo_db's private modules
         (API_MODULE, "from repo_db._engine import build_engine", "packages/db/BUILD[!*]"),
+        # the database layer reaching up into the domain
+        (DB_MODULE, "import repo_domain.errors", "packages/BUILD[!*]"),
+        # the domain reaching into a package other than repo_db
+        (DOMAIN_MODULE, "import repo_observability", "packages/BUILD[!*]"),
+        # a package importing an app
+        (DOMAIN_MODULE, "import repo_api.app", "packages/BUILD[!*]"),
+        # a package's tests importing an app
+        (DB_TEST_MODULE, "import repo_web.app", "packages/BUILD[!//apps/**]"),
     ],
-    ids=["web-imports-api", "api-imports-private-repo_db"],
+    ids=[
+        "web-imports-api",
+        "api-imports-private-repo_db",
+        "db-imports-domain",
+        "domain-imports-observability",
+        "domain-imports-app",
+        "db-tests-import-app",
+    ],
 )
 def test_a_forbidden_import_is_rejected(
     repo_copy: Path, module: str, forbidden: str, rule: str

@@ -1,6 +1,6 @@
 """`./pants run :dev`: the whole platform on one machine, like `turbo dev`.
 
-Prepares the database once (migrations, demo data on an empty database), then starts every app
+Prepares the database once (migrations, the demo data that is missing), then starts every app
 that exists as its own process, prefixes each output line with the app's name, prints the URLs
 and the demo accounts once the apps answer, and stops them all on Ctrl-C.
 

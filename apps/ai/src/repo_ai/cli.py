@@ -117,14 +117,14 @@ def grade_pending() -> None:
     from repo_ai.work import GRADE_ATTEMPT, sweep_grading
     from repo_ai.worker import Worker
     from repo_db import unit_of_work
-    from repo_db.models import Job
+    from repo_db.models import Job, JobStatus
 
     with unit_of_work() as session:
         sweep_grading(session)
         total = session.scalar(
             select(func.count())
             .select_from(Job)
-            .where(Job.kind == GRADE_ATTEMPT, Job.status.in_(("queued", "running")))
+            .where(Job.kind == GRADE_ATTEMPT, Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)))
         )
     started = time.perf_counter()
     with _progress() as progress:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
-from repo_db.models import Attempt, Question, Response, Result
+from repo_db.models import Attempt, AttemptStatus, Question, Response, Result
 from repo_domain.assessments import get_managed
 from repo_domain.common import Actor
 
@@ -59,7 +59,7 @@ def assessment_stats(session: Session, *, actor: Actor, assessment_id: int) -> d
                 func.avg(Response.score).label("mean_score"),
             )
             .join(Attempt, Attempt.id == Response.attempt_id)
-            .where(Attempt.assessment_id == assessment.id, Attempt.status != "in_progress")
+            .where(Attempt.assessment_id == assessment.id, Attempt.status != AttemptStatus.IN_PROGRESS)
             .group_by(Response.question_id)
         ).all()
     }
@@ -90,9 +90,9 @@ def assessment_stats(session: Session, *, actor: Actor, assessment_id: int) -> d
     return {
         "assessment_id": assessment.id,
         "attempts": sum(by_status.values()),
-        "in_progress": int(by_status.get("in_progress", 0)),
-        "grading": int(by_status.get("grading", 0)),
-        "graded": int(by_status.get("graded", 0)),
+        "in_progress": int(by_status.get(AttemptStatus.IN_PROGRESS, 0)),
+        "grading": int(by_status.get(AttemptStatus.GRADING, 0)),
+        "graded": int(by_status.get(AttemptStatus.GRADED, 0)),
         "results": int(totals[0]),
         "mean_percent": float(totals[1]) if totals[1] is not None else None,
         "pass_rate": float(totals[2]) if totals[2] is not None else None,
