@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from repo_db import DatabaseUnavailableError
 
-REQUEST_ID_HEADER = "x-request-id"
+REQUEST_ID_HEADER = b"x-request-id"  # ASGI header names are lower-case bytes
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 access_logger = structlog.get_logger("repo_api.access")
@@ -25,7 +25,7 @@ access_logger = structlog.get_logger("repo_api.access")
 
 def _incoming_request_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
-        if name == b"x-request-id":
+        if name == REQUEST_ID_HEADER:
             text = value.decode("latin-1")
             return text if _VALID_ID.match(text) else None
     return None
@@ -55,7 +55,7 @@ class RequestContextMiddleware:
                 response_started = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                headers.append((REQUEST_ID_HEADER, request_id.encode("latin-1")))
                 message = {**message, "headers": headers}
             await send(message)
 
