@@ -55,3 +55,6 @@ def utcnow() -> datetime:
 def as_utc(value: datetime) -> datetime:
     """SQLite returns naive datetimes (stored as UTC); make them comparable to aware ones."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+__all__ = ["Actor", "KeysetPage", "as_utc", "keyset_page", "like_pattern", "utcnow"]

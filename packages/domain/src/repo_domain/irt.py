@@ -81,3 +81,16 @@ def estimate_ability(responses: Sequence[bool], items: Sequence[ItemParams]) -> 
     theta = float((QUADRATURE_POINTS * posterior).sum())
     variance = float(((QUADRATURE_POINTS - theta) ** 2 * posterior).sum())
     return AbilityEstimate(theta=theta, standard_error=variance**0.5, n_items=len(items))
+
+
+__all__ = [
+    "QUADRATURE_POINTS",
+    "UNCALIBRATED_DIFFICULTY",
+    "UNCALIBRATED_DISCRIMINATION",
+    "AbilityEstimate",
+    "ItemParams",
+    "estimate_ability",
+    "information_many",
+    "item_information",
+    "probability_correct",
+]

@@ -106,3 +106,6 @@ def assessment_stats(session: Session, *, actor: Actor, assessment_id: int) -> d
         ],
         "questions": question_stats,
     }
+
+
+__all__ = ["BUCKETS", "assessment_stats"]
