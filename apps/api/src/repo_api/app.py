@@ -17,7 +17,8 @@ from repo_api.config import ApiSettings, get_settings
 from repo_api.errors import install_error_handlers
 from repo_api.logging import RequestContextMiddleware
 from repo_api.routes import accounts, admin, assessments, attempts, health, reviews
-from repo_api.security import BodyLimitMiddleware, SecurityHeadersMiddleware, build_throttle
+from repo_api.security import BodyLimitMiddleware, SecurityHeadersMiddleware
+from repo_domain.throttle import build_throttle
 from repo_observability import configure_logging
 
 API_VERSION = "1.0.0"
@@ -53,7 +54,7 @@ def create_app(*, engine: Engine | None = None, settings: ApiSettings | None = N
         app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **metadata)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.throttle = build_throttle(settings)
+    app.state.throttle = build_throttle(settings)  # log-in and registration (repo_domain.signin)
 
     install_error_handlers(app)
     app.include_router(health.router)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field, PrivateAttr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PrivateAttr
+from pydantic_settings import SettingsConfigDict
 
 import repo_db
-from repo_db import ConfigError
 from repo_db.config import Environment
+from repo_domain.throttle import ThrottleSettings
 
 
 def _default_workers() -> int:
@@ -22,8 +22,11 @@ DEV_CORS_ORIGINS = "http://127.0.0.1:3000,http://localhost:3000,http://127.0.0.1
 MIB = 1024 * 1024
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(ThrottleSettings):
     """Settings read from `API_*` environment variables.
+
+    The log-in/registration throttle's settings are `repo_domain.throttle.ThrottleSettings`
+    (inherited, so `API_RATE_LIMIT_STORAGE` or `REDIS_URL`, `API_LOGIN_RATE_PER_ADDRESS`, ...).
 
     The environment (development/test/staging/production) is repo_db's: `APP_ENV`, else
     `NODE_ENV`, parsed in one place (`repo_db.settings.environment`). Whether this is production
@@ -45,16 +48,6 @@ class ApiSettings(BaseSettings):
     docs_enabled: bool | None = None
     # Request bodies above this many bytes are refused with 413 while they stream in.
     max_body_bytes: int = Field(default=1 * MIB, ge=1024)
-    # Throttle storage for login/registration: a `limits` URI. Unset: REDIS_URL when set, else
-    # memory:// in development; production refuses to start without Redis (or an explicit URI).
-    rate_limit_storage: str | None = Field(
-        default=None, validation_alias=AliasChoices("API_RATE_LIMIT_STORAGE", "REDIS_URL")
-    )
-    rate_limit_key_prefix: str = "repo_api"
-    login_rate_per_address: str = "30/minute"
-    login_failures_per_account: str = "10 per 15 minutes"
-    register_rate_per_address: str = "10/hour"
-    register_rate_per_account: str = "5/hour"
     # Concurrent Argon2 hashes per process (each takes ~64 MiB and one core for ~0.1-0.4 s).
     argon2_concurrency: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
     # Concurrent throttle/database calls of login and registration per process (a bulkhead).
@@ -87,17 +80,6 @@ class ApiSettings(BaseSettings):
     @property
     def docs_on(self) -> bool:
         return (not self.is_production) if self.docs_enabled is None else self.docs_enabled
-
-    @property
-    def throttle_storage_uri(self) -> str:
-        if self.rate_limit_storage:
-            return self.rate_limit_storage
-        if self.is_production:
-            raise ConfigError(
-                "production needs a shared throttle store: set REDIS_URL (e.g. "
-                "redis://127.0.0.1:6379/0) or API_RATE_LIMIT_STORAGE"
-            )
-        return "memory://"
 
     @property
     def effective_workers(self) -> int:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -21,10 +23,13 @@ from sqlalchemy.orm import Session
 
 from repo_api.config import ApiSettings
 from repo_api.schemas.common import MAX_ID
+from repo_api.security import AuthBulkheads
 from repo_db import unit_of_work
 from repo_domain import accounts
 from repo_domain.common import Actor
 from repo_domain.errors import Forbidden, Unauthorized
+from repo_domain.signin import AccountService
+from repo_domain.throttle import Throttle
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -44,6 +49,27 @@ async def get_engine(request: Request) -> Engine | None:
 
 
 EngineDep = Annotated[Engine | None, Depends(get_engine)]
+SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
+
+
+async def get_account_service(
+    request: Request, engine: EngineDep, settings: SettingsDep
+) -> AccountService:
+    """Log-in and registration (repo_domain.signin) over units of work of this app's engine, its
+    throttle and its bulkheads. No per-request unit (`SessionDep`): the service opens two short
+    units itself, so no connection is checked out while Argon2 runs."""
+    throttle: Throttle = request.app.state.throttle
+    bulkheads = AuthBulkheads(request)
+    return AccountService(
+        units=partial(unit_of_work, bind=engine),
+        throttle=throttle,
+        token_ttl=timedelta(seconds=settings.token_ttl_seconds),
+        run_io=bulkheads.io,
+        run_argon2=bulkheads.argon2,
+    )
+
+
+AccountsDep = Annotated[AccountService, Depends(get_account_service)]
 
 
 def client_address(request: Request) -> str:
@@ -83,7 +109,6 @@ def _authenticate(session: Session, authorization: str | None) -> Actor | Unauth
 # scope="function": commit BEFORE the response is sent. With the default request scope FastAPI
 # would commit after sending, so a client could read stale data or miss a failed commit.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 
 
 async def get_actor(

@@ -1,4 +1,5 @@
-"""HTTP-level protections: body size limit, security headers, throttle and Argon2 budget.
+"""HTTP-level protections: body size limit, security headers, the bulkheads of log-in and
+registration (Argon2 and auth I/O budgets).
 
 The middlewares are plain ASGI (no BaseHTTPMiddleware): they see every request, including ones
 that never reach a route, and the body limit works on the byte stream itself, so a body without
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
@@ -17,7 +19,6 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from repo_api.config import ApiSettings
-from repo_domain.throttle import Throttle, ThrottleRates
 
 T = TypeVar("T")
 
@@ -28,24 +29,6 @@ DOCS_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
-
-
-def build_throttle(settings: ApiSettings) -> Throttle:
-    return Throttle(
-        settings.throttle_storage_uri,
-        rates=ThrottleRates(
-            login_per_address=settings.login_rate_per_address,
-            login_failures_per_account=settings.login_failures_per_account,
-            register_per_address=settings.register_rate_per_address,
-            register_per_account=settings.register_rate_per_account,
-        ),
-        key_prefix=settings.rate_limit_key_prefix,
-    )
-
-
-def throttle_of(request: Request) -> Throttle:
-    throttle: Throttle = request.app.state.throttle
-    return throttle
 
 
 async def _run_limited(
@@ -78,6 +61,20 @@ async def run_auth_io(request: Request, func: Callable[..., T], *args: Any, **kw
     return await _run_limited(
         request, "auth_io_limiter", settings.auth_io_concurrency, func, *args, **kwargs
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AuthBulkheads:
+    """`run_argon2` and `run_auth_io` of one request, in the shape the account service takes
+    (`repo_domain.signin.Offload`): the service decides the steps, these decide where they run."""
+
+    request: Request
+
+    async def argon2(self, func: Callable[[], T], /) -> T:
+        return await run_argon2(self.request, func)
+
+    async def io(self, func: Callable[[], T], /) -> T:
+        return await run_auth_io(self.request, func)
 
 
 class BodyLimitMiddleware:

@@ -15,6 +15,7 @@ import pytest
 import redis
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from limits import parse
 from sqlalchemy import Engine, select
 
 import repo_domain.accounts
@@ -27,6 +28,7 @@ from repo_db.config import DbSettings
 from repo_db.models import User
 from repo_db.security import needs_rehash
 from repo_db.testing import truncate_all
+from repo_domain.throttle import ThrottleSettings
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 DEAD_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -128,6 +130,33 @@ def test_an_unreachable_rate_limiter_pauses_login_only(db_engine: Engine) -> Non
 def test_production_refuses_to_start_without_a_shared_throttle_store(db_engine: Engine) -> None:
     with pytest.raises(Exception, match="REDIS_URL"):
         create_app(engine=db_engine, settings=ApiSettings().overriding_environment(production=True))
+
+
+# The same variables (after the app's prefix) as repo_web_tests/test_throttle_pages.py: the two
+# apps read one settings class (repo_domain.throttle.ThrottleSettings), so they get the same rates.
+THROTTLE_ENV = {
+    "RATE_LIMIT_STORAGE": "memory://",
+    "RATE_LIMIT_KEY_PREFIX": "shared-prefix",
+    "LOGIN_RATE_PER_ADDRESS": "7/minute",
+    "LOGIN_FAILURES_PER_ACCOUNT": "3 per 10 minutes",
+    "REGISTER_RATE_PER_ADDRESS": "4/hour",
+    "REGISTER_RATE_PER_ACCOUNT": "2/hour",
+}
+
+
+def test_the_throttle_comes_from_the_shared_settings_class(
+    db_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in THROTTLE_ENV.items():
+        monkeypatch.setenv(f"API_{name}", value)
+    settings = ApiSettings().overriding_environment(production=False)
+    assert isinstance(settings, ThrottleSettings)
+    throttle = create_app(engine=db_engine, settings=settings).state.throttle
+    assert throttle.key_prefix == "shared-prefix"
+    assert throttle.login_per_address == parse("7/minute")
+    assert throttle.login_failures_per_account == parse("3 per 10 minutes")
+    assert throttle.register_per_address == parse("4/hour")
+    assert throttle.register_per_account == parse("2/hour")
 
 
 def test_argon2_runs_with_no_connection_checked_out(

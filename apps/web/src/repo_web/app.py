@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
+from repo_domain.throttle import build_throttle
 from repo_web.config import WebSettings, get_settings
 from repo_web.errors import install_error_handlers
 from repo_web.routes import admin, auth, learner, manage, reviews
@@ -25,7 +26,7 @@ def create_app(*, engine: Engine | None = None, settings: WebSettings | None = N
     )
     app.state.engine = engine
     app.state.settings = settings
-    app.state.throttle = settings.build_throttle()  # log-in and sign-up, per address and account
+    app.state.throttle = build_throttle(settings)  # log-in and sign-up (repo_domain.signin)
     install_error_handlers(app)
     mount_static(app)
     for module in (auth, learner, manage, reviews, admin):

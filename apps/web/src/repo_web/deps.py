@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from repo_db import unit_of_work
-from repo_db.models import User
+from repo_db.models import Role, User
 from repo_domain import accounts
 from repo_domain.common import Actor
 from repo_domain.errors import Forbidden, Unauthorized
+from repo_domain.signin import AccountService
+from repo_domain.throttle import Throttle
+from repo_web.config import WebSettings
 
 SESSION_COOKIE = "session"
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -31,7 +37,7 @@ class WebUser:
     display_name: str
 
     @property
-    def role(self) -> str:
+    def role(self) -> Role:
         return self.actor.role
 
 
@@ -44,6 +50,24 @@ def get_db(request: Request) -> Iterator[Session]:
 
 # scope="function": commit BEFORE the response (a redirect after a POST) is sent.
 DbDep = Annotated[Session, Depends(get_db, scope="function")]
+
+
+async def get_account_service(request: Request) -> AccountService:
+    """Log-in and sign-up (repo_domain.signin) over units of work of the app's engine and its
+    throttle. The routes using it take no `DbDep`: the service opens two short units itself and
+    runs Argon2 between them in the thread pool, with no connection checked out."""
+    settings: WebSettings = request.app.state.settings
+    throttle: Throttle = request.app.state.throttle
+    return AccountService(
+        units=partial(unit_of_work, bind=request.app.state.engine),
+        throttle=throttle,
+        token_ttl=timedelta(seconds=settings.session_ttl_seconds),
+        run_io=run_in_threadpool,
+        run_argon2=run_in_threadpool,
+    )
+
+
+AccountsDep = Annotated[AccountService, Depends(get_account_service)]
 
 
 def optional_user(request: Request, session: DbDep) -> WebUser | None:

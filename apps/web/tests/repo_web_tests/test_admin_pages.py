@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from repo_db.models import Role
+from repo_domain.validation import SEARCH_QUERY_MAX
 from repo_web_tests.helpers import location, log_in, make_user, post
 
 
@@ -75,3 +78,27 @@ def test_admin_index_links_statistics(client: TestClient, db_engine: Engine) -> 
     html = client.get("/admin").text
     assert f'href="/manage/{assessment_id}/stats"' in html
     assert client.get(f"/manage/{assessment_id}/stats").status_code == 200
+
+
+@pytest.mark.parametrize("q", ["zel\x00da", "z" * (SEARCH_QUERY_MAX + 1), "zel\x1bda"])
+def test_a_search_the_domain_refuses_is_shown_next_to_the_box(
+    client: TestClient, db_engine: Engine, q: str
+) -> None:
+    """A NUL in the search used to answer 500 on PostgreSQL."""
+    log_in(client, make_user(db_engine, role=Role.ADMIN))
+    response = client.get("/admin/users", params={"q": q})
+    assert response.status_code == 422
+    assert 'id="users-q-error"' in response.text and 'aria-invalid="true"' in response.text
+    at_limit = client.get("/admin/users", params={"q": "z" * SEARCH_QUERY_MAX})
+    assert at_limit.status_code == 200 and "No users match." in at_limit.text
+
+
+def test_an_unknown_role_is_refused_by_the_domain(client: TestClient, db_engine: Engine) -> None:
+    admin = make_user(db_engine, role=Role.ADMIN)
+    target = make_user(db_engine, name="Target Person")
+    log_in(client, admin)
+    response = post(client, f"/admin/users/{target.id}", {"role": "root", "back": "/admin/users"})
+    assert "notice=" in location(response)
+    page = client.get(location(response)).text
+    assert "role is one of" in page
+    assert f'<option value="{Role.LEARNER}" selected>' in page

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from repo_db import unit_of_work
+from repo_db.models import User
+from repo_domain.validation import DISPLAY_NAME_MAX
 from repo_web.security import CSRF_FIELD
 from repo_web_tests.helpers import PASSWORD, csrf_token, location, log_in, make_user, post
 
@@ -162,3 +166,58 @@ def test_unknown_pages_get_an_html_404(client: TestClient) -> None:
     assert response.status_code == 404
     assert "Page not found" in response.text
     assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"display_name": "Sam\x00"}, "display_name"),
+        ({"display_name": "S" * (DISPLAY_NAME_MAX + 1)}, "display_name"),
+        ({"email": "sam\x00@example.test"}, "email"),
+        ({"email": "s" * 5_000 + "@example.test"}, "email"),
+        ({"password": "long-enough\x00"}, "password"),
+        ({"password": "p" * 5_000}, "password"),
+    ],
+)
+def test_signup_with_nul_or_oversized_input_is_a_form_error(
+    client: TestClient, db_engine: Engine, changes: dict[str, str], field: str
+) -> None:
+    """A NUL used to reach PostgreSQL (a 500 there): the domain refuses it, next to the field."""
+    form = {
+        "display_name": "Sam",
+        "email": "sam@example.test",
+        "password": "long-enough",
+        **changes,
+    }
+    response = post(client, "/signup", form)
+    assert response.status_code == 422, response.text[:300]
+    assert f'id="field-{field}-error"' in response.text
+    with unit_of_work(read_only=True, bind=db_engine) as session:
+        assert session.scalar(select(User.id)) is None
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "field"),
+    [
+        ("sam\x00@example.test", "long-enough", "email"),
+        ("s" * 5_000 + "@example.test", "long-enough", "email"),
+        ("sam@example.test", "long-\x00enough", "password"),
+        ("sam@example.test", "p" * 5_000, "password"),
+    ],
+)
+def test_login_with_nul_or_oversized_input_is_a_form_error(
+    client: TestClient, email: str, password: str, field: str
+) -> None:
+    response = post(client, "/login", {"email": email, "password": password})
+    assert response.status_code == 422, response.text[:300]
+    assert f'id="field-{field}-error"' in response.text
+
+
+def test_a_password_is_used_exactly_as_typed(client: TestClient) -> None:
+    """Spaces belong to the password (the web used to trim them, the API did not)."""
+    form = {"display_name": "Sam", "email": "sam@example.test", "password": "  spaced pass  "}
+    assert location(post(client, "/signup", form)) == "/login?registered=1"
+    trimmed = post(client, "/login", {"email": "sam@example.test", "password": "spaced pass"})
+    assert "Wrong email or password." in trimmed.text
+    exact = post(client, "/login", {"email": "sam@example.test", "password": "  spaced pass  "})
+    assert location(exact) == "/dashboard"

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from limits import parse
 from sqlalchemy import Engine
 
 from repo_db.testing import truncate_all
+from repo_domain.throttle import ThrottleSettings
 from repo_web.app import create_app
 from repo_web.config import WebSettings
 from repo_web_tests.helpers import PASSWORD, location, make_user, post
@@ -75,3 +77,30 @@ def test_signup_is_throttled_per_address_and_per_account(clean: Engine) -> None:
     with _client(clean, register_rate_per_account="1/hour") as client:
         assert location(post(client, "/signup", form(4))) == "/login?registered=1"
         _assert_throttled(post(client, "/signup", {**form(4), "email": "N4@Example.test"}))
+
+
+# The same variables (after the app's prefix) as repo_api_tests/test_security.py: the two apps
+# read one settings class (repo_domain.throttle.ThrottleSettings), so they get the same rates.
+THROTTLE_ENV = {
+    "RATE_LIMIT_STORAGE": "memory://",
+    "RATE_LIMIT_KEY_PREFIX": "shared-prefix",
+    "LOGIN_RATE_PER_ADDRESS": "7/minute",
+    "LOGIN_FAILURES_PER_ACCOUNT": "3 per 10 minutes",
+    "REGISTER_RATE_PER_ADDRESS": "4/hour",
+    "REGISTER_RATE_PER_ACCOUNT": "2/hour",
+}
+
+
+def test_the_throttle_comes_from_the_shared_settings_class(
+    db_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in THROTTLE_ENV.items():
+        monkeypatch.setenv(f"WEB_{name}", value)
+    settings = WebSettings()
+    assert isinstance(settings, ThrottleSettings)
+    throttle = create_app(engine=db_engine, settings=settings).state.throttle
+    assert throttle.key_prefix == "shared-prefix"
+    assert throttle.login_per_address == parse("7/minute")
+    assert throttle.login_failures_per_account == parse("3 per 10 minutes")
+    assert throttle.register_per_address == parse("4/hour")
+    assert throttle.register_per_account == parse("2/hour")

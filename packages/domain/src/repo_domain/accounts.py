@@ -1,22 +1,30 @@
-"""Accounts: registration, password login, bearer tokens, admin user management."""
+"""Accounts: the rules of an account (email spelling, password policy, display name), its
+credentials and bearer tokens, and admin user management.
+
+Session convention (the package's): every function here takes the caller's session and opens
+no unit of work of its own. Logging in and signing up need two short units with Argon2 between
+them, run with no connection checked out; `repo_domain.signin.AccountService` strings those steps
+together with a unit-of-work factory the adapter hands it.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from repo_db import DuplicateError, savepoint, unit_of_work
-from repo_db.models import AuthToken, User
+from repo_db import DuplicateError, savepoint
+from repo_db.models import AuthToken, Role, User
 from repo_db.security import hash_password, needs_rehash, verify_password
+from repo_domain import validation
 from repo_domain.common import Actor, KeysetPage, keyset_page, utcnow
-from repo_domain.errors import Conflict, Forbidden, NotFound, Unauthorized, InvalidInput
+from repo_domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from repo_domain.search import user_page_statement
 from repo_domain.tokens import hash_token, new_token
 
@@ -29,6 +37,9 @@ PASSWORD_MAX_LENGTH = 256
 # RFC 5322 dot-atom characters of the local part (lower case: addresses are case-folded).
 _LOCAL_PART = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# A password is hashed, never stored or shown, but UTF-8 must encode it (no lone surrogates) and
+# nobody types NUL or other control characters (tab excepted): they come from bugs and attacks.
+_PASSWORD_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _dummy_hash() -> str:
@@ -51,6 +62,7 @@ def normalise_email(raw: str) -> str:
         raise InvalidInput(
             "email addresses must be plain ASCII (internationalised domains in their xn-- form)",
             code="invalid_email",
+            field="email",
         )
     local, sep, domain = value.rpartition("@")
     labels = domain.split(".")
@@ -63,7 +75,7 @@ def normalise_email(raw: str) -> str:
         or not all(_DOMAIN_LABEL.match(label) for label in labels)
         or labels[-1].isdigit()
     ):
-        raise InvalidInput("not a valid email address", code="invalid_email")
+        raise InvalidInput("not a valid email address", code="invalid_email", field="email")
     return value
 
 
@@ -76,136 +88,223 @@ def common_passwords() -> frozenset[str]:
     )
 
 
-def check_password_policy(password: str, *, email: str | None = None) -> None:
-    """Length 8-256, not blank, not repetitive, not a common password, not the email itself."""
-    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+def _check_password_characters(password: str) -> None:
+    if _PASSWORD_FORBIDDEN.search(password):
         raise InvalidInput(
-            f"passwords have {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters",
+            "a password must not contain control characters",
+            code="invalid_text",
+            field="password",
+        )
+
+
+def check_password_policy(password: str, *, email: str | None = None) -> None:
+    """Length 8-256, typeable characters, not blank, not repetitive, not a common password, not
+    the email itself."""
+    _check_password_characters(password)
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise InvalidInput(
+            f"a password needs at least {PASSWORD_MIN_LENGTH} characters",
             code="weak_password",
+            field="password",
+        )
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise InvalidInput(
+            f"a password has at most {PASSWORD_MAX_LENGTH} characters",
+            code="weak_password",
+            field="password",
         )
     if not password.strip():
-        raise InvalidInput("a password cannot be only spaces", code="weak_password")
+        raise InvalidInput(
+            "a password cannot be only spaces", code="weak_password", field="password"
+        )
     if len(set(password)) < 4:
         raise InvalidInput(
-            "a password needs at least 4 different characters", code="weak_password"
+            "a password needs at least 4 different characters",
+            code="weak_password",
+            field="password",
         )
     folded = unicodedata.normalize("NFKC", password).casefold()
     if folded in common_passwords() or folded.strip() in common_passwords():
-        raise InvalidInput("this password is too common; choose another", code="weak_password")
+        raise InvalidInput(
+            "this password is too common; choose another", code="weak_password", field="password"
+        )
     if email and folded in {email, email.partition("@")[0]}:
-        raise InvalidInput("a password cannot be your email address", code="weak_password")
+        raise InvalidInput(
+            "a password cannot be your email address", code="weak_password", field="password"
+        )
 
 
-def create_account(
-    bind: Engine | None,
-    *,
-    email: str,
-    password_hash: str,
-    display_name: str,
-    role: str = "learner",
-) -> User:
-    """Insert a user whose password is already hashed (one short write unit)."""
-    with unit_of_work(bind=bind) as session:
-        user = User(email=email, password_hash=password_hash, display_name=display_name, role=role)
-        try:
-            with savepoint(session):
-                session.add(user)
-        except DuplicateError as exc:
-            raise Conflict("an account with this email already exists", code="email_taken") from exc
-    return user
-
-
-def register_user(
-    bind: Engine | None, *, email: str, password: str, display_name: str, role: str = "learner"
-) -> User:
-    """Create an account; self-registration always yields a learner (admins grant roles).
-
-    Argon2 runs before the write unit opens, so no database connection waits on it. Raises
-    `Conflict` for a taken email: an adapter that must not reveal accounts hides it (the API does).
-    """
-    email = normalise_email(email)
-    check_password_policy(password, email=email)
-    password_hash = hash_password(password)
-    return create_account(
-        bind, email=email, password_hash=password_hash, display_name=display_name, role=role
+def check_display_name(display_name: str | None) -> str:
+    """A display name: required, one line, at most `DISPLAY_NAME_MAX` characters (trimmed)."""
+    return validation.text(
+        display_name, field="display_name", max_length=validation.DISPLAY_NAME_MAX, required=True
     )
 
 
 @dataclass(frozen=True, slots=True)
+class NewAccount:
+    """Sign-up input that passed every rule: normalised email, trimmed display name."""
+
+    email: str
+    password: str
+    display_name: str
+
+
+def new_account_problems(*, email: str, password: str, display_name: str) -> list[InvalidInput]:
+    """Every rule a sign-up breaks, one error per field (a form shows them all at once)."""
+    problems: list[InvalidInput] = []
+    try:
+        check_display_name(display_name)
+    except InvalidInput as exc:
+        problems.append(exc)
+    normalised: str | None = None
+    try:
+        normalised = normalise_email(email)
+    except InvalidInput as exc:
+        problems.append(exc)
+    try:
+        check_password_policy(password, email=normalised)
+    except InvalidInput as exc:
+        problems.append(exc)
+    return problems
+
+
+def check_new_account(*, email: str, password: str, display_name: str) -> NewAccount:
+    """The validated sign-up; raises the first `InvalidInput` (its `field` names the input)."""
+    problems = new_account_problems(email=email, password=password, display_name=display_name)
+    if problems:
+        raise problems[0]
+    return NewAccount(
+        email=normalise_email(email),
+        password=password,
+        display_name=check_display_name(display_name),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LogInInput:
+    """A log-in attempt that can be checked: `email` is None when it cannot be an address (the
+    attempt then fails like a wrong password, after the same Argon2 work); `throttle_key` is
+    what the per-account throttle counts."""
+
+    email: str | None
+    password: str
+    throttle_key: str
+
+
+def check_log_in(*, email: str, password: str) -> LogInInput:
+    """Refuse what can never be a credential (empty, too long, control characters) as invalid
+    input; anything else is an attempt, right or wrong."""
+    raw_email = validation.text(email, field="email", max_length=EMAIL_MAX_LENGTH, required=True)
+    _check_password_characters(password)
+    if not password:
+        raise InvalidInput("password is required", code="required", field="password")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise InvalidInput(
+            f"a password has at most {PASSWORD_MAX_LENGTH} characters",
+            code="too_long",
+            field="password",
+        )
+    try:
+        normalised: str | None = normalise_email(raw_email)
+    except InvalidInput:
+        normalised = None
+    return LogInInput(
+        email=normalised, password=password, throttle_key=normalised or raw_email.casefold()
+    )
+
+
+def create_account(
+    session: Session,
+    *,
+    email: str,
+    password_hash: str,
+    display_name: str,
+    role: Role = Role.LEARNER,
+) -> User:
+    """Insert a user whose password is already hashed; a taken email raises `Conflict`.
+
+    `email` and `display_name` must have passed `check_new_account` (the service does it)."""
+    user = User(email=email, password_hash=password_hash, display_name=display_name, role=role)
+    try:
+        with savepoint(session):
+            session.add(user)
+    except DuplicateError as exc:
+        raise Conflict("an account with this email already exists", code="email_taken") from exc
+    return user
+
+
+@dataclass(frozen=True, slots=True)
 class Credentials:
-    """What a login needs from the database, read in its own short unit."""
+    """What a login needs from the database (`password_hash` None: no such account)."""
 
     user_id: int | None
-    password_hash: str
+    password_hash: str | None
     is_active: bool
 
 
-def find_credentials(bind: Engine | None, *, email: str) -> Credentials:
-    """Read unit: the stored hash of `email`, or a dummy hash so timing reveals nothing."""
-    try:
-        email = normalise_email(email)
-    except InvalidInput:
-        return Credentials(user_id=None, password_hash=_dummy_hash(), is_active=False)
-    with unit_of_work(read_only=True, bind=bind) as session:
-        row = session.execute(
-            select(User.id, User.password_hash, User.is_active).where(User.email == email)
-        ).one_or_none()
+UNKNOWN_ACCOUNT = Credentials(user_id=None, password_hash=None, is_active=False)
+
+
+def find_credentials(session: Session, *, email: str) -> Credentials:
+    """The stored hash of a normalised `email` (`UNKNOWN_ACCOUNT` when there is none)."""
+    row = session.execute(
+        select(User.id, User.password_hash, User.is_active).where(User.email == email)
+    ).one_or_none()
     if row is None:
-        return Credentials(user_id=None, password_hash=_dummy_hash(), is_active=False)
+        return UNKNOWN_ACCOUNT
     return Credentials(user_id=row.id, password_hash=row.password_hash, is_active=row.is_active)
 
 
-def check_credentials(credentials: Credentials, password: str) -> bool:
-    """Argon2 verification; pure CPU, call it with no unit of work open."""
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome of an Argon2 check: right password of an active account, and whether the
+    stored hash should be replaced by `new_hash` (it used other Argon2 parameters than today's)."""
+
+    ok: bool
+    new_hash: str | None = None
+
+
+def verify_credentials(credentials: Credentials, password: str) -> Verdict:
+    """Argon2 verification (and rehash): pure CPU, call it with no unit of work open.
+
+    An unknown account is verified against a real dummy hash, so its timing reveals nothing."""
+    if credentials.password_hash is None:
+        verify_password(_dummy_hash(), password)
+        return Verdict(ok=False)
     ok = verify_password(credentials.password_hash, password)
-    return ok and credentials.user_id is not None and credentials.is_active
+    if not (ok and credentials.user_id is not None and credentials.is_active):
+        return Verdict(ok=False)
+    rehashed = hash_password(password) if needs_rehash(credentials.password_hash) else None
+    return Verdict(ok=True, new_hash=rehashed)
 
 
-def upgraded_hash(credentials: Credentials, password: str) -> str | None:
-    """A new hash when the stored one used other Argon2 parameters than today's (else None)."""
-    return hash_password(password) if needs_rehash(credentials.password_hash) else None
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+    user: User
 
 
 def issue_token(
-    bind: Engine | None, *, credentials: Credentials, ttl: timedelta, new_hash: str | None = None
-) -> tuple[str, AuthToken, User]:
-    """Write unit: store a fresh opaque token (only its SHA-256) and any upgraded hash."""
+    session: Session, *, credentials: Credentials, ttl: timedelta, new_hash: str | None = None
+) -> IssuedToken:
+    """Store a fresh opaque token (only its SHA-256) and any upgraded hash."""
     if credentials.user_id is None:
         raise Unauthorized("wrong email or password", code="invalid_credentials")
-    with unit_of_work(bind=bind) as session:
-        user = session.get(User, credentials.user_id)
-        if user is None or not user.is_active:
-            raise Unauthorized("wrong email or password", code="invalid_credentials")
-        if new_hash is not None and user.password_hash == credentials.password_hash:
-            user.password_hash = new_hash  # unless the password changed meanwhile
-        token = new_token()
-        now = utcnow()
-        row = AuthToken(
-            user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=now + ttl
-        )
-        session.add(row)
-        session.flush()
-    return token, row, user
-
-
-def login(
-    bind: Engine | None, *, email: str, password: str, ttl: timedelta
-) -> tuple[str, AuthToken, User]:
-    """Check the password and issue a fresh token: read unit, Argon2 outside, write unit.
-
-    No database connection is checked out while Argon2 runs (~0.1-0.4 s, 64 MiB), so a login
-    flood cannot exhaust the pool. Adapters that throttle or run Argon2 in their own executor
-    call the three steps themselves (see repo_api.routes.accounts).
-    """
-    credentials = find_credentials(bind, email=email)
-    if not check_credentials(credentials, password):
+    user = session.get(User, credentials.user_id)
+    if user is None or not user.is_active:
         raise Unauthorized("wrong email or password", code="invalid_credentials")
-    return issue_token(
-        bind,
-        credentials=credentials,
-        ttl=ttl,
-        new_hash=upgraded_hash(credentials, password),
+    if new_hash is not None and user.password_hash == credentials.password_hash:
+        user.password_hash = new_hash  # unless the password changed meanwhile
+    token = new_token()
+    now = utcnow()
+    row = AuthToken(
+        user_id=user.id, token_hash=hash_token(token), created_at=now, expires_at=now + ttl
     )
+    session.add(row)
+    session.flush()
+    return IssuedToken(token=token, expires_at=row.expires_at, user=user)
 
 
 def actor_for_token(session: Session, *, token: str) -> Actor:
@@ -247,12 +346,26 @@ def get_user(session: Session, *, actor: Actor, user_id: int) -> User:
 def list_users(
     session: Session, *, actor: Actor, query: str | None, after: int | None, limit: int
 ) -> KeysetPage[User]:
-    """Admin user list: keyset on the primary key, so page 1000 costs what page 1 costs."""
+    """Admin user list: keyset on the primary key, so page 1000 costs what page 1 costs.
+
+    `query` (input `q`) is an email or display-name prefix: one line, at most
+    `SEARCH_QUERY_MAX` characters; empty lists everyone."""
     if not actor.is_admin:
         raise Forbidden("admins only")
+    prefix = validation.optional_text(query, field="q", max_length=validation.SEARCH_QUERY_MAX)
+    if after is not None:
+        after = validation.integer(after, field="after", minimum=0, maximum=validation.MAX_ID)
     # An index-served prefix search, same SQL on both dialects (repo_domain/search.py).
-    stmt = user_page_statement(query=query, after=after, limit=limit)
+    stmt = user_page_statement(query=prefix, after=after, limit=limit)
     return keyset_page(session.scalars(stmt).all(), limit=limit)
+
+
+def _role(value: Role | str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        roles = ", ".join(Role)
+        raise InvalidInput(f"role is one of {roles}", code="invalid_role", field="role") from None
 
 
 def update_user(
@@ -260,22 +373,26 @@ def update_user(
     *,
     actor: Actor,
     user_id: int,
-    role: str | None = None,
+    role: Role | str | None = None,
     is_active: bool | None = None,
     display_name: str | None = None,
 ) -> User:
-    """Admin changes to an account; deactivating also revokes its tokens immediately."""
+    """Admin changes to an account; deactivating also revokes its tokens immediately.
+
+    `role` is a `Role` or its value (a form sends text); anything else is invalid input."""
     if not actor.is_admin:
         raise Forbidden("admins only")
-    user = session.get(User, user_id)
+    new_role = None if role is None else _role(role)
+    new_name = None if display_name is None else check_display_name(display_name)
+    user = session.get(User, validation.identifier(user_id, field="user_id"))
     if user is None:
         raise NotFound("user not found")
-    if user.id == actor.id and (role not in (None, "admin") or is_active is False):
+    if user.id == actor.id and (new_role not in (None, Role.ADMIN) or is_active is False):
         raise Conflict("admins cannot demote or deactivate themselves", code="self_lockout")
-    if role is not None:
-        user.role = role
-    if display_name is not None:
-        user.display_name = display_name
+    if new_role is not None:
+        user.role = new_role
+    if new_name is not None:
+        user.display_name = new_name
     if is_active is not None:
         user.is_active = is_active
         if not is_active:

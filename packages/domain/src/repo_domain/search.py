@@ -20,8 +20,6 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from repo_db.models import User
 from repo_domain.common import like_pattern
 
-MAX_QUERY_LENGTH = 100
-
 
 def _next_prefix(prefix: str) -> str:
     """The smallest string greater than every string starting with `prefix` (code point order)."""
@@ -55,8 +53,10 @@ def _compile_prefix_match_sqlite(element: PrefixMatch, compiler: SQLCompiler, **
 
 
 def user_search_filter(query: str) -> ColumnElement[bool]:
-    """Users whose email or display name starts with `query` (case-insensitive)."""
-    text = query.strip()[:MAX_QUERY_LENGTH]
+    """Users whose email or display name starts with `query` (case-insensitive).
+
+    `query` was checked by the caller (`accounts.list_users`: one line, `SEARCH_QUERY_MAX`)."""
+    text = query.strip()
     return or_(
         PrefixMatch(func.lower(User.email), text),
         PrefixMatch(func.lower(User.display_name), text),

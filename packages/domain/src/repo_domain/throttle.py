@@ -4,6 +4,13 @@ Storage: Redis in production (`redis://...`, every API worker and web process co
 windows), `memory://` for the one-process development default and tests. Moving windows, so a
 burst at a window's edge cannot double the allowance.
 
+Settings: `ThrottleSettings` is the one description of the throttle's configuration; each app's
+settings class inherits it under its own environment prefix (`<APP>` is `API` or `WEB`), so the
+variables are `<APP>_RATE_LIMIT_STORAGE` (else `REDIS_URL`), `<APP>_RATE_LIMIT_KEY_PREFIX`,
+`<APP>_LOGIN_RATE_PER_ADDRESS`, `<APP>_LOGIN_FAILURES_PER_ACCOUNT`,
+`<APP>_REGISTER_RATE_PER_ADDRESS` and `<APP>_REGISTER_RATE_PER_ACCOUNT`, and `build_throttle` is
+the one way from settings to a `Throttle`.
+
 Failure mode: fail CLOSED. When the storage cannot be reached, `check_*` raises
 `ServiceUnavailable` (503 with Retry-After): logins and registrations pause, while everybody who
 already holds a token goes on working, because token checks never touch Redis. Failing open would
@@ -20,11 +27,58 @@ from limits import RateLimitItem, parse
 from limits.errors import StorageError
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
+import repo_db
+from repo_db import ConfigError
 from repo_domain.errors import ServiceUnavailable, TooManyRequests
 
 # A Redis that does not answer within this many seconds counts as down (fail fast, not hang).
 REDIS_TIMEOUT_S = 0.5
+
+
+MEMORY_STORAGE = "memory://"
+
+
+class ThrottleSettings(BaseSettings):
+    """The log-in/sign-up throttle's settings, shared by every app that logs people in.
+
+    An app's settings class inherits it and sets its `env_prefix` (``API_``, ``WEB_``); the rates
+    are `limits` rate strings ("20/minute", "10 per 15 minutes"). Storage: `rate_limit_storage`
+    (a `limits` URI), else ``REDIS_URL`` (read without a prefix), else ``memory://`` outside
+    production; production refuses to start without a shared store.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    rate_limit_storage: str | None = None
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    # Both apps default to the API's prefix: on a shared Redis an account's failed log-ins count
+    # the same whether they come through the API or the web UI.
+    rate_limit_key_prefix: str = "repo_api"
+    login_rate_per_address: str = "30/minute"
+    login_failures_per_account: str = "10 per 15 minutes"
+    register_rate_per_address: str = "10/hour"
+    register_rate_per_account: str = "5/hour"
+
+    @property
+    def is_production(self) -> bool:
+        """repo_db's decision; an app's settings may override it (tests)."""
+        return repo_db.settings.is_production
+
+    @property
+    def throttle_storage_uri(self) -> str:
+        storage = self.rate_limit_storage or self.redis_url
+        if storage:
+            return storage
+        if self.is_production:
+            prefix = self.model_config.get("env_prefix", "")
+            raise ConfigError(
+                "production needs a shared throttle store: set REDIS_URL (e.g. "
+                f"redis://127.0.0.1:6379/0) or {prefix}RATE_LIMIT_STORAGE"
+            )
+        return MEMORY_STORAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +156,17 @@ class Throttle:
             raise ServiceUnavailable(
                 "registration is paused: the rate limiter is unreachable"
             ) from exc
+
+
+def build_throttle(settings: ThrottleSettings) -> Throttle:
+    """The one way from settings to a throttle (both apps call it at start-up)."""
+    return Throttle(
+        settings.throttle_storage_uri,
+        rates=ThrottleRates(
+            login_per_address=settings.login_rate_per_address,
+            login_failures_per_account=settings.login_failures_per_account,
+            register_per_address=settings.register_rate_per_address,
+            register_per_account=settings.register_rate_per_account,
+        ),
+        key_prefix=settings.rate_limit_key_prefix,
+    )

@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from repo_db import unit_of_work
-from repo_db.models import User
+from repo_db.models import Role, User
 from repo_db.testing import truncate_all
 from repo_domain import accounts
 from repo_domain.common import Actor
 from repo_domain.errors import Forbidden
 from repo_domain.search import user_page_statement
 
-ADMIN = Actor(id=1, role="admin")
+ADMIN = Actor(id=1, role=Role.ADMIN)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -34,7 +34,13 @@ def users(db_engine: Engine) -> Iterator[Engine]:
         session.execute(
             insert(User),
             [
-                {**r, "password_hash": "x", "role": "learner", "created_at": NOW, "updated_at": NOW}
+                {
+                    **r,
+                    "password_hash": "x",
+                    "role": Role.LEARNER,
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
                 for r in rows
             ],
         )
@@ -80,7 +86,7 @@ def test_keyset_pages_cover_every_match_once(users: Engine) -> None:
 def test_only_admins_search(users: Engine) -> None:
     with unit_of_work(read_only=True, bind=users) as session, pytest.raises(Forbidden):
         accounts.list_users(
-            session, actor=Actor(id=2, role="author"), query="a", after=None, limit=5
+            session, actor=Actor(id=2, role=Role.AUTHOR), query="a", after=None, limit=5
         )
 
 

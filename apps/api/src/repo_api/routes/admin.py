@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from repo_api.deps import AdminDep, PageDep, SessionDep
 from repo_api.schemas.accounts import UserPublic, UserUpdate
-from repo_api.schemas.common import MAX_ID, ErrorBody, Page, SafeStr
+from repo_api.schemas.common import MAX_ID, ErrorBody, Page
 from repo_domain import accounts
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -19,14 +19,14 @@ _errors: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/users", response_model=Page[UserPublic], responses=_errors)
+@router.get(
+    "/users", response_model=Page[UserPublic], responses={**_errors, 422: {"model": ErrorBody}}
+)
 def list_users(
     actor: AdminDep,
     session: SessionDep,
     page: PageDep,
-    q: Annotated[
-        SafeStr | None, Query(max_length=100, description="email or display name prefix")
-    ] = None,
+    q: Annotated[str | None, Query(description="email or display name prefix")] = None,
 ) -> Page[UserPublic]:
     result = accounts.list_users(session, actor=actor, query=q, after=page.after, limit=page.limit)
     return Page[UserPublic](
@@ -37,7 +37,12 @@ def list_users(
 @router.patch(
     "/users/{user_id}",
     response_model=UserPublic,
-    responses={**_errors, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+    responses={
+        **_errors,
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+    },
 )
 def update_user(
     user_id: Annotated[int, Path(ge=1, le=MAX_ID)],

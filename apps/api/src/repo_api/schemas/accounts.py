@@ -4,41 +4,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
-from repo_api.schemas.common import ORMModel, SafeStr, UtcDatetime
+from repo_api.schemas.common import ORMModel, UtcDatetime
 from repo_db.models import Role
-from repo_domain.accounts import normalise_email
-from repo_domain.errors import DomainError
 
 
-def _normalise_email(value: str) -> str:
-    try:
-        return normalise_email(value)
-    except DomainError as exc:  # pydantic turns ValueError into a 422 naming the field
-        raise ValueError(exc.message) from exc
+class UserCreate(BaseModel):
+    """Sign-up input. repo_domain checks it (email spelling, password policy, display name)."""
 
-
-class UserBase(BaseModel):
-    email: SafeStr = Field(min_length=3, max_length=320, examples=["ada@example.com"])
-    display_name: SafeStr = Field(min_length=1, max_length=100)
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        return _normalise_email(value)
-
-    @field_validator("display_name")
-    @classmethod
-    def _display_name(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be blank")
-        return value
-
-
-class UserCreate(UserBase):
-    password: SafeStr = Field(min_length=8, max_length=256)
+    email: str = Field(examples=["ada@example.com"])
+    display_name: str = Field(examples=["Ada Lovelace"])
+    password: str
 
 
 class UserUpdate(BaseModel):
@@ -46,7 +23,7 @@ class UserUpdate(BaseModel):
 
     role: Role | None = None
     is_active: bool | None = None
-    display_name: SafeStr | None = Field(default=None, min_length=1, max_length=100)
+    display_name: str | None = None
 
 
 class UserPublic(ORMModel):
@@ -59,8 +36,8 @@ class UserPublic(ORMModel):
 
 
 class LoginRequest(BaseModel):
-    email: SafeStr = Field(min_length=1, max_length=320)
-    password: SafeStr = Field(min_length=1, max_length=256)
+    email: str
+    password: str
 
 
 class RegistrationAccepted(BaseModel):

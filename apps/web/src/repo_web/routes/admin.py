@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from repo_db.models import Role
 from repo_domain import accounts, assessments
-from repo_domain.errors import Conflict
-from repo_domain.validation import MAX_ID
+from repo_domain.errors import Conflict, InvalidInput
+from repo_domain.validation import MAX_ID, SEARCH_QUERY_MAX
 from repo_web.config import WebSettings
 from repo_web.deps import AdminDep, DbDep
 from repo_web.forms import read_form
@@ -36,13 +36,31 @@ def users(
     request: Request,
     session: DbDep,
     user: AdminDep,
-    q: Annotated[str, Query(max_length=100)] = "",
+    q: str = "",
     after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
 ) -> Response:
+    """The search box's `q` goes to the domain as typed (it checks length and characters); a
+    refusal is shown next to the box with status 422."""
     settings: WebSettings = request.app.state.settings
-    page = accounts.list_users(
-        session, actor=user.actor, query=q.strip() or None, after=after, limit=settings.page_size
-    )
+    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    try:
+        page = accounts.list_users(
+            session, actor=user.actor, query=q, after=after, limit=settings.page_size
+        )
+    except InvalidInput as exc:
+        return render(
+            request,
+            "admin/users.html",
+            status_code=422,
+            q=q,
+            q_max=SEARCH_QUERY_MAX,
+            error=exc.message[:1].upper() + exc.message[1:] + ".",
+            page=None,
+            next_url=None,
+            roles=ROLES,
+            back="/admin/users",
+            notice=None,
+        )
     next_url = None
     if page.next_after is not None:
         next_url = "/admin/users?" + urlencode({"q": q, "after": page.next_after})
@@ -50,10 +68,12 @@ def users(
         request,
         "admin/users.html",
         q=q,
+        q_max=SEARCH_QUERY_MAX,
+        error=None,
         page=page,
         next_url=next_url,
         roles=ROLES,
-        back=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        back=back,
         notice=request.query_params.get("notice"),
     )
 
@@ -64,20 +84,19 @@ def _back(target: str) -> str:
 
 @router.post("/users/{user_id}")
 async def update_user(request: Request, user_id: Id, session: DbDep, user: AdminDep) -> Response:
+    """Role and (de)activation forms; the domain checks the role. A refusal (an unknown role,
+    an admin locking themselves out) comes back as a notice above the list."""
     form = await read_form(request)
-    role = form.text("role") or None
     active = form.text("active")
-    if role is not None and role not in ROLES:
-        role = None
     try:
         accounts.update_user(
             session,
             actor=user.actor,
             user_id=user_id,
-            role=role,
+            role=form.text("role") or None,
             is_active={"1": True, "0": False}.get(active),
         )
-    except Conflict as exc:
+    except (Conflict, InvalidInput) as exc:
         target = _back(form.text("back"))
         sep = "&" if "?" in target else "?"
         return RedirectResponse(f"{target}{sep}{urlencode({'notice': exc.message})}", 303)

@@ -1,38 +1,30 @@
 """Sign up, log in, log out, and the front page.
 
-Log-in and sign-up are throttled per client address and per account with the API's
-`repo_domain.throttle.Throttle` (app.state.throttle; 429 page with Retry-After). Sign-up answers
-the same whether or not the email already has an account (like the API's 202), after the same
-Argon2 work, so it cannot be used to find out who has an account. Neither route takes the
-per-request unit of work: Argon2 runs in a worker thread with no connection checked out.
+Log-in and sign-up are `repo_domain.signin.AccountService`, the same account flow as the API's
+(throttled per client address and per account: a 429 page with Retry-After; a taken email gets
+the same answer after the same Argon2 work). This module only translates: form fields in, a
+domain `InvalidInput` becomes an error next to its field (422), a wrong password the one
+"Wrong email or password." message. Neither route takes the per-request unit of work: Argon2
+runs in a worker thread with no connection checked out.
 """
 
 from __future__ import annotations
 
-import contextlib
-import re
-from datetime import timedelta
-
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
-from repo_db.security import hash_password
 from repo_domain import accounts, assessments
-from repo_domain.errors import Conflict, DomainError, Unauthorized, InvalidInput
-from repo_domain.throttle import Throttle
+from repo_domain.errors import InvalidInput, Unauthorized
+from repo_domain.signin import SIGN_UP_ACCEPTED
 from repo_web.config import WebSettings, new_csrf_token
-from repo_web.deps import SESSION_COOKIE, DbDep, MaybeUserDep, UserDep
-from repo_web.forms import read_form, safe_next
+from repo_web.deps import SESSION_COOKIE, AccountsDep, DbDep, MaybeUserDep, UserDep
+from repo_web.forms import Form, read_form, safe_next
 from repo_web.security import CSRF_COOKIE
 from repo_web.templating import render
 
 router = APIRouter()
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD = 8
 WRONG_CREDENTIALS = "Wrong email or password."  # never says which of the two was wrong
-REGISTERED = "If this address can be registered, the account now exists: log in with your password."
 
 
 def client_address(request: Request) -> str:
@@ -41,17 +33,16 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _throttle(request: Request) -> Throttle:
-    throttle: Throttle = request.app.state.throttle
-    return throttle
+def _password(form: Form) -> str:
+    """The password as typed: never trimmed (spaces are part of it); the domain checks it."""
+    value = form.data.get("password")
+    return value if isinstance(value, str) else ""
 
 
-def _account_key(email: str) -> str:
-    """The per-account throttle key: the normalised email (what the account is stored under)."""
-    try:
-        return accounts.normalise_email(email)
-    except InvalidInput:
-        return email.strip().casefold()
+def _add_error(form: Form, exc: InvalidInput, *, default_field: str) -> None:
+    """A domain refusal next to its field (the first error of a field stays)."""
+    message = exc.message[:1].upper() + exc.message[1:] + "."
+    form.errors.setdefault(exc.field or default_field, message)
 
 
 def _set_session(request: Request, response: Response, token: str) -> None:
@@ -90,39 +81,29 @@ def login_page(
 ) -> Response:
     if user is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    notice = REGISTERED if registered == "1" else None
+    notice = SIGN_UP_ACCEPTED if registered == "1" else None
     return render(request, "login.html", values={}, errors={}, next=safe_next(next), notice=notice)
 
 
 @router.post("/login")
-async def login(request: Request) -> Response:
-    """No unit of work around the request: Argon2 (~0.4 s) runs with no connection checked out
-    (repo_domain.accounts.login opens its own short units), off the event loop."""
+async def login(request: Request, service: AccountsDep) -> Response:
     form = await read_form(request)
-    email = form.text("email", required=True, max_length=320).lower()
-    password = form.text("password", required=True, max_length=1024)
+    email = form.text("email", required=True)
+    password = _password(form)
     target = safe_next(form.text("next"))
     if form.ok:
-        settings: WebSettings = request.app.state.settings
-        throttle, account = _throttle(request), _account_key(email)
-        # Before Argon2: raises TooManyRequests (429 page) or ServiceUnavailable (503).
-        await run_in_threadpool(
-            throttle.check_login, address=client_address(request), account=account
-        )
         try:
-            token, _row, _user = await run_in_threadpool(
-                accounts.login,
-                request.app.state.engine,
-                email=email,
-                password=password,
-                ttl=timedelta(seconds=settings.session_ttl_seconds),
+            # Throttled first: TooManyRequests (429 page) or ServiceUnavailable (503).
+            issued = await service.log_in(
+                email=email, password=password, address=client_address(request)
             )
+        except InvalidInput as exc:
+            _add_error(form, exc, default_field="email")
         except Unauthorized:
-            await run_in_threadpool(throttle.login_failed, account=account)
             form.errors["password"] = WRONG_CREDENTIALS
         else:
             response = RedirectResponse(target, status_code=303)
-            _set_session(request, response, token)
+            _set_session(request, response, issued.token)
             return response
     return render(
         request,
@@ -138,52 +119,46 @@ async def login(request: Request) -> Response:
 def signup_page(request: Request, user: MaybeUserDep) -> Response:
     if user is not None:
         return RedirectResponse("/dashboard", status_code=303)
-    return render(request, "signup.html", values={}, errors={})
+    return render(
+        request,
+        "signup.html",
+        values={},
+        errors={},
+        password_min=accounts.PASSWORD_MIN_LENGTH,
+    )
 
 
 @router.post("/signup")
-async def signup(request: Request) -> Response:
+async def signup(request: Request, service: AccountsDep) -> Response:
     form = await read_form(request)
-    display_name = form.text("display_name", required=True, max_length=100)
-    email = form.text("email", required=True, max_length=320).lower()
-    password = form.text("password", required=True, max_length=1024)
-    if email and "email" not in form.errors:
-        try:
-            email = accounts.normalise_email(email)
-        except InvalidInput:
-            form.errors["email"] = "Enter an email address like name@example.com."
-        else:
-            if not EMAIL_RE.match(email):
-                form.errors["email"] = "Enter an email address like name@example.com."
-    if password and len(password) < MIN_PASSWORD:
-        form.errors["password"] = f"Use at least {MIN_PASSWORD} characters."
+    display_name = form.text("display_name", required=True)
+    email = form.text("email", required=True)
+    password = _password(form)
+    # Every field's problem at once (the service checks again and stops at the first).
+    for problem in accounts.new_account_problems(
+        email=email, password=password, display_name=display_name
+    ):
+        _add_error(form, problem, default_field="email")
     if form.ok:
         try:
-            accounts.check_password_policy(password, email=email)
-        except DomainError as exc:
-            form.errors["password"] = exc.message[:1].upper() + exc.message[1:] + "."
-    if form.ok:
-        # Raises TooManyRequests (429 page) or ServiceUnavailable (503) before any Argon2 work.
-        await run_in_threadpool(
-            _throttle(request).check_register, address=client_address(request), account=email
-        )
-        password_hash = await run_in_threadpool(hash_password, password)
-        # A taken address gets the same answer after the same work: nothing to tell apart.
-        with contextlib.suppress(Conflict):
-            await run_in_threadpool(
-                accounts.create_account,
-                request.app.state.engine,
+            # The same answer for a new and a taken address; throttled: 429 or 503 page.
+            await service.sign_up(
                 email=email,
-                password_hash=password_hash,
+                password=password,
                 display_name=display_name,
+                address=client_address(request),
             )
-        return RedirectResponse("/login?registered=1", status_code=303)
+        except InvalidInput as exc:
+            _add_error(form, exc, default_field="email")
+        else:
+            return RedirectResponse("/login?registered=1", status_code=303)
     return render(
         request,
         "signup.html",
         status_code=422,
         values={"email": email, "display_name": display_name},
         errors=form.errors,
+        password_min=accounts.PASSWORD_MIN_LENGTH,
     )
 
 
