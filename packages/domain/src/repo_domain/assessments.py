@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -182,9 +182,9 @@ def _target_se(value: float | None) -> float | None:
     return se
 
 
-def _check_policy(assessment: Assessment) -> None:
+def _check_policy(*, show_answers: str, closes_at: datetime | None) -> None:
     """Rules between fields, on the values the assessment ends up with."""
-    if assessment.show_answers == ShowAnswers.AFTER_CLOSE and assessment.closes_at is None:
+    if show_answers == ShowAnswers.AFTER_CLOSE and closes_at is None:
         raise InvalidInput(
             f"show_answers={ShowAnswers.AFTER_CLOSE} needs closes_at",
             code="invalid_policy",
@@ -241,7 +241,7 @@ def create_assessment(
         show_answers=_show_answers(show_answers),
         closes_at=_closes_at(closes_at),
     )
-    _check_policy(assessment)
+    _check_policy(show_answers=assessment.show_answers, closes_at=assessment.closes_at)
     specs = _validated_questions(questions)
     session.add(assessment)
     session.flush()
@@ -275,21 +275,29 @@ def update_assessment(
     scoring_change = time_limit_seconds is not UNSET or pass_percent is not UNSET
     if scoring_change and assessment.status != AssessmentStatus.DRAFT:
         raise Conflict("pass mark and time limit can only change in draft", code="not_draft")
+    # Everything is checked before anything changes: an adapter that shows a form error goes
+    # on to commit its unit of work, which must then hold no half-applied update.
+    changes: dict[str, Any] = {}
     if not isinstance(title, _Unset):
-        assessment.title = _title(title)
+        changes["title"] = _title(title)
     if not isinstance(description, _Unset):
-        assessment.description = _description(description)
+        changes["description"] = _description(description)
     if not isinstance(time_limit_seconds, _Unset):
-        assessment.time_limit_seconds = _time_limit(time_limit_seconds)
+        changes["time_limit_seconds"] = _time_limit(time_limit_seconds)
     if not isinstance(pass_percent, _Unset):
-        assessment.pass_percent = _pass_percent(pass_percent)
+        changes["pass_percent"] = _pass_percent(pass_percent)
     if not isinstance(max_attempts, _Unset):
-        assessment.max_attempts = _max_attempts(max_attempts)
+        changes["max_attempts"] = _max_attempts(max_attempts)
     if not isinstance(show_answers, _Unset):
-        assessment.show_answers = _show_answers(show_answers)
+        changes["show_answers"] = _show_answers(show_answers)
     if not isinstance(closes_at, _Unset):
-        assessment.closes_at = _closes_at(closes_at)
-    _check_policy(assessment)
+        changes["closes_at"] = _closes_at(closes_at)
+    _check_policy(
+        show_answers=changes.get("show_answers", assessment.show_answers),
+        closes_at=changes.get("closes_at", assessment.closes_at),
+    )
+    for name, value in changes.items():
+        setattr(assessment, name, value)
     assessment.updated_at = utcnow()
     session.flush()
     return assessment

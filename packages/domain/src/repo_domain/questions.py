@@ -125,6 +125,10 @@ class QuestionSpec:
         return _only_for_kind(cleaned, given=self)
 
 
+def _words(kind: QuestionKind | str) -> str:
+    return str(kind).replace("_", " ")
+
+
 def _kind(value: QuestionKind | str) -> QuestionKind:
     try:
         return QuestionKind(value)
@@ -171,12 +175,14 @@ def _keywords(values: Sequence[str] | None) -> tuple[str, ...] | None:
 def _options(kind: QuestionKind, options: Sequence[OptionSpec]) -> tuple[OptionSpec, ...]:
     if kind not in CHOICE_KINDS:
         if options:
-            raise InvalidInput(f"{kind} questions take no options", code="options", field="options")
+            raise InvalidInput(
+                f"{_words(kind)} questions take no options", code="options", field="options"
+            )
         return ()
     count_at_most(options, field="options", maximum=OPTIONS_MAX)
     if len(options) < OPTIONS_MIN:
         raise InvalidInput(
-            f"{kind} questions need at least {OPTIONS_MIN} options",
+            f"{_words(kind)} questions need at least {OPTIONS_MIN} options",
             code="too_few",
             field="options",
         )
@@ -197,13 +203,13 @@ def _options(kind: QuestionKind, options: Sequence[OptionSpec]) -> tuple[OptionS
     correct = sum(o.is_correct for o in cleaned)
     if kind == QuestionKind.SINGLE_CHOICE and correct != 1:
         raise InvalidInput(
-            "single_choice questions need exactly one correct option",
+            "single choice questions need exactly one correct option",
             code="options",
             field="options",
         )
     if kind == QuestionKind.MULTIPLE_CHOICE and correct < 1:
         raise InvalidInput(
-            "multiple_choice questions need at least one correct option",
+            "multiple choice questions need at least one correct option",
             code="options",
             field="options",
         )
@@ -216,7 +222,7 @@ def _only_for_kind(cleaned: QuestionSpec, *, given: QuestionSpec) -> QuestionSpe
         value = getattr(given, name)
         if getattr(cleaned, name) is None and value not in (None, "", [], ()):
             raise InvalidInput(
-                f"{cleaned.kind} questions take no {name}", code="not_for_kind", field=name
+                f"{_words(cleaned.kind)} questions take no {name}", code="not_for_kind", field=name
             )
     return cleaned
 

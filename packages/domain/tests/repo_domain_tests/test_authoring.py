@@ -427,11 +427,17 @@ def test_update_changes_only_what_is_given(engine: Engine) -> None:
         )
         assert updated.time_limit_seconds is None  # None clears the limit
         assert updated.max_attempts == 3 and updated.title == "Databases"
-    with pytest.raises(InvalidInput) as info, unit_of_work(bind=engine) as session:
-        assessments.update_assessment(
-            session, actor=actor, assessment_id=assessment_id, pass_percent=1e308
+    with unit_of_work(bind=engine) as session:
+        with pytest.raises(InvalidInput) as info:
+            assessments.update_assessment(
+                session, actor=actor, assessment_id=assessment_id, title="New", pass_percent=1e308
+            )
+        assert info.value.field == "pass_percent"
+        # Nothing half-applied that the caller's unit of work would commit (a web form error).
+        session.flush()
+        assert assessments.get_managed(session, actor=actor, assessment_id=assessment_id).title == (
+            "Databases"
         )
-    assert info.value.field == "pass_percent"
     with unit_of_work(bind=engine) as session:
         assessments.publish(session, actor=actor, assessment_id=assessment_id)
         published = assessments.update_assessment(
