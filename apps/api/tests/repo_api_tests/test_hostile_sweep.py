@@ -249,6 +249,17 @@ def _operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]
 VALID_BODIES: dict[str, Any] = {
     "/assessments": {"title": "t"},
     "/assessments/{assessment_id}": {"title": "pwned"},
+    "/assessments/{assessment_id}/questions": {
+        "kind": "numeric",
+        "prompt": "?",
+        "numeric_answer": 1,
+    },
+    "/assessments/{assessment_id}/questions/{question_id}": {
+        "kind": "numeric",
+        "prompt": "pwned",
+        "numeric_answer": 1,
+    },
+    "/assessments/{assessment_id}/questions/{question_id}/move": {"position": 0},
     "/attempts/{attempt_id}/responses/{question_id}": {"numeric_value": 1},
     "/admin/users/{user_id}": {"role": "admin", "is_active": False},
     "/reviews/{feedback_id}": {"score": 100, "comment": "full marks"},

@@ -24,6 +24,12 @@ class Form:
             self.errors[name] = f"At most {max_length} characters."
         return text[:max_length]
 
+    def raw(self, name: str) -> str:
+        """The submitted text as it came (empty when absent): for values the domain checks,
+        so that its limits, not a truncation here, decide."""
+        value = self.data.get(name)
+        return value if isinstance(value, str) else ""
+
     def number(
         self,
         name: str,

@@ -1,39 +1,64 @@
-"""Authoring (create/edit/publish/archive), visibility rules and the published catalogue."""
+"""Authoring (create/edit/publish/archive, questions one at a time), visibility rules and the
+published catalogue.
+
+Every command checks its own input (`repo_domain.validation` limits, `QuestionSpec.validated`),
+so the API and the web UI cannot disagree about what an assessment may contain.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Any, Final
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from repo_db.models import AnswerOption, Assessment, Question
-from repo_db.models import ShowAnswers
+from repo_db.models import (
+    AnswerOption,
+    Assessment,
+    AssessmentStatus,
+    Question,
+    Role,
+    ShowAnswers,
+)
 from repo_domain.common import Actor, KeysetPage, keyset_page, like_pattern, utcnow
-from repo_domain.errors import Conflict, Forbidden, NotFound, InvalidInput
+from repo_domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from repo_domain.questions import (
+    OptionSpec,
+    QuestionSpec,
+    delete_rows,
+    insert_question,
+    replace_content,
+    shift_positions,
+)
+from repo_domain.validation import (
+    DESCRIPTION_MAX,
+    MAX_ATTEMPTS_MAX,
+    MAX_ID,
+    QUESTIONS_MAX,
+    SEARCH_QUERY_MAX,
+    TARGET_SE_MAX,
+    TIME_LIMIT_SECONDS_MAX,
+    TIME_LIMIT_SECONDS_MIN,
+    TITLE_MAX,
+    count_at_most,
+    identifier,
+    integer,
+    number,
+    optional_text,
+    text,
+)
 
 
-@dataclass(frozen=True, slots=True)
-class OptionSpec:
-    text: str
-    is_correct: bool = False
+class _Unset(Enum):
+    UNSET = "unset"
 
 
-@dataclass(frozen=True, slots=True)
-class QuestionSpec:
-    """Validated question input (schemas check kind/option consistency before we get here)."""
-
-    kind: str
-    prompt: str
-    points: float = 1.0
-    numeric_answer: float | None = None
-    numeric_tolerance: float | None = None
-    reference_answer: str | None = None
-    rubric_keywords: Sequence[str] | None = None  # free text: key ideas for AI grading
-    options: Sequence[OptionSpec] = field(default_factory=tuple)
+#: "Leave as it is" in `update_assessment`, where None means "no limit" / "no closing time".
+UNSET: Final = _Unset.UNSET
 
 
 @dataclass(slots=True)
@@ -45,26 +70,12 @@ class AssessmentView:
     options: dict[int, list[AnswerOption]]
 
 
-def _policy(
-    *, max_attempts: int | None, show_answers: str | None, closes_at: datetime | None
-) -> dict[str, Any]:
-    """The attempt policy, checked here because the columns carry no CHECK constraint."""
-    if max_attempts is not None and max_attempts < 1:
-        raise InvalidInput("max_attempts must be at least 1", code="invalid_policy")
-    if show_answers is not None and show_answers not in set(ShowAnswers):
-        raise InvalidInput(
-            f"show_answers must be one of {', '.join(ShowAnswers)}", code="invalid_policy"
-        )
-    if show_answers == ShowAnswers.AFTER_CLOSE and closes_at is None:
-        raise InvalidInput("show_answers=after_close needs closes_at", code="invalid_policy")
-    return {"max_attempts": max_attempts, "show_answers": show_answers, "closes_at": closes_at}
-
-
 def _can_manage(actor: Actor, assessment: Assessment) -> bool:
-    return actor.is_admin or (actor.role == "author" and assessment.author_id == actor.id)
+    return actor.is_admin or (actor.role == Role.AUTHOR and assessment.author_id == actor.id)
 
 
 def _get(session: Session, assessment_id: int, *, for_update: bool = False) -> Assessment:
+    identifier(assessment_id, field="assessment_id")
     stmt = select(Assessment).where(Assessment.id == assessment_id)
     if for_update:
         stmt = stmt.with_for_update()
@@ -77,7 +88,7 @@ def _get(session: Session, assessment_id: int, *, for_update: bool = False) -> A
 def get_visible(session: Session, *, actor: Actor, assessment_id: int) -> Assessment:
     """Published ones are visible to everyone; drafts/archived only to their managers (else 404)."""
     assessment = _get(session, assessment_id)
-    if assessment.status != "published" and not _can_manage(actor, assessment):
+    if assessment.status != AssessmentStatus.PUBLISHED and not _can_manage(actor, assessment):
         raise NotFound("assessment not found")
     return assessment
 
@@ -88,7 +99,7 @@ def get_managed(
     """The owning author or an admin; others get 403 (or 404 if they cannot even see it)."""
     assessment = _get(session, assessment_id, for_update=for_update)
     if not _can_manage(actor, assessment):
-        if assessment.status != "published":
+        if assessment.status != AssessmentStatus.PUBLISHED:
             raise NotFound("assessment not found")
         raise Forbidden("only the owning author or an admin may do this")
     return assessment
@@ -114,26 +125,87 @@ def load_view(session: Session, *, assessment: Assessment) -> AssessmentView:
     return AssessmentView(assessment=assessment, questions=questions, options=options)
 
 
-def _add_questions(session: Session, *, assessment_id: int, specs: Sequence[QuestionSpec]) -> None:
-    for position, spec in enumerate(specs):
-        question = Question(
-            assessment_id=assessment_id,
-            position=position,
-            kind=spec.kind,
-            prompt=spec.prompt,
-            points=spec.points,
-            numeric_answer=spec.numeric_answer,
-            numeric_tolerance=spec.numeric_tolerance,
-            reference_answer=spec.reference_answer,
-            rubric_keywords=list(spec.rubric_keywords) if spec.rubric_keywords else None,
+def _title(value: str) -> str:
+    return text(value, field="title", max_length=TITLE_MAX, required=True)
+
+
+def _description(value: str | None) -> str:
+    return text(value, field="description", max_length=DESCRIPTION_MAX, multiline=True)
+
+
+def _time_limit(value: int | None) -> int | None:
+    if value is None:
+        return None
+    return integer(
+        value,
+        field="time_limit_seconds",
+        minimum=TIME_LIMIT_SECONDS_MIN,
+        maximum=TIME_LIMIT_SECONDS_MAX,
+    )
+
+
+def _pass_percent(value: float) -> float:
+    return number(value, field="pass_percent", minimum=0, maximum=100)
+
+
+def _max_attempts(value: int | None) -> int | None:
+    if value is None:
+        return None
+    return integer(value, field="max_attempts", minimum=1, maximum=MAX_ATTEMPTS_MAX)
+
+
+def _show_answers(value: ShowAnswers | str) -> ShowAnswers:
+    try:
+        return ShowAnswers(value)
+    except ValueError:
+        raise InvalidInput(
+            f"show_answers must be one of {', '.join(ShowAnswers)}",
+            code="invalid_policy",
+            field="show_answers",
+        ) from None
+
+
+def _closes_at(value: datetime | None) -> datetime | None:
+    if value is not None and not isinstance(value, datetime):
+        raise InvalidInput("closes_at must be a date and time", code="invalid", field="closes_at")
+    return value
+
+
+def _target_se(value: float | None) -> float | None:
+    if value is None:
+        return None
+    se = number(value, field="adaptive_target_se", minimum=0, maximum=TARGET_SE_MAX)
+    if se == 0:
+        raise InvalidInput(
+            "adaptive_target_se must be above 0", code="out_of_range", field="adaptive_target_se"
         )
-        session.add(question)
-        session.flush()
-        session.add_all(
-            AnswerOption(question_id=question.id, position=i, text=o.text, is_correct=o.is_correct)
-            for i, o in enumerate(spec.options)
+    return se
+
+
+def _check_policy(*, show_answers: str, closes_at: datetime | None) -> None:
+    """Rules between fields, on the values the assessment ends up with."""
+    if show_answers == ShowAnswers.AFTER_CLOSE and closes_at is None:
+        raise InvalidInput(
+            f"show_answers={ShowAnswers.AFTER_CLOSE} needs closes_at",
+            code="invalid_policy",
+            field="closes_at",
         )
-    session.flush()
+
+
+def _validated_questions(specs: Sequence[QuestionSpec]) -> list[QuestionSpec]:
+    count_at_most(specs, field="questions", maximum=QUESTIONS_MAX)
+    validated = []
+    for i, spec in enumerate(specs):
+        try:
+            validated.append(spec.validated())
+        except InvalidInput as exc:
+            where = f"questions[{i}]"
+            raise InvalidInput(
+                f"question {i + 1}: {exc.message}",
+                code=exc.code,
+                field=f"{where}.{exc.field}" if exc.field else where,
+            ) from None
+    return validated
 
 
 def create_assessment(
@@ -146,27 +218,35 @@ def create_assessment(
     pass_percent: float,
     questions: Sequence[QuestionSpec],
     max_attempts: int | None = None,
-    show_answers: str = "after_last_attempt",
+    show_answers: ShowAnswers | str = ShowAnswers.AFTER_LAST_ATTEMPT,
     closes_at: datetime | None = None,
     adaptive: bool = False,
     adaptive_target_se: float | None = None,
 ) -> Assessment:
+    """A draft with its settings and (optionally) all its questions in one go."""
     if not actor.can_author:
         raise Forbidden("only authors and admins may create assessments")
+    if not isinstance(adaptive, bool):
+        raise InvalidInput("adaptive is true or false", code="invalid", field="adaptive")
     assessment = Assessment(
         author_id=actor.id,
-        title=title,
-        description=description,
-        time_limit_seconds=time_limit_seconds,
-        pass_percent=pass_percent,
+        title=_title(title),
+        description=_description(description),
+        time_limit_seconds=_time_limit(time_limit_seconds),
+        pass_percent=_pass_percent(pass_percent),
         adaptive=adaptive,
-        adaptive_target_se=adaptive_target_se,
-        status="draft",
-        **_policy(max_attempts=max_attempts, show_answers=show_answers, closes_at=closes_at),
+        adaptive_target_se=_target_se(adaptive_target_se),
+        status=AssessmentStatus.DRAFT,
+        max_attempts=_max_attempts(max_attempts),
+        show_answers=_show_answers(show_answers),
+        closes_at=_closes_at(closes_at),
     )
+    _check_policy(show_answers=assessment.show_answers, closes_at=assessment.closes_at)
+    specs = _validated_questions(questions)
     session.add(assessment)
     session.flush()
-    _add_questions(session, assessment_id=assessment.id, specs=questions)
+    for position, spec in enumerate(specs):
+        insert_question(session, assessment_id=assessment.id, position=position, spec=spec)
     return assessment
 
 
@@ -175,66 +255,161 @@ def update_assessment(
     *,
     actor: Actor,
     assessment_id: int,
-    title: str | None = None,
-    description: str | None = None,
-    time_limit_seconds: int | None = None,
-    pass_percent: float | None = None,
-    questions: Sequence[QuestionSpec] | None = None,
-    max_attempts: int | None = None,
-    show_answers: str | None = None,
-    closes_at: datetime | None = None,
+    title: str | _Unset = UNSET,
+    description: str | _Unset = UNSET,
+    time_limit_seconds: int | None | _Unset = UNSET,
+    pass_percent: float | _Unset = UNSET,
+    max_attempts: int | None | _Unset = UNSET,
+    show_answers: ShowAnswers | str | _Unset = UNSET,
+    closes_at: datetime | None | _Unset = UNSET,
 ) -> Assessment:
-    """Scoring-relevant fields are frozen once published, so past results stay comparable.
+    """Change the settings given (UNSET: unchanged; None clears a limit or the closing time).
 
-    The attempt policy (max_attempts, show_answers, closes_at) may change until archived.
+    Scoring-relevant settings are frozen once published, so past results stay comparable; the
+    attempt policy (max_attempts, show_answers, closes_at) may change until archived. Questions
+    change one at a time (`add_question`, `change_question`, `move_question`, `delete_question`).
     """
     assessment = get_managed(session, actor=actor, assessment_id=assessment_id, for_update=True)
-    if assessment.status == "archived":
+    if assessment.status == AssessmentStatus.ARCHIVED:
         raise Conflict("archived assessments cannot be edited", code="archived")
-    scoring_change = (
-        time_limit_seconds is not None or pass_percent is not None or questions is not None
+    scoring_change = time_limit_seconds is not UNSET or pass_percent is not UNSET
+    if scoring_change and assessment.status != AssessmentStatus.DRAFT:
+        raise Conflict("pass mark and time limit can only change in draft", code="not_draft")
+    # Everything is checked before anything changes: an adapter that shows a form error goes
+    # on to commit its unit of work, which must then hold no half-applied update.
+    changes: dict[str, Any] = {}
+    if not isinstance(title, _Unset):
+        changes["title"] = _title(title)
+    if not isinstance(description, _Unset):
+        changes["description"] = _description(description)
+    if not isinstance(time_limit_seconds, _Unset):
+        changes["time_limit_seconds"] = _time_limit(time_limit_seconds)
+    if not isinstance(pass_percent, _Unset):
+        changes["pass_percent"] = _pass_percent(pass_percent)
+    if not isinstance(max_attempts, _Unset):
+        changes["max_attempts"] = _max_attempts(max_attempts)
+    if not isinstance(show_answers, _Unset):
+        changes["show_answers"] = _show_answers(show_answers)
+    if not isinstance(closes_at, _Unset):
+        changes["closes_at"] = _closes_at(closes_at)
+    _check_policy(
+        show_answers=changes.get("show_answers", assessment.show_answers),
+        closes_at=changes.get("closes_at", assessment.closes_at),
     )
-    if scoring_change and assessment.status != "draft":
-        raise Conflict(
-            "questions, pass mark and time limit can only change in draft", code="not_draft"
-        )
-    if title is not None:
-        assessment.title = title
-    if description is not None:
-        assessment.description = description
-    if time_limit_seconds is not None:
-        assessment.time_limit_seconds = time_limit_seconds
-    if pass_percent is not None:
-        assessment.pass_percent = pass_percent
-    for name, value in _policy(
-        max_attempts=max_attempts,
-        show_answers=show_answers,
-        closes_at=closes_at or assessment.closes_at,
-    ).items():
-        if value is not None:
-            setattr(assessment, name, value)
-    if questions is not None:
-        # Explicit option delete: do not rely on SQLite having foreign-key cascades switched on.
-        question_ids = select(Question.id).where(Question.assessment_id == assessment.id)
-        session.execute(delete(AnswerOption).where(AnswerOption.question_id.in_(question_ids)))
-        session.execute(delete(Question).where(Question.assessment_id == assessment.id))
-        session.flush()
-        _add_questions(session, assessment_id=assessment.id, specs=questions)
+    for name, value in changes.items():
+        setattr(assessment, name, value)
     assessment.updated_at = utcnow()
     session.flush()
     return assessment
 
 
+# --- Questions, one at a time (draft only): other questions' rows are never rewritten ---------
+
+
+def _draft_for_update(session: Session, *, actor: Actor, assessment_id: int) -> Assessment:
+    assessment = get_managed(session, actor=actor, assessment_id=assessment_id, for_update=True)
+    if assessment.status != AssessmentStatus.DRAFT:
+        raise Conflict(
+            "questions can only change while the assessment is a draft", code="not_draft"
+        )
+    return assessment
+
+
+def _question_in(session: Session, assessment: Assessment, question_id: int) -> Question:
+    identifier(question_id, field="question_id")
+    question = session.scalar(
+        select(Question).where(Question.id == question_id, Question.assessment_id == assessment.id)
+    )
+    if question is None:
+        raise NotFound("question not found")
+    return question
+
+
+def _question_count(session: Session, assessment_id: int) -> int:
+    count = session.scalar(
+        select(func.count()).select_from(Question).where(Question.assessment_id == assessment_id)
+    )
+    return count or 0
+
+
+def add_question(
+    session: Session, *, actor: Actor, assessment_id: int, spec: QuestionSpec
+) -> Question:
+    """Append a question after the last one."""
+    assessment = _draft_for_update(session, actor=actor, assessment_id=assessment_id)
+    validated = spec.validated()
+    count = _question_count(session, assessment.id)
+    if count >= QUESTIONS_MAX:
+        raise InvalidInput(
+            f"an assessment has at most {QUESTIONS_MAX} questions",
+            code="too_many",
+            field="questions",
+        )
+    question = insert_question(session, assessment_id=assessment.id, position=count, spec=validated)
+    assessment.updated_at = utcnow()
+    session.flush()
+    return question
+
+
+def change_question(
+    session: Session, *, actor: Actor, assessment_id: int, question_id: int, spec: QuestionSpec
+) -> Question:
+    """Replace one question's content (kind, prompt, answers, options); id and position stay."""
+    assessment = _draft_for_update(session, actor=actor, assessment_id=assessment_id)
+    question = _question_in(session, assessment, question_id)
+    replace_content(session, question=question, spec=spec.validated())
+    assessment.updated_at = utcnow()
+    session.flush()
+    return question
+
+
+def move_question(
+    session: Session, *, actor: Actor, assessment_id: int, question_id: int, position: int
+) -> Question:
+    """Move one question to `position` (0-based); the ones in between shift by one."""
+    assessment = _draft_for_update(session, actor=actor, assessment_id=assessment_id)
+    question = _question_in(session, assessment, question_id)
+    count = _question_count(session, assessment.id)
+    target = integer(position, field="position", minimum=0, maximum=count - 1)
+    source = question.position
+    if target == source:
+        return question
+    question.position = count  # parked one past the end: a free position
+    session.flush()
+    if target > source:
+        shift_positions(session, assessment_id=assessment.id, first=source + 1, last=target, by=-1)
+    else:
+        shift_positions(session, assessment_id=assessment.id, first=target, last=source - 1, by=1)
+    question.position = target
+    assessment.updated_at = utcnow()
+    session.flush()
+    return question
+
+
+def delete_question(
+    session: Session, *, actor: Actor, assessment_id: int, question_id: int
+) -> None:
+    """Delete one question and its options; the ones after it move up by one."""
+    assessment = _draft_for_update(session, actor=actor, assessment_id=assessment_id)
+    question = _question_in(session, assessment, question_id)
+    position = question.position
+    delete_rows(session, question=question)
+    count = _question_count(session, assessment.id)
+    shift_positions(session, assessment_id=assessment.id, first=position + 1, last=count, by=-1)
+    assessment.updated_at = utcnow()
+    session.flush()
+
+
 def publish(session: Session, *, actor: Actor, assessment_id: int) -> Assessment:
     assessment = get_managed(session, actor=actor, assessment_id=assessment_id, for_update=True)
-    if assessment.status != "draft":
+    if assessment.status != AssessmentStatus.DRAFT:
         raise Conflict(f"cannot publish a {assessment.status} assessment", code="not_draft")
     count = session.scalar(
         select(func.count()).select_from(Question).where(Question.assessment_id == assessment.id)
     )
     if not count:
         raise InvalidInput("an assessment needs at least one question", code="no_questions")
-    assessment.status = "published"
+    assessment.status = AssessmentStatus.PUBLISHED
     assessment.published_at = utcnow()
     session.flush()
     return assessment
@@ -242,20 +417,31 @@ def publish(session: Session, *, actor: Actor, assessment_id: int) -> Assessment
 
 def archive(session: Session, *, actor: Actor, assessment_id: int) -> Assessment:
     assessment = get_managed(session, actor=actor, assessment_id=assessment_id, for_update=True)
-    if assessment.status == "archived":
+    if assessment.status == AssessmentStatus.ARCHIVED:
         raise Conflict("assessment is already archived", code="archived")
-    assessment.status = "archived"
+    assessment.status = AssessmentStatus.ARCHIVED
     session.flush()
     return assessment
+
+
+def _after(after: int | None) -> int | None:
+    """A keyset cursor: the last id of the previous page (0 = from the start)."""
+    return None if after is None else integer(after, field="after", minimum=0, maximum=MAX_ID)
 
 
 def list_published(
     session: Session, *, query: str | None, after: int | None, limit: int
 ) -> KeysetPage[Assessment]:
-    """Catalogue: uses ix_assessments_status_id, so deep pages are as cheap as the first."""
+    """Catalogue: uses ix_assessments_status_id, so deep pages are as cheap as the first.
+
+    `query` (searched in title and description) is checked like any input: SEARCH_QUERY_MAX
+    characters, one line, no NUL.
+    """
+    query = optional_text(query, field="query", max_length=SEARCH_QUERY_MAX)
+    after = _after(after)
     stmt = (
         select(Assessment)
-        .where(Assessment.status == "published")
+        .where(Assessment.status == AssessmentStatus.PUBLISHED)
         .order_by(Assessment.id)
         .limit(limit + 1)
     )
@@ -273,11 +459,26 @@ def list_published(
 
 
 def list_managed(
-    session: Session, *, actor: Actor, status: str | None, after: int | None, limit: int
+    session: Session,
+    *,
+    actor: Actor,
+    status: AssessmentStatus | str | None,
+    after: int | None,
+    limit: int,
 ) -> KeysetPage[Assessment]:
     """Authors see their own assessments in every status; admins see all of them."""
     if not actor.can_author:
         raise Forbidden("only authors and admins manage assessments")
+    after = _after(after)
+    if status is not None:
+        try:
+            status = AssessmentStatus(status)
+        except ValueError:
+            raise InvalidInput(
+                f"status must be one of {', '.join(AssessmentStatus)}",
+                code="invalid_status",
+                field="status",
+            ) from None
     stmt = select(Assessment).order_by(Assessment.id).limit(limit + 1)
     if not actor.is_admin:
         stmt = stmt.where(Assessment.author_id == actor.id)
@@ -286,3 +487,24 @@ def list_managed(
     if after is not None:
         stmt = stmt.where(Assessment.id > after)
     return keyset_page(session.scalars(stmt).all(), limit=limit)
+
+
+__all__ = [
+    "UNSET",
+    "AssessmentView",
+    "OptionSpec",
+    "QuestionSpec",
+    "add_question",
+    "archive",
+    "change_question",
+    "create_assessment",
+    "delete_question",
+    "get_managed",
+    "get_visible",
+    "list_managed",
+    "list_published",
+    "load_view",
+    "move_question",
+    "publish",
+    "update_assessment",
+]

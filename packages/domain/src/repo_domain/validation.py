@@ -87,7 +87,10 @@ def number(
     maximum: float,
 ) -> float:
     """A finite number within [minimum, maximum]."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput(f"{field} must be a finite number", code="not_a_number", field=field)
+    # No math.isfinite on ints: a huge int (10**400) would raise OverflowError converting.
+    if isinstance(value, float) and not math.isfinite(value):
         raise InvalidInput(f"{field} must be a finite number", code="not_a_number", field=field)
     if not minimum <= value <= maximum:
         raise InvalidInput(
@@ -96,7 +99,7 @@ def number(
     return float(value)
 
 
-def integer(value: int, *, field: str, minimum: int, maximum: int) -> int:
+def integer(value: float, *, field: str, minimum: int, maximum: int) -> int:
     """A whole number within [minimum, maximum] (floats with a fractional part are refused)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInput(f"{field} must be a whole number", code="not_a_number", field=field)

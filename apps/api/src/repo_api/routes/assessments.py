@@ -15,15 +15,18 @@ from repo_api.schemas.assessments import (
     AssessmentSummary,
     AssessmentUpdate,
     QuestionCreate,
+    QuestionMove,
 )
-from repo_api.schemas.common import MAX_ID, ErrorBody, Page, SafeStr
-from repo_db.models import AssessmentStatus
+from repo_api.schemas.common import MAX_ID, ErrorBody, Page
+from repo_db.models import AnswerOption, Assessment, AssessmentStatus, Question
 from repo_domain import assessments, stats
 from repo_domain.assessments import AssessmentView, OptionSpec, QuestionSpec
+from repo_domain.validation import SEARCH_QUERY_MAX
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
 
 AssessmentId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QuestionId = Annotated[int, Path(ge=1, le=MAX_ID)]
 _errors: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody},
     403: {"model": ErrorBody, "description": "not the owning author or an admin"},
@@ -32,51 +35,46 @@ _errors: dict[int | str, dict[str, Any]] = {
 _write_errors: dict[int | str, dict[str, Any]] = {
     **_errors,
     409: {"model": ErrorBody, "description": "wrong status for this change"},
+    422: {"model": ErrorBody, "description": "invalid input; `field` names it"},
+}
+_question_errors: dict[int | str, dict[str, Any]] = {
+    **_write_errors,
+    404: {"model": ErrorBody, "description": "no such assessment, or no such question in it"},
+    409: {"model": ErrorBody, "description": "questions change only while in draft"},
 }
 
 
-def _specs(questions: list[QuestionCreate]) -> list[QuestionSpec]:
-    return [
-        QuestionSpec(
-            kind=q.kind,
-            prompt=q.prompt,
-            points=q.points,
-            numeric_answer=q.numeric_answer,
-            numeric_tolerance=q.numeric_tolerance,
-            reference_answer=q.reference_answer,
-            rubric_keywords=q.rubric_keywords,
-            options=tuple(OptionSpec(text=o.text, is_correct=o.is_correct) for o in q.options),
-        )
-        for q in questions
-    ]
+def _spec(question: QuestionCreate) -> QuestionSpec:
+    return QuestionSpec(
+        **question.model_dump(exclude={"options"}),
+        options=tuple(OptionSpec(**option.model_dump()) for option in question.options),
+    )
+
+
+def _columns(row: Question | AnswerOption) -> dict[str, Any]:
+    """Every column of the row, so the authoring view cannot miss one (the schema filters)."""
+    return {attr.key: getattr(row, attr.key) for attr in type(row).__mapper__.column_attrs}
 
 
 def _view_dict(view: AssessmentView) -> dict[str, Any]:
     data = AssessmentSummary.model_validate(view.assessment).model_dump()
     data["questions"] = [
-        {
-            "id": q.id,
-            "position": q.position,
-            "kind": q.kind,
-            "prompt": q.prompt,
-            "points": q.points,
-            "numeric_answer": q.numeric_answer,
-            "numeric_tolerance": q.numeric_tolerance,
-            "reference_answer": q.reference_answer,
-            "rubric_keywords": q.rubric_keywords,
-            "options": [
-                {"id": o.id, "position": o.position, "text": o.text, "is_correct": o.is_correct}
-                for o in view.options[q.id]
-            ],
-        }
+        {**_columns(q), "options": [_columns(o) for o in view.options[q.id]]}
         for q in view.questions
     ]
     return data
 
 
-def _authoring(session: SessionDep, assessment: Any) -> AssessmentAuthoring:
+def _authoring(session: SessionDep, assessment: Assessment) -> AssessmentAuthoring:
     view = assessments.load_view(session, assessment=assessment)
     return AssessmentAuthoring.model_validate(_view_dict(view))
+
+
+def _authoring_by_id(
+    session: SessionDep, actor: ActorDep, assessment_id: int
+) -> AssessmentAuthoring:
+    assessment = assessments.get_managed(session, actor=actor, assessment_id=assessment_id)
+    return _authoring(session, assessment)
 
 
 @router.get("", response_model=Page[AssessmentSummary], responses={401: {"model": ErrorBody}})
@@ -85,7 +83,8 @@ def list_published(
     session: SessionDep,
     page: PageDep,
     q: Annotated[
-        SafeStr | None, Query(max_length=100, description="search title and description")
+        str | None,
+        Query(description=f"search title and description (up to {SEARCH_QUERY_MAX} characters)"),
     ] = None,
 ) -> Page[AssessmentSummary]:
     """The catalogue of published assessments, keyset-paginated by id."""
@@ -117,9 +116,10 @@ def list_managed(
     "",
     response_model=AssessmentAuthoring,
     status_code=status.HTTP_201_CREATED,
-    responses=_errors,
+    responses={**_errors, 422: _write_errors[422]},
 )
 def create(body: AssessmentCreate, actor: ActorDep, session: SessionDep) -> AssessmentAuthoring:
+    """A draft with its settings and, optionally, all its questions at once."""
     assessment = assessments.create_assessment(
         session,
         actor=actor,
@@ -127,7 +127,7 @@ def create(body: AssessmentCreate, actor: ActorDep, session: SessionDep) -> Asse
         description=body.description,
         time_limit_seconds=body.time_limit_seconds,
         pass_percent=body.pass_percent,
-        questions=_specs(body.questions),
+        questions=[_spec(q) for q in body.questions],
         max_attempts=body.max_attempts,
         show_answers=body.show_answers,
         closes_at=body.closes_at,
@@ -160,20 +160,83 @@ def get_full(
 def update(
     assessment_id: AssessmentId, body: AssessmentUpdate, actor: ActorDep, session: SessionDep
 ) -> AssessmentAuthoring:
+    """Change the settings sent; the others stay. Questions have their own routes below."""
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
     assessment = assessments.update_assessment(
+        session, actor=actor, assessment_id=assessment_id, **changes
+    )
+    return _authoring(session, assessment)
+
+
+@router.post(
+    "/{assessment_id}/questions",
+    response_model=AssessmentAuthoring,
+    status_code=status.HTTP_201_CREATED,
+    responses=_question_errors,
+)
+def add_question(
+    assessment_id: AssessmentId, body: QuestionCreate, actor: ActorDep, session: SessionDep
+) -> AssessmentAuthoring:
+    """Append a question to a draft; the other questions are not touched."""
+    assessments.add_question(session, actor=actor, assessment_id=assessment_id, spec=_spec(body))
+    return _authoring_by_id(session, actor, assessment_id)
+
+
+@router.put(
+    "/{assessment_id}/questions/{question_id}",
+    response_model=AssessmentAuthoring,
+    responses=_question_errors,
+)
+def change_question(
+    assessment_id: AssessmentId,
+    question_id: QuestionId,
+    body: QuestionCreate,
+    actor: ActorDep,
+    session: SessionDep,
+) -> AssessmentAuthoring:
+    """Replace one question's content (options included); its id and position stay."""
+    assessments.change_question(
+        session, actor=actor, assessment_id=assessment_id, question_id=question_id, spec=_spec(body)
+    )
+    return _authoring_by_id(session, actor, assessment_id)
+
+
+@router.post(
+    "/{assessment_id}/questions/{question_id}/move",
+    response_model=AssessmentAuthoring,
+    responses=_question_errors,
+)
+def move_question(
+    assessment_id: AssessmentId,
+    question_id: QuestionId,
+    body: QuestionMove,
+    actor: ActorDep,
+    session: SessionDep,
+) -> AssessmentAuthoring:
+    """Move one question to a 0-based position; the ones in between shift by one."""
+    assessments.move_question(
         session,
         actor=actor,
         assessment_id=assessment_id,
-        title=body.title,
-        description=body.description,
-        time_limit_seconds=body.time_limit_seconds,
-        pass_percent=body.pass_percent,
-        questions=None if body.questions is None else _specs(body.questions),
-        max_attempts=body.max_attempts,
-        show_answers=body.show_answers,
-        closes_at=body.closes_at,
+        question_id=question_id,
+        position=body.position,
     )
-    return _authoring(session, assessment)
+    return _authoring_by_id(session, actor, assessment_id)
+
+
+@router.delete(
+    "/{assessment_id}/questions/{question_id}",
+    response_model=AssessmentAuthoring,
+    responses=_question_errors,
+)
+def delete_question(
+    assessment_id: AssessmentId, question_id: QuestionId, actor: ActorDep, session: SessionDep
+) -> AssessmentAuthoring:
+    """Delete one question; the ones after it move up by one."""
+    assessments.delete_question(
+        session, actor=actor, assessment_id=assessment_id, question_id=question_id
+    )
+    return _authoring_by_id(session, actor, assessment_id)
 
 
 @router.post(

@@ -2,63 +2,69 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from pydantic import BaseModel, ConfigDict, Field
 
-from pydantic import BaseModel, Field, model_validator
+from repo_api.schemas.common import ORMModel, UtcDatetime
+from repo_db.models import AssessmentStatus, QuestionKind, ShowAnswers
+from repo_domain.validation import (
+    DESCRIPTION_MAX,
+    OPTION_TEXT_MAX,
+    OPTIONS_MAX,
+    OPTIONS_MIN,
+    PROMPT_MAX,
+    QUESTIONS_MAX,
+    RUBRIC_KEYWORD_MAX,
+    RUBRIC_KEYWORDS_MAX,
+    TITLE_MAX,
+)
 
-from repo_api.schemas.common import ORMModel, SafeStr, UtcDatetime
-from repo_db.models import AssessmentStatus, QuestionKind
-
-ShowAnswers = Literal["never", "after_last_attempt", "after_close"]
-
-MAX_QUESTIONS = 200
-MAX_OPTIONS = 20
+# These bodies describe shape only: limits, characters and the consistency between a question's
+# kind and its fields are checked by the domain (repo_domain.questions, .assessments), which
+# answers 422 with the offending `field`. The numbers below are documentation, not checks.
 
 
 class OptionCreate(BaseModel):
-    text: SafeStr = Field(min_length=1, max_length=2000)
+    text: str = Field(description=f"1 to {OPTION_TEXT_MAX:,} characters")
     is_correct: bool = False
 
 
 class QuestionCreate(BaseModel):
-    """A question; its position is its index in the list, options likewise."""
+    """A question's content. In a list, its position is its index; options likewise."""
 
     kind: QuestionKind
-    prompt: SafeStr = Field(min_length=1, max_length=10_000)
-    points: float = Field(default=1.0, gt=0, le=1000, allow_inf_nan=False)
-    numeric_answer: float | None = Field(default=None, allow_inf_nan=False, ge=-1e15, le=1e15)
-    numeric_tolerance: float | None = Field(default=None, ge=0, le=1e15, allow_inf_nan=False)
-    reference_answer: SafeStr | None = Field(default=None, max_length=10_000)
-    rubric_keywords: list[Annotated[SafeStr, Field(min_length=1, max_length=200)]] | None = Field(
-        default=None, max_length=50, description="free text: key ideas, alternatives with |"
+    prompt: str = Field(description=f"1 to {PROMPT_MAX:,} characters, line breaks allowed")
+    points: float = 1.0
+    numeric_answer: float | None = Field(default=None, description="numeric: required")
+    numeric_tolerance: float | None = Field(default=None, description="numeric: absolute, >= 0")
+    reference_answer: str | None = Field(default=None, description="free text: model answer")
+    rubric_keywords: list[str] | None = Field(
+        default=None,
+        description=(
+            f"free text: up to {RUBRIC_KEYWORDS_MAX} key ideas of 1 to {RUBRIC_KEYWORD_MAX} "
+            "characters each, alternatives separated by |"
+        ),
     )
-    options: list[OptionCreate] = Field(default_factory=list, max_length=MAX_OPTIONS)
+    options: list[OptionCreate] = Field(
+        default_factory=list,
+        description=(
+            f"choice kinds: {OPTIONS_MIN} to {OPTIONS_MAX} options, single_choice with exactly "
+            "one correct, multiple_choice with at least one; other kinds: none"
+        ),
+    )
 
-    @model_validator(mode="after")
-    def _consistent(self) -> QuestionCreate:
-        correct = sum(o.is_correct for o in self.options)
-        if self.kind in ("single_choice", "multiple_choice"):
-            if len(self.options) < 2:
-                raise ValueError(f"{self.kind} questions need at least two options")
-            if self.kind == "single_choice" and correct != 1:
-                raise ValueError("single_choice questions need exactly one correct option")
-            if self.kind == "multiple_choice" and correct < 1:
-                raise ValueError("multiple_choice questions need at least one correct option")
-        elif self.options:
-            raise ValueError(f"{self.kind} questions take no options")
-        if self.kind == "numeric" and self.numeric_answer is None:
-            raise ValueError("numeric questions need numeric_answer")
-        return self
+
+class QuestionMove(BaseModel):
+    position: int = Field(description="the question's new 0-based position")
 
 
 class AssessmentBase(BaseModel):
-    title: SafeStr = Field(min_length=1, max_length=200)
-    description: SafeStr = Field(default="", max_length=10_000)
-    time_limit_seconds: int | None = Field(default=None, ge=10, le=7 * 24 * 3600)
-    pass_percent: float = Field(default=60.0, ge=0, le=100, allow_inf_nan=False)
-    max_attempts: int | None = Field(default=None, ge=1, le=1000, description="null: unlimited")
+    title: str = Field(description=f"1 to {TITLE_MAX} characters, one line")
+    description: str = Field(default="", description=f"up to {DESCRIPTION_MAX:,} characters")
+    time_limit_seconds: int | None = Field(default=None, description="null: no time limit")
+    pass_percent: float = Field(default=60.0, description="0 to 100")
+    max_attempts: int | None = Field(default=None, description="null: unlimited")
     show_answers: ShowAnswers = Field(
-        default="after_last_attempt",
+        default=ShowAnswers.AFTER_LAST_ATTEMPT,
         description="when learners see which answers were correct (never while retakes remain)",
     )
     closes_at: UtcDatetime | None = Field(default=None, description="no new attempts after this")
@@ -66,22 +72,27 @@ class AssessmentBase(BaseModel):
 
 class AssessmentCreate(AssessmentBase):
     adaptive: bool = Field(default=False, description="serve questions by maximum information")
-    adaptive_target_se: float | None = Field(default=None, gt=0, le=2, allow_inf_nan=False)
-    questions: list[QuestionCreate] = Field(default_factory=list, max_length=MAX_QUESTIONS)
+    adaptive_target_se: float | None = Field(default=None, description="stop below this SE")
+    questions: list[QuestionCreate] = Field(
+        default_factory=list, description=f"up to {QUESTIONS_MAX} questions, in order"
+    )
 
 
 class AssessmentUpdate(BaseModel):
-    """Partial update. Title/description may change until archived; the rest only in draft."""
+    """Partial update: only the fields sent change (null clears a time limit, max_attempts or
+    closes_at). Title, description and the attempt policy may change until archived; the pass
+    mark and time limit only in draft. Questions change one at a time under
+    /assessments/{id}/questions."""
 
-    title: SafeStr | None = Field(default=None, min_length=1, max_length=200)
-    description: SafeStr | None = Field(default=None, max_length=10_000)
-    time_limit_seconds: int | None = Field(default=None, ge=10, le=7 * 24 * 3600)
-    pass_percent: float | None = Field(default=None, ge=0, le=100, allow_inf_nan=False)
-    max_attempts: int | None = Field(default=None, ge=1, le=1000)
+    model_config = ConfigDict(extra="forbid")  # e.g. the removed `questions` is refused
+
+    title: str | None = None
+    description: str | None = None
+    time_limit_seconds: int | None = None
+    pass_percent: float | None = None
+    max_attempts: int | None = None
     show_answers: ShowAnswers | None = None
     closes_at: UtcDatetime | None = None
-    # Replaces every question when given (draft only).
-    questions: list[QuestionCreate] | None = Field(default=None, max_length=MAX_QUESTIONS)
 
 
 class OptionPublic(ORMModel):

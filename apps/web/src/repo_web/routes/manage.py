@@ -3,15 +3,22 @@ learner, publish, archive, and the statistics page with its charts."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from repo_db.models import AssessmentStatus, Question, QuestionKind
 from repo_domain import assessments, readmodels, stats
 from repo_domain.assessments import AssessmentView, OptionSpec, QuestionSpec
 from repo_domain.errors import Conflict, InvalidInput
-from repo_domain.validation import MAX_ID
+from repo_domain.validation import (
+    MAX_ID,
+    OPTIONS_MAX,
+    TIME_LIMIT_SECONDS_MAX,
+    TIME_LIMIT_SECONDS_MIN,
+)
 from repo_web import charts
 from repo_web.deps import AuthorDep, DbDep
 from repo_web.errors import error_page
@@ -23,29 +30,23 @@ router = APIRouter(prefix="/manage")
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 Position = Annotated[int, Path(ge=1, le=10_000)]
 KINDS = {
-    "single_choice": "Single choice",
-    "multiple_choice": "Multiple choice",
-    "numeric": "Numeric",
-    "free_text": "Free text",
+    QuestionKind.SINGLE_CHOICE: "Single choice",
+    QuestionKind.MULTIPLE_CHOICE: "Multiple choice",
+    QuestionKind.NUMERIC: "Numeric",
+    QuestionKind.FREE_TEXT: "Free text",
 }
+#: Option rows the question form offers (more when a question already has more).
 OPTION_SLOTS = 6
+#: Rows read back: one past the domain's maximum, so "too many options" is its verdict too.
+OPTION_ROWS_READ = OPTIONS_MAX + 1
 
 
-def _specs(view: AssessmentView) -> list[QuestionSpec]:
-    return [
-        QuestionSpec(
-            kind=q.kind,
-            prompt=q.prompt,
-            points=q.points,
-            numeric_answer=q.numeric_answer,
-            numeric_tolerance=q.numeric_tolerance,
-            reference_answer=q.reference_answer,
-            options=tuple(
-                OptionSpec(text=o.text, is_correct=o.is_correct) for o in view.options[q.id]
-            ),
-        )
-        for q in view.questions
-    ]
+def _message(exc: InvalidInput, subject: str | None = None) -> str:
+    """The domain's message as a sentence, its field name replaced by words for the form."""
+    text = exc.message
+    if exc.field and text.startswith(exc.field):
+        text = (subject or exc.field.replace("_", " ")) + text[len(exc.field) :]
+    return text[:1].upper() + text[1:] + "."
 
 
 @router.get("")
@@ -59,15 +60,40 @@ def index(
     return render(request, "manage/index.html", page=page)
 
 
+# --- settings --------------------------------------------------------------------------------
+
+#: Domain field -> form field of the settings form.
+SETTINGS_FIELDS = {
+    "title": "title",
+    "description": "description",
+    "time_limit_seconds": "time_limit_minutes",
+    "pass_percent": "pass_percent",
+}
+
+
 def _settings_from(form: Form) -> dict[str, Any]:
-    minutes = form.number("time_limit_minutes", minimum=1, maximum=24 * 60)
-    pass_percent = form.number("pass_percent", required=True, minimum=0, maximum=100)
+    """Parse the settings form (text to numbers); the domain decides what is valid."""
+    minutes = form.number("time_limit_minutes")
+    pass_percent = form.number("pass_percent", required=True)
     return {
-        "title": form.text("title", required=True, max_length=200),
-        "description": form.text("description", max_length=5_000),
-        "time_limit_seconds": None if minutes is None else int(minutes * 60),
+        "title": form.raw("title"),
+        "description": form.raw("description"),
+        # Exact arithmetic: 1e308 minutes is a (huge) whole number of seconds for the domain
+        # to refuse, not an OverflowError here.
+        "time_limit_seconds": None if minutes is None else round(Fraction(minutes) * 60),
         "pass_percent": pass_percent,
     }
+
+
+def _settings_error(form: Form, exc: InvalidInput) -> None:
+    name = SETTINGS_FIELDS.get(exc.field or "", "title")
+    if name == "time_limit_minutes":
+        form.errors[name] = (
+            f"Between {TIME_LIMIT_SECONDS_MIN / 60:g} and {TIME_LIMIT_SECONDS_MAX / 60:g} "
+            "minutes, or empty for no time limit."
+        )
+    else:
+        form.errors[name] = _message(exc)
 
 
 @router.get("/new")
@@ -79,12 +105,18 @@ def new_page(request: Request, user: AuthorDep) -> Response:
 async def create(request: Request, session: DbDep, user: AuthorDep) -> Response:
     form = await read_form(request)
     fields = _settings_from(form)
-    if not form.ok:
-        return render(
-            request, "manage/new.html", status_code=422, values=form.values(), errors=form.errors
-        )
-    assessment = assessments.create_assessment(session, actor=user.actor, questions=[], **fields)
-    return RedirectResponse(f"/manage/{assessment.id}", status_code=303)
+    if form.ok:
+        try:
+            assessment = assessments.create_assessment(
+                session, actor=user.actor, questions=[], **fields
+            )
+        except InvalidInput as exc:
+            _settings_error(form, exc)
+        else:
+            return RedirectResponse(f"/manage/{assessment.id}", status_code=303)
+    return render(
+        request, "manage/new.html", status_code=422, values=form.values(), errors=form.errors
+    )
 
 
 def _edit_page(
@@ -127,29 +159,48 @@ async def update(request: Request, assessment_id: Id, session: DbDep, user: Auth
     form = await read_form(request)
     assessment = assessments.get_managed(session, actor=user.actor, assessment_id=assessment_id)
     fields = _settings_from(form)
-    if assessment.status != "draft":  # only title and description may change after publishing
+    if assessment.status != AssessmentStatus.DRAFT:
+        # Only title and description may change after publishing (the form shows no others).
         form.errors.pop("pass_percent", None)
         form.errors.pop("time_limit_minutes", None)
         fields = {"title": fields["title"], "description": fields["description"]}
-    if not form.ok:
-        view = assessments.load_view(session, assessment=assessment)
-        return _edit_page(request, view, values=form.values(), errors=form.errors, status_code=422)
-    assessments.update_assessment(session, actor=user.actor, assessment_id=assessment_id, **fields)
-    return RedirectResponse(f"/manage/{assessment_id}?notice=saved", status_code=303)
+    if form.ok:
+        try:
+            assessments.update_assessment(
+                session, actor=user.actor, assessment_id=assessment_id, **fields
+            )
+        except InvalidInput as exc:
+            _settings_error(form, exc)
+        else:
+            return RedirectResponse(f"/manage/{assessment_id}?notice=saved", status_code=303)
+    view = assessments.load_view(session, assessment=assessment)
+    return _edit_page(request, view, values=form.values(), errors=form.errors, status_code=422)
 
 
-def _question_values(view: AssessmentView, position: int | None) -> dict[str, Any]:
-    if position is None:
+# --- questions, one at a time ------------------------------------------------------------------
+
+
+def _exact(value: float | None) -> str:
+    """A number as short as possible, yet read back to the same float: saving the form
+    unchanged must not round an answer (`:g` alone turns 3.14159265 into 3.14159)."""
+    if value is None:
+        return ""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
+
+
+def _question_values(view: AssessmentView, question: Question | None) -> dict[str, Any]:
+    if question is None:
         return {"points": "1"}
-    q = view.questions[position - 1]
     values: dict[str, Any] = {
-        "prompt": q.prompt,
-        "points": f"{q.points:g}",
-        "numeric_answer": "" if q.numeric_answer is None else f"{q.numeric_answer:g}",
-        "numeric_tolerance": "" if q.numeric_tolerance is None else f"{q.numeric_tolerance:g}",
-        "reference_answer": q.reference_answer or "",
+        "prompt": question.prompt,
+        "points": _exact(question.points),
+        "numeric_answer": _exact(question.numeric_answer),
+        "numeric_tolerance": _exact(question.numeric_tolerance),
+        "reference_answer": question.reference_answer or "",
+        "rubric_keywords": "\n".join(question.rubric_keywords or ()),
     }
-    for i, option in enumerate(view.options[q.id], 1):
+    for i, option in enumerate(view.options[question.id], 1):
         values[f"option_{i}"] = option.text
         if option.is_correct:
             values[f"correct_{i}"] = "on"
@@ -160,12 +211,14 @@ def _question_page(
     request: Request,
     view: AssessmentView,
     *,
-    kind: str,
+    kind: QuestionKind,
     position: int | None,
     values: dict[str, Any],
     errors: dict[str, str],
     status_code: int = 200,
 ) -> Response:
+    filled = [i for i in range(1, OPTION_ROWS_READ + 1) if values.get(f"option_{i}")]
+    rows = max([OPTION_SLOTS, *(i + 1 for i in filled)])
     return render(
         request,
         "manage/question.html",
@@ -176,15 +229,25 @@ def _question_page(
         position=position,
         values=values,
         errors=errors,
-        slots=range(1, OPTION_SLOTS + 1),
+        options_invalid=any(name.startswith("option") for name in errors),
+        slots=range(1, min(rows, OPTION_ROWS_READ) + 1),
     )
 
 
 def _draft_view(session: DbDep, user: AuthorDep, assessment_id: int) -> AssessmentView:
     assessment = assessments.get_managed(session, actor=user.actor, assessment_id=assessment_id)
-    if assessment.status != "draft":
+    if assessment.status != AssessmentStatus.DRAFT:
         raise Conflict("questions can only change while the assessment is a draft")
     return assessments.load_view(session, assessment=assessment)
+
+
+def _at(view: AssessmentView, position: int) -> Question | None:
+    """The question shown as number `position` (1-based), if there is one."""
+    return view.questions[position - 1] if position <= len(view.questions) else None
+
+
+def _no_such_question(request: Request) -> Response:
+    return error_page(request, 404, "This assessment has no question with that number.")
 
 
 @router.get("/{assessment_id}/questions/new")
@@ -193,13 +256,18 @@ def new_question_page(
     assessment_id: Id,
     session: DbDep,
     user: AuthorDep,
-    kind: str = "single_choice",
+    kind: str = QuestionKind.SINGLE_CHOICE,
 ) -> Response:
     if kind not in KINDS:
         return error_page(request, 404, "Unknown question kind.")
     view = _draft_view(session, user, assessment_id)
     return _question_page(
-        request, view, kind=kind, position=None, values=_question_values(view, None), errors={}
+        request,
+        view,
+        kind=QuestionKind(kind),
+        position=None,
+        values=_question_values(view, None),
+        errors={},
     )
 
 
@@ -208,52 +276,66 @@ def edit_question_page(
     request: Request, assessment_id: Id, position: Position, session: DbDep, user: AuthorDep
 ) -> Response:
     view = _draft_view(session, user, assessment_id)
-    if position > len(view.questions):
-        return error_page(request, 404, "This assessment has no question with that number.")
+    question = _at(view, position)
+    if question is None:
+        return _no_such_question(request)
     return _question_page(
         request,
         view,
-        kind=view.questions[position - 1].kind,
+        kind=QuestionKind(question.kind),
         position=position,
-        values=_question_values(view, position),
+        values=_question_values(view, question),
         errors={},
     )
 
 
-def _spec_from(form: Form, kind: str) -> QuestionSpec | None:
-    prompt = form.text("prompt", required=True, max_length=5_000)
-    points = form.number("points", required=True, minimum=0.01, maximum=1000)
-    numeric_answer = numeric_tolerance = None
-    reference = None
-    options: list[OptionSpec] = []
-    if kind in ("single_choice", "multiple_choice"):
-        for i in range(1, OPTION_SLOTS + 1):
-            text = form.text(f"option_{i}", max_length=1_000)
-            if text:
-                options.append(OptionSpec(text=text, is_correct=form.checked(f"correct_{i}")))
-        correct = sum(o.is_correct for o in options)
-        if len(options) < 2:
-            form.errors["option_1"] = "Give at least two options."
-        elif kind == "single_choice" and correct != 1:
-            form.errors["options"] = "Mark exactly one option as correct."
-        elif correct < 1:
-            form.errors["options"] = "Mark at least one option as correct."
-    elif kind == "numeric":
-        numeric_answer = form.number("numeric_answer", required=True)
-        numeric_tolerance = form.number("numeric_tolerance", minimum=0)
-    else:
-        reference = form.text("reference_answer", max_length=5_000) or None
-    if not form.ok:
-        return None
-    return QuestionSpec(
-        kind=kind,
-        prompt=prompt,
-        points=points or 1.0,
-        numeric_answer=numeric_answer,
-        numeric_tolerance=numeric_tolerance,
-        reference_answer=reference,
-        options=tuple(options),
-    )
+class _QuestionForm:
+    """The question form parsed into a spec, remembering which row each option came from."""
+
+    def __init__(self, form: Form, kind: QuestionKind) -> None:
+        self.form = form
+        self.option_rows: list[int] = []
+        options: list[OptionSpec] = []
+        if kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
+            for row in range(1, OPTION_ROWS_READ + 1):
+                text = form.raw(f"option_{row}")
+                if text.strip():  # empty rows are ignored
+                    self.option_rows.append(row)
+                    options.append(OptionSpec(text=text, is_correct=form.checked(f"correct_{row}")))
+        numeric = kind == QuestionKind.NUMERIC
+        free_text = kind == QuestionKind.FREE_TEXT
+        points = form.number("points", required=True)
+        keywords = form.raw("rubric_keywords").split("\n") if free_text else []
+        self.spec = QuestionSpec(
+            kind=kind,
+            prompt=form.raw("prompt"),
+            points=1.0 if points is None else points,
+            numeric_answer=form.number("numeric_answer") if numeric else None,
+            numeric_tolerance=form.number("numeric_tolerance") if numeric else None,
+            reference_answer=form.raw("reference_answer") if free_text else None,
+            # One keyword per line; blank lines are layout, not keywords.
+            rubric_keywords=[k.strip("\r ") for k in keywords if k.strip("\r ")] or None,
+            options=tuple(options),
+        )
+
+    def add_error(self, exc: InvalidInput) -> None:
+        """Show the domain's verdict next to the field it names."""
+        field = exc.field or "prompt"
+        if field.startswith("options["):
+            index = int(field[len("options[") : field.index("]")])
+            self.form.errors[f"option_{self.option_rows[index]}"] = _message(exc, "this option")
+            return
+        if field not in {
+            "prompt",
+            "points",
+            "options",
+            "numeric_answer",
+            "numeric_tolerance",
+            "reference_answer",
+            "rubric_keywords",
+        }:
+            field = "prompt"
+        self.form.errors[field] = _message(exc)
 
 
 async def _save_question(
@@ -261,31 +343,42 @@ async def _save_question(
 ) -> Response:
     form = await read_form(request)
     view = _draft_view(session, user, assessment_id)
-    if position is not None and position > len(view.questions):
-        return error_page(request, 404, "This assessment has no question with that number.")
-    kind = view.questions[position - 1].kind if position else form.text("kind")
+    question = None if position is None else _at(view, position)
+    if position is not None and question is None:
+        return _no_such_question(request)
+    kind = form.text("kind") if question is None else question.kind
     if kind not in KINDS:
         return error_page(request, 400, "Unknown question kind.")
-    spec = _spec_from(form, kind)
-    if spec is None:
-        return _question_page(
-            request,
-            view,
-            kind=kind,
-            position=position,
-            values=form.values(),
-            errors=form.errors,
-            status_code=422,
-        )
-    specs = _specs(view)
-    if position is None:
-        specs.append(spec)
-    else:
-        specs[position - 1] = spec
-    assessments.update_assessment(
-        session, actor=user.actor, assessment_id=assessment_id, questions=specs
+    parsed = _QuestionForm(form, QuestionKind(kind))
+    if form.ok:
+        try:
+            if question is None:
+                assessments.add_question(
+                    session, actor=user.actor, assessment_id=assessment_id, spec=parsed.spec
+                )
+            else:
+                assessments.change_question(
+                    session,
+                    actor=user.actor,
+                    assessment_id=assessment_id,
+                    question_id=question.id,
+                    spec=parsed.spec,
+                )
+        except InvalidInput as exc:
+            parsed.add_error(exc)
+        else:
+            return RedirectResponse(
+                f"/manage/{assessment_id}?notice=question-saved", status_code=303
+            )
+    return _question_page(
+        request,
+        view,
+        kind=QuestionKind(kind),
+        position=position,
+        values=form.values(),
+        errors=form.errors,
+        status_code=422,
     )
-    return RedirectResponse(f"/manage/{assessment_id}?notice=question-saved", status_code=303)
 
 
 @router.post("/{assessment_id}/questions/new")
@@ -302,17 +395,41 @@ async def update_question(
     return await _save_question(request, assessment_id, position, session, user)
 
 
+@router.post("/{assessment_id}/questions/{position}/move")
+async def move_question(
+    request: Request, assessment_id: Id, position: Position, session: DbDep, user: AuthorDep
+) -> Response:
+    """Up or down by one (`direction` = up | down); at either end nothing moves."""
+    form = await read_form(request)
+    view = _draft_view(session, user, assessment_id)
+    question = _at(view, position)
+    if question is None:
+        return _no_such_question(request)
+    step = {"up": -1, "down": 1}.get(form.text("direction"))
+    if step is None:
+        return error_page(request, 400, "Move a question up or down.")
+    target = question.position + step
+    if 0 <= target < len(view.questions):
+        assessments.move_question(
+            session,
+            actor=user.actor,
+            assessment_id=assessment_id,
+            question_id=question.id,
+            position=target,
+        )
+    return RedirectResponse(f"/manage/{assessment_id}?notice=question-moved", status_code=303)
+
+
 @router.post("/{assessment_id}/questions/{position}/delete")
 def delete_question(
     request: Request, assessment_id: Id, position: Position, session: DbDep, user: AuthorDep
 ) -> Response:
     view = _draft_view(session, user, assessment_id)
-    if position > len(view.questions):
-        return error_page(request, 404, "This assessment has no question with that number.")
-    specs = _specs(view)
-    del specs[position - 1]
-    assessments.update_assessment(
-        session, actor=user.actor, assessment_id=assessment_id, questions=specs
+    question = _at(view, position)
+    if question is None:
+        return _no_such_question(request)
+    assessments.delete_question(
+        session, actor=user.actor, assessment_id=assessment_id, question_id=question.id
     )
     return RedirectResponse(f"/manage/{assessment_id}?notice=question-deleted", status_code=303)
 
