@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -175,6 +176,13 @@ def response_view(response: Response, *, visible: bool) -> ResponseView:
     )
 
 
+class ResultStatus(StrEnum):
+    """``pending`` until every free-text answer has a grade: no provisional verdict."""
+
+    PENDING = "pending"
+    FINAL = "final"
+
+
 @dataclass(frozen=True, slots=True)
 class ResultView:
     """A result as ``actor`` may see it. ``final``: every answer has a grade (not about
@@ -197,6 +205,10 @@ class ResultView:
     @property
     def final(self) -> bool:
         return self.pending == 0
+
+    @property
+    def status(self) -> ResultStatus:
+        return ResultStatus.FINAL if self.final else ResultStatus.PENDING
 
     @property
     def details(self) -> dict[str, Any]:
@@ -308,6 +320,7 @@ __all__ = [
     "AttemptCounts",
     "FeedbackView",
     "ResponseView",
+    "ResultStatus",
     "ResultView",
     "ScoreSummary",
     "answers_visible",

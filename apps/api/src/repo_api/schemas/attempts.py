@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from repo_api.schemas.common import ORMModel, UtcDatetime
 from repo_db.models import AttemptStatus, GradingStatus
-from repo_domain.visibility import ResultView
+from repo_domain.visibility import ResultStatus, ResultView
 
 
 class ResponseSave(BaseModel):
@@ -57,7 +57,7 @@ class ResultPublic(ORMModel):
     attempt_id: int
     user_id: int
     assessment_id: int
-    status: Literal["pending", "final"] = Field(
+    status: ResultStatus = Field(
         description="`pending` until every free-text answer has a grade: no provisional verdict"
     )
     answers_visible: bool
@@ -77,7 +77,7 @@ class ResultPublic(ORMModel):
                 "attempt_id": view.attempt_id,
                 "user_id": view.user_id,
                 "assessment_id": view.assessment_id,
-                "status": "final" if view.final else "pending",
+                "status": view.status,
                 "answers_visible": view.answers_visible,
                 "score": view.score,
                 "max_score": view.max_score,
