@@ -1,6 +1,7 @@
 """Free-text grading that a teacher can follow: rubric keywords plus similarity to the model answer.
 
-Three signals, each shown in the feedback:
+Three signals; the feedback says how far each goes (never which rubric keywords matched or are
+missing: that would hand the rubric to the learner):
 
 * **rubric coverage**: the share of the question's rubric keywords found in the answer (a keyword
   may list alternatives, ``"b-tree|btree|sorted"``; a few letters of suffix are allowed, so
@@ -140,27 +141,19 @@ def grade_answer(rubric: Rubric, answer: str) -> Grade:
         similarity=round(similarity, 4),
         matched=matched,
         missing=missing,
-        feedback=_feedback(fraction, coverage, similarity, matched, missing),
+        feedback=_feedback(fraction, coverage, similarity, len(matched), len(rubric.keywords)),
     )
 
 
 def _feedback(
-    fraction: float,
-    coverage: float | None,
-    similarity: float,
-    matched: list[str],
-    missing: list[str],
+    fraction: float, coverage: float | None, similarity: float, matched: int, total: int
 ) -> str:
+    """The learner-facing explanation: how much of the rubric the answer covers, never which
+    keywords (naming a missing one hands over the rubric, and a retake with it scores full)."""
     verdict = {1.0: "Full marks.", 0.5: "Partly right.", 0.0: "Not yet right."}[fraction]
     parts = [verdict]
     if coverage is not None:
-        total = len(matched) + len(missing)
-        parts.append(f"Covers {len(matched)} of {total} key ideas")
-        if matched:
-            parts[-1] += f" ({', '.join(matched)})"
-        parts[-1] += "."
-        if missing:
-            parts.append(f"Missing: {', '.join(missing)}.")
+        parts.append(f"Covers {matched} of {total} key ideas.")
     closeness = (
         "close to" if similarity >= 0.6 else "partly like" if similarity >= 0.3 else "unlike"
     )

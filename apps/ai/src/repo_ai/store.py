@@ -8,19 +8,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from repo_ai.ability import AbilityEstimate, ItemParams
+from repo_ai.ability import AbilityEstimate
 from repo_ai.calibration import Calibration2PL
 from repo_db.models import AbilityEstimate as AbilityEstimateRow
-from repo_db.models import Attempt, Calibration, ItemParameter, Response
+from repo_db.models import Attempt, AttemptStatus, Calibration, ItemParameter, Response
 from repo_domain.common import utcnow
-
-
-def load_item_params(session: Session, question_ids: list[int]) -> dict[int, ItemParams]:
-    rows = session.scalars(select(ItemParameter).where(ItemParameter.question_id.in_(question_ids)))
-    return {
-        row.question_id: ItemParams(row.difficulty, row.discrimination, row.guessing)
-        for row in rows
-    }
 
 
 def latest_calibration_id(session: Session, assessment_id: int) -> int | None:
@@ -73,7 +65,7 @@ def load_responses(session: Session, assessment_id: int) -> ResponseData:
         .join(Attempt, Attempt.id == Response.attempt_id)
         .where(
             Attempt.assessment_id == assessment_id,
-            Attempt.status == "graded",
+            Attempt.status == AttemptStatus.GRADED,
             Response.is_correct.is_not(None),
         )
     ).all()

@@ -14,7 +14,17 @@ from repo_ai.calibration import fit_2pl
 from repo_ai.grading import MODEL_VERSION, Rubric, grade_answer
 from repo_ai.store import latest_calibration_id, load_responses, save_ability, save_calibration
 from repo_db import jobs
-from repo_db.models import Assessment, Attempt, Job, Question, Response
+from repo_db.models import (
+    Assessment,
+    Attempt,
+    AttemptStatus,
+    FeedbackSource,
+    GradingStatus,
+    Job,
+    Question,
+    QuestionKind,
+    Response,
+)
 from repo_domain import adaptive, grading
 
 GRADE_ATTEMPT = grading.GRADE_ATTEMPT
@@ -35,15 +45,15 @@ class GradeOutcome:
 def grade_attempt(session: Session, *, attempt_id: int, review_threshold: float) -> GradeOutcome:
     """AI-grade the attempt's pending free-text answers and refresh its result."""
     attempt = session.scalar(select(Attempt).where(Attempt.id == attempt_id).with_for_update())
-    if attempt is None or attempt.status != "grading":
+    if attempt is None or attempt.status != AttemptStatus.GRADING:
         return GradeOutcome(0, 0, attempt.status if attempt else None)
     pending = session.execute(
         select(Response, Question)
         .join(Question, Question.id == Response.question_id)
         .where(
             Response.attempt_id == attempt.id,
-            Response.grading_status == "pending",
-            Question.kind == "free_text",
+            Response.grading_status == GradingStatus.PENDING,
+            Question.kind == QuestionKind.FREE_TEXT,
         )
         .order_by(Response.id)
     ).all()
@@ -61,7 +71,7 @@ def grade_attempt(session: Session, *, attempt_id: int, review_threshold: float)
             question=question,
             fraction=grade.fraction,
             comment=grade.feedback,
-            source="ai",
+            source=FeedbackSource.AI,
             model_version=MODEL_VERSION,
             confidence=grade.confidence,
             needs_review=needs_review,
@@ -73,7 +83,7 @@ def grade_attempt(session: Session, *, attempt_id: int, review_threshold: float)
 def estimate_for_attempt(session: Session, *, attempt_id: int) -> bool:
     """Re-estimate the learner's ability on the attempt's assessment from this graded attempt."""
     attempt = session.get(Attempt, attempt_id)
-    if attempt is None or attempt.status != "graded":
+    if attempt is None or attempt.status != AttemptStatus.GRADED:
         return False
     rows = session.execute(
         select(Response.question_id, Response.is_correct).where(
@@ -146,7 +156,9 @@ def sweep_grading(session: Session) -> int:
     """Queue a grading job for every attempt in `grading` that has none (e.g. submitted before
     the queue existed, or written by a seeder); failed jobs stay failed until re-queued by hand."""
     has_job = select(Job.id).where(Job.kind == GRADE_ATTEMPT, Job.subject_id == Attempt.id).exists()
-    ids = list(session.scalars(select(Attempt.id).where(Attempt.status == "grading", ~has_job)))
+    ids = list(
+        session.scalars(select(Attempt.id).where(Attempt.status == AttemptStatus.GRADING, ~has_job))
+    )
     for attempt_id in ids:
         jobs.enqueue(session, kind=GRADE_ATTEMPT, subject_id=attempt_id)
     return len(ids)

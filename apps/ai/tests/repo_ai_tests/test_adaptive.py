@@ -1,20 +1,29 @@
 """repo_domain.adaptive on the database: maximum information at the current estimate, the
-standard-error stopping rule, and position order for ordinary assessments."""
+standard-error stopping rule; next-question serves adaptive assessments only."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from repo_ai_tests.helpers import make_user, wiped
 from repo_db import unit_of_work
-from repo_db.models import AnswerOption, Assessment, Attempt, ItemParameter, Question
-from repo_domain import adaptive, attempts
+from repo_db.models import (
+    AnswerOption,
+    Assessment,
+    Attempt,
+    AttemptStatus,
+    ItemParameter,
+    Question,
+    Result,
+)
+from repo_domain import attempts
+from repo_domain.adaptive import Reason
 from repo_domain.attempts import Answer
 from repo_domain.common import Actor
-from repo_domain.errors import Forbidden
+from repo_domain.errors import Conflict, Forbidden
 
 # (difficulty, discrimination) per position; position 3 is the most informative at theta = 0.
 ITEMS = [(-2.0, 1.0), (-1.0, 1.2), (0.1, 2.0), (1.0, 1.2), (2.0, 1.0), (0.0, 0.4)]
@@ -78,43 +87,39 @@ def test_adaptive_serves_the_most_informative_question_and_follows_the_answers(
 ) -> None:
     learner, attempt_id, qids, right = _bank(engine, adaptive_flag=True, target_se=0.1)
     with unit_of_work(bind=engine, read_only=True) as session:
-        first = adaptive.next_question(session, actor=learner, attempt_id=attempt_id)
-    assert first.question_id == qids[2] and first.adaptive and first.n_scored == 0
+        first = attempts.next_question(session, actor=learner, attempt_id=attempt_id)
+    assert first.question_id == qids[2] and first.n_answered == 0
     _answer(engine, learner, attempt_id, qids[2], right[qids[2]])  # right: ability goes up
     with unit_of_work(bind=engine, read_only=True) as session:
-        second = adaptive.next_question(session, actor=learner, attempt_id=attempt_id)
-    assert second.theta > 0 and second.n_scored == 1
+        second = attempts.next_question(session, actor=learner, attempt_id=attempt_id)
+    assert second.n_answered == 1
     assert second.question_id == qids[3]  # the harder, informative item
     stranger = make_user(engine)
     with unit_of_work(bind=engine, read_only=True) as session, pytest.raises(Forbidden):
-        adaptive.next_question(session, actor=stranger, attempt_id=attempt_id)
+        attempts.next_question(session, actor=stranger, attempt_id=attempt_id)
 
 
 def test_adaptive_stops_at_the_target_standard_error(engine: Engine) -> None:
     learner, attempt_id, qids, right = _bank(engine, adaptive_flag=True, target_se=0.85)
     _answer(engine, learner, attempt_id, qids[2], right[qids[2]])
     with unit_of_work(bind=engine, read_only=True) as session:
-        state = adaptive.next_question(session, actor=learner, attempt_id=attempt_id)
-    assert state.done and state.question_id is None and state.reason == "target_se_reached"
-    assert state.standard_error <= 0.85 and state.n_answered == 1
+        state = attempts.next_question(session, actor=learner, attempt_id=attempt_id)
+    assert state.done and state.question_id is None
+    assert state.reason == Reason.TARGET_SE_REACHED and state.n_answered == 1
 
 
-def test_ordinary_assessments_go_in_position_order(engine: Engine) -> None:
+def test_ordinary_assessments_have_no_next_question(engine: Engine) -> None:
     learner, attempt_id, qids, right = _bank(engine, adaptive_flag=False)
-    for expected in qids:
-        with unit_of_work(bind=engine, read_only=True) as session:
-            state = adaptive.next_question(session, actor=learner, attempt_id=attempt_id)
-        assert state.question_id == expected and not state.adaptive
-        _answer(engine, learner, attempt_id, expected, right[expected])
-    with unit_of_work(bind=engine, read_only=True) as session:
-        state = adaptive.next_question(session, actor=learner, attempt_id=attempt_id)
-    assert state.done and state.reason == "all_answered" and state.n_answered == len(qids)
+    with unit_of_work(bind=engine, read_only=True) as session, pytest.raises(Conflict) as refused:
+        attempts.next_question(session, actor=learner, attempt_id=attempt_id)
+    assert refused.value.code == "not_adaptive"
 
 
 def test_adaptive_result_counts_only_the_questions_served(engine: Engine) -> None:
     learner, attempt_id, qids, right = _bank(engine, adaptive_flag=True, target_se=0.85)
     _answer(engine, learner, attempt_id, qids[2], right[qids[2]])
     with unit_of_work(bind=engine) as session:
-        attempt, result = attempts.submit(session, actor=learner, attempt_id=attempt_id)
-    assert attempt.status == "graded"
+        attempt, _view = attempts.submit(session, actor=learner, attempt_id=attempt_id)
+        assert attempt.status == AttemptStatus.GRADED
+        result = session.scalars(select(Result).where(Result.attempt_id == attempt_id)).one()
     assert (result.score, result.max_score, result.passed) == (1.0, 1.0, True)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, func, select, update
 from repo_api_tests.helpers import ApiUser, assert_error, create_assessment, make_user
 from repo_db import unit_of_work
 from repo_db.models import Attempt, Response, Result
+from repo_domain.validation import TEXT_ANSWER_MAX
 
 
 def _start(client: TestClient, user: ApiUser, assessment_id: int) -> dict[str, Any]:
@@ -44,7 +45,8 @@ def test_full_attempt_scores_objective_and_queues_free_text(
 ) -> None:
     author = make_user(db_engine, role="author")
     learner = make_user(db_engine)
-    assessment = create_assessment(client, author, pass_percent=50)
+    # One attempt: once it is submitted, show_answers (after_last_attempt) shows the scores.
+    assessment = create_assessment(client, author, pass_percent=50, max_attempts=1)
     attempt = _start(client, learner, assessment["id"])
     assert attempt["status"] == "in_progress" and attempt["user_id"] == learner.id
     resumed = client.post(f"/assessments/{assessment['id']}/attempts", headers=learner.headers)
@@ -89,7 +91,9 @@ def test_wrong_answers_score_zero_and_objective_only_is_graded(
     author = make_user(db_engine, role="author")
     learner = make_user(db_engine)
     assessment = create_assessment(client, author)
-    objective = create_assessment(client, author, questions=[assessment["questions"][0]])
+    objective = create_assessment(
+        client, author, questions=[assessment["questions"][0]], max_attempts=1
+    )
     attempt = _start(client, learner, objective["id"])
     question = objective["questions"][0]
     url = f"/attempts/{attempt['id']}/responses/{question['id']}"
@@ -137,7 +141,18 @@ def test_save_is_idempotent_and_validated(client: TestClient, db_engine: Engine)
     foreign = other["questions"][0]["options"][1]["id"]
     assert_error(put(multi, {"selected_option_ids": [foreign]}), 422, "invalid_option")
     assert_error(put(other["questions"][0], {"selected_option_ids": []}), 404)
-    assert_error(put(numeric, {"numeric_value": "NaN"}), 422, "validation_error")
+    # Values are the domain's to check (repo_domain.validation), with the field at fault.
+    assert assert_error(put(numeric, {"numeric_value": "NaN"}), 422, "not_a_number")["field"] == (
+        "numeric_value"
+    )
+    assert assert_error(put(numeric, {"numeric_value": 1e308}), 422, "out_of_range")["field"] == (
+        "numeric_value"
+    )
+    nul = assert_error(put(free, {"text_value": "a\x00b"}), 422, "invalid_text")
+    assert nul["field"] == "text_value"
+    assert_error(put(free, {"text_value": "x" * (TEXT_ANSWER_MAX + 1)}), 422, "too_long")
+    saved = put(free, {"text_value": "  line one\nline two  "})
+    assert saved.status_code == 200 and saved.json()["text_value"] == "line one\nline two"
 
 
 def test_attempts_are_private_to_their_owner(client: TestClient, db_engine: Engine) -> None:

@@ -115,7 +115,11 @@ def test_attempt_limit_and_answers_after_the_last_attempt(
     first = _finish(client, learner, assessment)
     assert not _correctness_shown(first)  # a retake remains: nothing to harvest
     assert first["result"]["details"]["answers_hidden"] is True
-    assert first["result"]["score"] == 0  # the total stays visible
+    # Totals hidden too: with a retake left, the score of each try would tell which changed
+    # answer was right (issue 16), so score, percent and passed are hidden like the details.
+    assert first["result"]["score"] is None and first["result"]["percent"] is None
+    assert first["result"]["passed"] is None and first["result"]["answers_visible"] is False
+    assert first["result"]["status"] == "final"  # grading is complete; only the marks are hidden
     result_url = f"/attempts/{first['attempt']['id']}/result"
     again = client.get(result_url, headers=learner.headers).json()
     assert not _correctness_shown({"result": again})
@@ -128,6 +132,7 @@ def test_attempt_limit_and_answers_after_the_last_attempt(
 
     second = _finish(client, learner, assessment)
     assert _correctness_shown(second)  # the last attempt: now the answers may be shown
+    assert second["result"]["score"] == 0 and second["result"]["passed"] is False
     assert second["result"]["details"]["questions"][0]["is_correct"] is False
     # ...and the first attempt's result too.
     assert (

@@ -3,6 +3,8 @@ the API: its flagged grade is written here with repo_domain.grading, as the work
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -20,7 +22,8 @@ def test_author_grades_a_flagged_answer_and_the_result_is_refreshed(
 ) -> None:
     author, other_author = make_user(db_engine, role="author"), make_user(db_engine, role="author")
     learner = make_user(db_engine)
-    assessment = create_assessment(client, author, pass_percent=90)
+    # One attempt: after it, show_answers (after_last_attempt) shows the learner everything.
+    assessment = create_assessment(client, author, pass_percent=90, max_attempts=1)
     attempt_id = submitted_attempt(client, learner, assessment)
     assert client.get("/reviews", headers=author.headers).json()["items"] == []
 
@@ -86,6 +89,55 @@ def test_authors_create_adaptive_assessments_with_rubric_keywords(
     attempt = client.post(f"/assessments/{assessment['id']}/attempts", headers=learner.headers)
     nxt = client.get(f"/attempts/{attempt.json()['id']}/next-question", headers=learner.headers)
     body = nxt.json()
-    assert body["adaptive"] is True and body["reason"] == "next" and body["n_scored"] == 0
+    assert body["reason"] == "next" and body["n_answered"] == 0 and body["n_questions"] == 4
     # Uncalibrated questions are all alike (b=0, a=1): the lowest id goes first.
-    assert body["question_id"] == assessment["questions"][0]["id"]
+    first = assessment["questions"][0]
+    assert body["question_id"] == first["id"] and body["position"] == first["position"]
+    # What the learner needs to answer it, and nothing about ability or the key.
+    assert body["question"]["prompt"] == "Q0"
+    assert body["question"]["options"] == [
+        {"id": o["id"], "text": o["text"]} for o in first["options"]
+    ]
+    assert not {"theta", "standard_error", "n_scored", "adaptive"} & set(body)
+
+
+def test_next_question_serves_adaptive_assessments_only(
+    client: TestClient, db_engine: Engine
+) -> None:
+    author, learner = make_user(db_engine, role="author"), make_user(db_engine)
+    assessment = create_assessment(client, author)
+    attempt = client.post(f"/assessments/{assessment['id']}/attempts", headers=learner.headers)
+    url = f"/attempts/{attempt.json()['id']}/next-question"
+    assert_error(client.get(url, headers=learner.headers), 409, "not_adaptive")
+
+
+def test_the_api_enforces_the_adaptive_order(client: TestClient, db_engine: Engine) -> None:
+    """Only the served question, answered once: refused with 409 before, now by the domain."""
+    author, learner = make_user(db_engine, role="author"), make_user(db_engine)
+    questions = [
+        {
+            "kind": "single_choice",
+            "prompt": f"Q{i}",
+            "options": [{"text": "a", "is_correct": True}, {"text": "b"}],
+        }
+        for i in range(3)
+    ]
+    assessment = create_assessment(client, author, questions=questions, adaptive=True)
+    attempt = client.post(f"/assessments/{assessment['id']}/attempts", headers=learner.headers)
+    attempt_id = attempt.json()["id"]
+    served = client.get(f"/attempts/{attempt_id}/next-question", headers=learner.headers).json()
+    by_id = {q["id"]: q for q in assessment["questions"]}
+    unserved = next(q for q in assessment["questions"] if q["id"] != served["question_id"])
+
+    def put(question: dict[str, Any], option: int) -> Any:
+        return client.put(
+            f"/attempts/{attempt_id}/responses/{question['id']}",
+            json={"selected_option_ids": [question["options"][option]["id"]]},
+            headers=learner.headers,
+        )
+
+    assert_error(put(unserved, 0), 409, "adaptive_not_served")
+    question = by_id[served["question_id"]]
+    assert put(question, 1).status_code == 200
+    assert put(question, 1).status_code == 200  # the same answer again: an idempotent retry
+    assert_error(put(question, 0), 409, "adaptive_answer_final")

@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from repo_db import unit_of_work
-from repo_db.models import ItemParameter, Question
-from repo_domain import adaptive, assessments
+from repo_db.models import Assessment, ItemParameter, Question
+from repo_domain import assessments, attempts
+from repo_domain.adaptive import Reason
 from repo_domain.assessments import OptionSpec, QuestionSpec
 from repo_web_tests.helpers import (
     PageUser,
@@ -53,12 +54,27 @@ def _adaptive_assessment(engine: Engine, author: PageUser, *, target_se: float) 
         for question, b in zip(questions, DIFFICULTIES, strict=True):
             session.add(ItemParameter(question_id=question.id, difficulty=b, discrimination=2.0))
         assessments.publish(session, actor=author.actor, assessment_id=a.id)
+        # One attempt: after it, show_answers (after_last_attempt) shows the marks.
+        session.execute(update(Assessment).where(Assessment.id == a.id).values(max_attempts=1))
         return a.id
 
 
-def _domain_pick(engine: Engine, learner: PageUser, attempt_id: int) -> adaptive.NextQuestion:
+def _domain_pick(engine: Engine, learner: PageUser, attempt_id: int) -> attempts.NextQuestion:
     with unit_of_work(read_only=True, bind=engine) as session:
-        return adaptive.next_question(session, actor=learner.actor, attempt_id=attempt_id)
+        return attempts.next_question(session, actor=learner.actor, attempt_id=attempt_id)
+
+
+def _option_ids_of(engine: Engine, position: int) -> list[int]:
+    """The option ids of the adaptive test's question at ``position`` (the newest test)."""
+    with unit_of_work(read_only=True, bind=engine) as session:
+        question = session.scalars(
+            select(Question).where(Question.position == position).order_by(Question.id.desc())
+        ).first()
+        assert question is not None
+        view = assessments.load_view(
+            session, assessment=session.get(Assessment, question.assessment_id)  # type: ignore[arg-type]
+        )
+        return [o.id for o in view.options[question.id]]
 
 
 def _position(engine: Engine, question_id: int) -> int:
@@ -84,7 +100,7 @@ def test_adaptive_assessment_serves_the_domains_order_and_stops(
     target = location(client.get(start))
     while target.startswith(f"{attempt}/questions/"):
         pick = _domain_pick(db_engine, learner, attempt_id)
-        assert pick.adaptive and pick.question_id is not None
+        assert pick.question_id is not None
         number = int(target.rsplit("/", 1)[1])
         # The page the learner is sent to is the question the domain picks.
         assert _position(db_engine, pick.question_id) == number - 1  # positions count from 0
@@ -94,22 +110,33 @@ def test_adaptive_assessment_serves_the_domains_order_and_stops(
         assert f"Item {number}" in html and "data-adaptive" in html
         assert "data-question-nav" not in html and "data-autosave" not in html
         assert 'value="prev"' not in html
-        # Another question than the one served: back to /next, nothing saved.
+        # Another question than the one served: back to /next, nothing saved (the domain
+        # refuses the answer; the page only translates the refusal).
         other = 1 if number != 1 else 2
         assert location(client.get(f"{attempt}/questions/{other}")) == f"{attempt}/next"
+        other_options = _option_ids_of(db_engine, other - 1)
         assert (
-            location(post(client, f"{attempt}/questions/{other}", {"option": "1", "go": "next"}))
+            location(
+                post(
+                    client,
+                    f"{attempt}/questions/{other}",
+                    {"option": other_options[0], "go": "next"},
+                )
+            )
             == f"{attempt}/next"
         )
+        assert _domain_pick(db_engine, learner, attempt_id).n_answered == len(served)
         served.append(number)
-        right = option_ids(html)[0]
+        right, wrong = option_ids(html)
         assert location(post(client, target, {"option": right, "go": "next"})) == f"{attempt}/next"
+        # Answered: it cannot be changed any more (the domain refuses; the page goes on).
+        assert location(post(client, target, {"option": wrong, "go": "next"})) == f"{attempt}/next"
         target = location(client.get(f"{attempt}/next"))
 
     assert served[0] == 3  # maximum information at theta 0, not position order
     assert len(served) == len(set(served))
     state = _domain_pick(db_engine, learner, attempt_id)
-    assert state.done and state.reason == "target_se_reached"
+    assert state.done and state.reason == Reason.TARGET_SE_REACHED
     assert len(served) < len(DIFFICULTIES)  # stopped by the rule, not by running out
     assert target == f"{attempt}/submit"
     confirm = client.get(target).text

@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 
 from repo_db import unit_of_work
-from repo_db.models import Attempt
+from repo_db.models import Assessment, Attempt, ShowAnswers
 from repo_domain.assessments import OptionSpec, QuestionSpec
+from repo_domain.validation import NUMBER_MAX
 from repo_web_tests.helpers import (
     location,
     log_in,
@@ -19,6 +20,17 @@ from repo_web_tests.helpers import (
     option_ids,
     post,
 )
+
+
+def allow_one_attempt(
+    engine: Engine, assessment_id: int, show: ShowAnswers = ShowAnswers.AFTER_LAST_ATTEMPT
+) -> None:
+    with unit_of_work(bind=engine) as session:
+        session.execute(
+            update(Assessment)
+            .where(Assessment.id == assessment_id)
+            .values(max_attempts=1, show_answers=show)
+        )
 
 
 def _start(client: TestClient, assessment_id: int) -> str:
@@ -94,7 +106,9 @@ def test_take_an_assessment_one_question_at_a_time(client: TestClient, db_engine
     html = result.text
     assert 'data-result="pending"' in html
     assert "Passed" not in html and "Not passed" not in html  # no provisional verdict
-    assert html.count("badge correct") == 3 and html.count("badge pending") == 1
+    # Unlimited retakes (the default): show_answers keeps correctness hidden on every attempt.
+    assert html.count("badge answered") == 3 and html.count("badge pending") == 1
+    assert "badge correct" not in html and "Correct" not in html and not re.search(r"\d%", html)
     # The submitted attempt can no longer be changed.
     assert (
         location(post(client, f"{attempt}/questions/1", {"option": correct_single}))
@@ -112,6 +126,7 @@ def test_auto_graded_result_shows_pass_or_fail(client: TestClient, db_engine: En
         QuestionSpec(kind="numeric", prompt="1+1", numeric_answer=2),
     ]
     assessment_id = make_assessment(db_engine, author, specs=specs, time_limit_seconds=None)
+    allow_one_attempt(db_engine, assessment_id)  # after it, the marks may be shown
     log_in(client, make_user(db_engine))
     attempt = _start(client, assessment_id)
     options = option_ids(client.get(f"{attempt}/questions/1").text)
@@ -181,3 +196,52 @@ def test_after_the_time_limit_saving_leads_to_the_submit_step(
     assert location(response) == f"{attempt}/submit"
     assert "time is up" in client.get(f"{attempt}/submit").text
     assert location(post(client, f"{attempt}/submit")) == f"{attempt}/result"
+
+
+def test_answer_values_are_checked_by_the_domain_and_shown_as_form_errors(
+    client: TestClient, db_engine: Engine
+) -> None:
+    """A NUL in a written answer (PostgreSQL cannot store it) and an absurd number are form
+    errors (422) next to the field, never a 500; nothing is saved."""
+    author = make_user(db_engine, role="author")
+    assessment_id = make_assessment(db_engine, author)
+    log_in(client, make_user(db_engine))
+    attempt = _start(client, assessment_id)
+    nul = post(client, f"{attempt}/questions/4", {"text": "before\x00after", "go": "save"})
+    assert nul.status_code == 422, nul.text[:300]
+    assert 'id="field-text-error"' in nul.text and "control characters" in nul.text
+    huge = post(client, f"{attempt}/questions/3", {"numeric": "1e308", "go": "save"})
+    assert huge.status_code == 422 and 'id="field-numeric-error"' in huge.text
+    assert f"{NUMBER_MAX:g}" in huge.text
+    infinite = post(client, f"{attempt}/questions/3", {"numeric": "inf", "go": "save"})
+    assert infinite.status_code == 422
+    assert "0 answered" in client.get(f"{attempt}/questions/1").text
+    two = option_ids(client.get(f"{attempt}/questions/1").text)[:2]
+    both = client.post(
+        f"{attempt}/questions/1",
+        data={"option": [str(i) for i in two], "csrf_token": client.cookies["csrftoken"]},
+    )
+    assert both.status_code == 422 and 'id="field-option"' in both.text
+
+
+def test_show_answers_never_hides_marks_on_the_result_page_and_dashboard(
+    client: TestClient, db_engine: Engine
+) -> None:
+    author = make_user(db_engine, role="author")
+    specs = [
+        QuestionSpec(
+            kind="single_choice", prompt="Pick A", options=(OptionSpec("A", True), OptionSpec("B"))
+        ),
+    ]
+    assessment_id = make_assessment(db_engine, author, specs=specs, time_limit_seconds=None)
+    allow_one_attempt(db_engine, assessment_id, ShowAnswers.NEVER)
+    log_in(client, make_user(db_engine))
+    attempt = _start(client, assessment_id)
+    right = option_ids(client.get(f"{attempt}/questions/1").text)[0]
+    post(client, f"{attempt}/questions/1", {"option": right})
+    post(client, f"{attempt}/submit")
+    html = client.get(f"{attempt}/result").text
+    assert 'data-result="hidden"' in html and "does not show scores" in html
+    assert "badge answered" in html and "Correct" not in html and not re.search(r"\d%", html)
+    dashboard = client.get("/dashboard").text
+    assert "badge submitted" in dashboard and "Passed" not in dashboard

@@ -7,13 +7,23 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from repo_db import unit_of_work
-from repo_db.models import AnswerOption, Question, Response
+from repo_db.models import AnswerOption, Assessment, FeedbackSource, Question, Response
 from repo_domain import attempts, grading
 from repo_domain.attempts import Answer
 from repo_web_tests.helpers import PageUser, location, log_in, make_assessment, make_user, post
+
+
+def _one_attempt(engine: Engine, assessment_id: int) -> int:
+    """One attempt allowed: after it, show_answers (after_last_attempt) shows the learner the
+    marks and the grader's feedback."""
+    with unit_of_work(bind=engine) as session:
+        session.execute(
+            update(Assessment).where(Assessment.id == assessment_id).values(max_attempts=1)
+        )
+    return assessment_id
 
 
 def _submitted_with_flagged_grade(engine: Engine, learner: PageUser, assessment_id: int) -> int:
@@ -65,7 +75,7 @@ def _flag_free_text(engine: Engine, attempt_id: int, *, comment: str) -> None:
             question=question,
             fraction=0.5,
             comment=comment,
-            source="ai",
+            source=FeedbackSource.AI,
             model_version="test",
             confidence=0.3,
             needs_review=True,
@@ -78,7 +88,7 @@ def test_author_grades_a_flagged_answer_from_the_review_page(
 ) -> None:
     author, other = make_user(db_engine, role="author"), make_user(db_engine, role="author")
     admin, learner = make_user(db_engine, role="admin"), make_user(db_engine)
-    assessment_id = make_assessment(db_engine, author, title="Recursion")
+    assessment_id = _one_attempt(db_engine, make_assessment(db_engine, author, title="Recursion"))
     attempt_id = _submitted_with_flagged_grade(db_engine, learner, assessment_id)
 
     log_in(client, author)
@@ -100,6 +110,11 @@ def test_author_grades_a_flagged_answer_from_the_review_page(
     # Out of range: the page again with the error next to that answer, nothing graded.
     bad = post(client, f"/reviews/{feedback_id}", {"score": "9"})
     assert bad.status_code == 422 and "between 0 and 4" in bad.text and 'value="9"' in bad.text
+    # The comment is checked by the domain too: a NUL is a form error next to it, not a 500.
+    nul = post(client, f"/reviews/{feedback_id}", {"score": "3", "comment": "ok\x00"})
+    assert nul.status_code == 422 and f'id="comment-{feedback_id}-error"' in nul.text
+    huge = post(client, f"/reviews/{feedback_id}", {"score": "1e308"})
+    assert huge.status_code == 422 and "between 0 and 4" in huge.text
 
     log_in(client, other)  # another author sees nothing and may not grade it
     assert "data-feedback-id" not in client.get("/reviews").text
@@ -131,7 +146,7 @@ def test_result_page_shows_free_text_feedback_once_graded_and_pending_before(
     client: TestClient, db_engine: Engine
 ) -> None:
     author, learner = make_user(db_engine, role="author"), make_user(db_engine)
-    assessment_id = make_assessment(db_engine, author)
+    assessment_id = _one_attempt(db_engine, make_assessment(db_engine, author))
     with unit_of_work(bind=db_engine) as session:
         attempt, _ = attempts.start_attempt(
             session, actor=learner.actor, assessment_id=assessment_id
@@ -170,3 +185,14 @@ def test_result_page_shows_free_text_feedback_once_graded_and_pending_before(
         "Good, &lt;b&gt;base&lt;/b&gt;?" in reviewed and "<b>base" not in reviewed
     )  # escaped, never markup
     assert "Mention the base case." not in reviewed
+
+
+def test_feedback_stays_hidden_while_retakes_remain(client: TestClient, db_engine: Engine) -> None:
+    """Unlimited retakes (the default): the grader's words would hand over the rubric."""
+    author, learner = make_user(db_engine, role="author"), make_user(db_engine)
+    assessment_id = make_assessment(db_engine, author)
+    attempt_id = _submitted_with_flagged_grade(db_engine, learner, assessment_id)
+    log_in(client, learner)
+    html = client.get(f"/attempts/{attempt_id}/result").text
+    assert "data-grader-feedback" not in html and "say what stops it" not in html
+    assert "unlimited retakes" in html

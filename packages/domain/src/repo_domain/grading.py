@@ -10,78 +10,60 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from repo_db import jobs
-from repo_db.models import Assessment, Attempt, Feedback, Question, Response, Result
+from repo_db.models import (
+    Assessment,
+    Attempt,
+    AttemptStatus,
+    Feedback,
+    FeedbackSource,
+    GradingStatus,
+    Question,
+    Response,
+    Result,
+)
+from repo_domain import results, validation, visibility
+from repo_domain.assessments import load_view
 from repo_domain.common import Actor, KeysetPage, keyset_page, utcnow
-from repo_domain.errors import Conflict, Forbidden, NotFound, InvalidInput
+from repo_domain.errors import Conflict, Forbidden, NotFound
+from repo_domain.results import CORRECT_FRACTION
+from repo_domain.validation import REVIEW_COMMENT_MAX
+from repo_domain.visibility import FeedbackView, ResultView
 
 GRADE_ATTEMPT = "grade_attempt"
 ESTIMATE_ABILITY = "estimate_ability"
-#: A free-text answer counts as correct (for IRT) when it earns at least this share of its points.
-CORRECT_FRACTION = 0.5
 
 
 def on_submitted(session: Session, *, attempt: Attempt) -> None:
     """Queue the background work a submitted attempt needs."""
-    kind = GRADE_ATTEMPT if attempt.status == "grading" else ESTIMATE_ABILITY
+    kind = GRADE_ATTEMPT if attempt.status == AttemptStatus.GRADING else ESTIMATE_ABILITY
     jobs.enqueue(session, kind=kind, subject_id=attempt.id)
 
 
 def refresh_result(session: Session, *, attempt_id: int) -> Result:
-    """Recompute an attempt's result from its responses; final once nothing is pending."""
+    """Recompute an attempt's result (repo_domain.results, as submit computed it); final once
+    nothing is pending. Internal: callers that show it build a view (repo_domain.visibility)."""
     attempt = session.get(Attempt, attempt_id)
     result = session.scalar(select(Result).where(Result.attempt_id == attempt_id))
     if attempt is None or result is None:
         raise NotFound("no result for this attempt")
     assessment = session.get(Assessment, attempt.assessment_id)
-    assert assessment is not None
-    questions = list(
-        session.scalars(
-            select(Question)
-            .where(Question.assessment_id == assessment.id)
-            .order_by(Question.position)
-        )
-    )
+    assert assessment is not None  # attempts.assessment_id is a foreign key
+    view = load_view(session, assessment=assessment)
     responses = {
         r.question_id: r
         for r in session.scalars(select(Response).where(Response.attempt_id == attempt_id))
     }
-    score = max_score = 0.0
-    pending = 0
-    details: list[dict[str, Any]] = []
-    for question in questions:
-        response = responses.get(question.id)
-        if response is None and assessment.adaptive:
-            continue  # an adaptive test serves only some of its questions
-        max_score += question.points
-        status = response.grading_status if response is not None else "unanswered"
-        pending += status == "pending"
-        q_score = None if response is None or status == "pending" else (response.score or 0.0)
-        score += q_score or 0.0
-        details.append(
-            {
-                "question_id": question.id,
-                "kind": question.kind,
-                "points": question.points,
-                "score": 0.0 if response is None else q_score,
-                "is_correct": False if response is None else response.is_correct,
-                "grading_status": status,
-            }
-        )
-    percent = round(100.0 * score / max_score, 4) if max_score else 0.0
-    result.score = score
-    result.max_score = max_score
-    result.percent = percent
-    result.passed = None if pending else percent >= assessment.pass_percent
-    result.details = {"questions": details, "pending": pending}
-    result.updated_at = utcnow()
-    if not pending and attempt.status == "grading":
-        attempt.status = "graded"
+    computed = results.compute(
+        assessment=assessment, questions=view.questions, options=view.options, responses=responses
+    )
+    results.apply(computed, result=result, responses=responses)
+    if not computed.pending and attempt.status == AttemptStatus.GRADING:
+        attempt.status = AttemptStatus.GRADED
         jobs.enqueue(session, kind=ESTIMATE_ABILITY, subject_id=attempt.id)
     session.flush()
     return result
@@ -94,7 +76,7 @@ def record_grade(
     question: Question,
     fraction: float,
     comment: str,
-    source: str,
+    source: FeedbackSource,
     model_version: str,
     confidence: float | None = None,
     needs_review: bool = False,
@@ -116,7 +98,7 @@ def record_grade(
     session.add(feedback)
     response.score = feedback.score
     response.is_correct = fraction >= CORRECT_FRACTION
-    response.grading_status = "graded"
+    response.grading_status = GradingStatus.GRADED
     response.updated_at = utcnow()
     session.flush()
     return feedback
@@ -188,8 +170,9 @@ def review_queue(
 
 def review(
     session: Session, *, actor: Actor, feedback_id: int, score: float, comment: str
-) -> tuple[Feedback, Result]:
-    """An author grades a flagged answer: their score (points) replaces the AI's suggestion."""
+) -> tuple[FeedbackView, ResultView]:
+    """An author grades a flagged answer: their score (points) replaces the AI's suggestion.
+    Returns the new grade and the refreshed result, as the reviewer (a manager) sees them."""
     row = session.execute(
         select(Feedback, Response, Question, Assessment)
         .join(Response, Response.id == Feedback.response_id)
@@ -200,12 +183,14 @@ def review(
     if row is None:
         raise NotFound("feedback not found")
     flagged, response, question, assessment = row
-    if not (actor.is_admin or (actor.can_author and assessment.author_id == actor.id)):
+    if not visibility.is_manager(actor, author_id=assessment.author_id):
         raise Forbidden("only the assessment's author or an admin may grade it")
     if not flagged.needs_review:
         raise Conflict("this grade is not awaiting review", code="not_in_review")
-    if not 0.0 <= score <= question.points:
-        raise InvalidInput(f"score must be between 0 and {question.points}", code="bad_score")
+    score = validation.number(score, field="score", minimum=0.0, maximum=question.points)
+    comment = validation.text(
+        comment, field="comment", max_length=REVIEW_COMMENT_MAX, multiline=True
+    )
     # Conditional UPDATE: two reviewers racing on the same item, one wins.
     won = session.execute(
         update(Feedback)
@@ -222,36 +207,45 @@ def review(
         question=question,
         fraction=score / question.points if question.points else 0.0,
         comment=comment,
-        source="human",
+        source=FeedbackSource.HUMAN,
         model_version=f"reviewer:{actor.id}",
         confidence=1.0,
         reviewer_id=actor.id,
     )
     result = refresh_result(session, attempt_id=response.attempt_id)
     attempt = session.get(Attempt, response.attempt_id)
-    if attempt is not None and attempt.status == "graded":
+    if attempt is not None and attempt.status == AttemptStatus.GRADED:
         jobs.enqueue(session, kind=ESTIMATE_ABILITY, subject_id=attempt.id)
-    return human, result
+    # The reviewer manages the assessment (checked above): the policy shows them everything.
+    [view] = visibility.feedback_views([human], visible=True)
+    return view, visibility.result_view(result, visible=True)
 
 
-def feedback_for_attempt(session: Session, *, actor: Actor, attempt_id: int) -> list[Feedback]:
-    """The grades and feedback on an attempt's answers, oldest first: for the learner who made
-    it, the assessment's author and admins."""
+def feedback_for_attempt(session: Session, *, actor: Actor, attempt_id: int) -> list[FeedbackView]:
+    """The grades and feedback on an attempt's answers, oldest first, as ``actor`` may see them:
+    for the learner who made it (per the answer-visibility policy), the assessment's author and
+    admins."""
     row = session.execute(
-        select(Attempt, Assessment.author_id)
+        select(Attempt, Assessment)
         .join(Assessment, Assessment.id == Attempt.assessment_id)
         .where(Attempt.id == attempt_id)
     ).one_or_none()
     if row is None:
         raise NotFound("attempt not found")
-    attempt, author_id = row
-    if actor.id not in (attempt.user_id, author_id) and not actor.is_admin:
+    attempt, assessment = row
+    if actor.id != attempt.user_id and not visibility.is_manager(
+        actor, author_id=assessment.author_id
+    ):
         raise Forbidden("this attempt belongs to another user")
-    return list(
-        session.scalars(
-            select(Feedback)
-            .join(Response, Response.id == Feedback.response_id)
-            .where(Response.attempt_id == attempt_id)
-            .order_by(Feedback.id)
-        )
+    visible = visibility.answers_visible(
+        session, actor=actor, assessment=assessment, user_id=attempt.user_id
     )
+    if not visible:
+        return []
+    rows = session.scalars(
+        select(Feedback)
+        .join(Response, Response.id == Feedback.response_id)
+        .where(Response.attempt_id == attempt_id)
+        .order_by(Feedback.id)
+    )
+    return visibility.feedback_views(rows, visible=visible)

@@ -1,17 +1,30 @@
 """Read models the web pages need: a learner's dashboard, an attempt sheet, a result sheet and
-attempts over time. They reuse the rule functions (visibility, ownership) and add no new rules."""
+attempts over time. They reuse the rule functions (answer visibility, ownership) and add no new
+rules: what a learner may see is decided by repo_domain.visibility."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from repo_db.models import AnswerOption, Assessment, Attempt, Question, Response, Result
-from repo_domain import assessments, attempts
+from repo_db.models import (
+    AnswerOption,
+    Assessment,
+    Attempt,
+    AttemptStatus,
+    GradingStatus,
+    Question,
+    QuestionKind,
+    Result,
+)
+from repo_domain import assessments, attempts, grading, visibility
 from repo_domain.common import Actor, as_utc
+from repo_domain.visibility import FeedbackView, ResponseView, ResultView
 
 RECENT_RESULTS = 10
 AVAILABLE_ASSESSMENTS = 50
@@ -26,8 +39,14 @@ class AttemptSummary:
     started_at: datetime
     deadline: datetime | None
     submitted_at: datetime | None = None
+    # Shown once graded and only if the answer-visibility policy allows (else None).
+    answers_visible: bool = False
     percent: float | None = None
     passed: bool | None = None
+
+    @property
+    def graded(self) -> bool:
+        return self.status == AttemptStatus.GRADED
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +75,12 @@ def learner_dashboard(session: Session, *, actor: Actor) -> Dashboard:
             Attempt.submitted_at,
             Assessment.title,
             Assessment.time_limit_seconds,
+            Assessment.author_id,
+            Assessment.show_answers,
+            Assessment.max_attempts,
+            Assessment.closes_at,
+            Result.score,
+            Result.max_score,
             Result.percent,
             Result.passed,
         )
@@ -65,6 +90,13 @@ def learner_dashboard(session: Session, *, actor: Actor) -> Dashboard:
         .order_by(Attempt.id.desc())
         .limit(RECENT_RESULTS + 20)
     ).all()
+    finished = [r for r in rows if r.status != AttemptStatus.IN_PROGRESS][:RECENT_RESULTS]
+    visible = visibility.visible_many(
+        session,
+        actor=actor,
+        user_id=actor.id,
+        policies=visibility.policies_of(finished).values(),
+    )
     in_progress: list[AttemptSummary] = []
     recent: list[AttemptSummary] = []
     for r in rows:
@@ -76,41 +108,76 @@ def learner_dashboard(session: Session, *, actor: Actor) -> Dashboard:
             started_at=as_utc(r.started_at),
             deadline=_deadline(r.started_at, r.time_limit_seconds),
             submitted_at=as_utc(r.submitted_at) if r.submitted_at else None,
-            # No provisional mark while anything is still being graded.
-            percent=r.percent if r.status == "graded" else None,
-            passed=r.passed if r.status == "graded" else None,
         )
-        if r.status == "in_progress":
+        if r.status == AttemptStatus.IN_PROGRESS:
             in_progress.append(summary)
         elif len(recent) < RECENT_RESULTS:
-            recent.append(summary)
+            totals = visibility.score_summary(
+                visible=visible.get(r.assessment_id, False),
+                score=r.score,
+                max_score=r.max_score,
+                percent=r.percent,
+                passed=r.passed,
+            )
+            # No provisional mark while anything is still being graded.
+            graded = r.status == AttemptStatus.GRADED
+            recent.append(
+                dataclasses.replace(
+                    summary,
+                    answers_visible=totals.answers_visible,
+                    percent=totals.percent if graded else None,
+                    passed=totals.passed if graded else None,
+                )
+            )
     return Dashboard(available=list(available), in_progress=in_progress, recent=recent)
 
 
 @dataclass(slots=True)
 class AttemptSheet:
+    """An attempt, its assessment's questions (with options: the page needs their text; the
+    templates never show which is correct) and the saved answers as the learner may see them."""
+
     attempt: Attempt
     view: assessments.AssessmentView
-    responses: dict[int, Response]
+    responses: dict[int, ResponseView]
     deadline: datetime | None
+    answers_visible: bool
 
     @property
     def answered(self) -> int:
         return sum(1 for q in self.view.questions if q.id in self.responses)
 
+    def number_of(self, question_id: int) -> int:
+        """The 1-based page number of a question."""
+        return next(i for i, q in enumerate(self.view.questions, 1) if q.id == question_id)
+
+    @property
+    def unanswered(self) -> list[int]:
+        """Page numbers of the questions without an answer."""
+        return [i for i, q in enumerate(self.view.questions, 1) if q.id not in self.responses]
+
 
 def attempt_sheet(session: Session, *, actor: Actor, attempt_id: int) -> AttemptSheet:
     """The attempt (own, or any for admins), its assessment's questions and the saved answers."""
-    attempt, responses = attempts.get_attempt(session, actor=actor, attempt_id=attempt_id)
-    assessment = session.get(Assessment, attempt.assessment_id)
-    assert assessment is not None  # attempts.assessment_id is a foreign key
-    view = assessments.load_view(session, assessment=assessment)
+    detail = attempts.attempt_detail(session, actor=actor, attempt_id=attempt_id)
+    view = assessments.load_view(session, assessment=detail.assessment)
     return AttemptSheet(
-        attempt=attempt,
+        attempt=detail.attempt,
         view=view,
-        responses={r.question_id: r for r in responses},
-        deadline=_deadline(attempt.started_at, assessment.time_limit_seconds),
+        responses={r.question_id: r for r in detail.responses},
+        deadline=_deadline(detail.attempt.started_at, detail.assessment.time_limit_seconds),
+        answers_visible=detail.answers_visible,
     )
+
+
+class AnswerStatus(StrEnum):
+    """A question's line on the result page. ``answered``: correctness is hidden by the policy."""
+
+    CORRECT = "correct"
+    INCORRECT = "incorrect"
+    ANSWERED = "answered"
+    PENDING = "pending"
+    UNANSWERED = "unanswered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,48 +187,68 @@ class QuestionFeedback:
     kind: str
     points: float
     answer: str | None
-    # "correct", "incorrect", "pending" (free text awaiting grading) or "unanswered"
-    status: str
-    score: float | None
+    status: AnswerStatus
+    score: float | None  # None while pending or hidden
+    comment: FeedbackView | None = None  # the newest grader feedback (free text), if visible
 
 
 @dataclass(frozen=True, slots=True)
 class ResultSheet:
     sheet: AttemptSheet
-    result: Result
-    pending: int
+    result: ResultView
     feedback: list[QuestionFeedback]
 
     @property
+    def pending(self) -> int:
+        return self.result.pending
+
+    @property
     def final(self) -> bool:
-        return self.pending == 0 and self.sheet.attempt.status == "graded"
+        return self.result.final
+
+    @property
+    def answers_visible(self) -> bool:
+        return self.result.answers_visible
 
 
-def _answer_text(question: Question, options: list[AnswerOption], response: Response) -> str:
-    if question.kind in ("single_choice", "multiple_choice"):
+def _answer_text(question: Question, options: list[AnswerOption], response: ResponseView) -> str:
+    if question.kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
         chosen = set(response.selected_option_ids or [])
         return ", ".join(o.text for o in options if o.id in chosen)
-    if question.kind == "numeric":
+    if question.kind == QuestionKind.NUMERIC:
         return "" if response.numeric_value is None else f"{response.numeric_value:g}"
     return response.text_value or ""
 
 
 def result_sheet(session: Session, *, actor: Actor, attempt_id: int) -> ResultSheet:
+    """The result page: totals and per-question lines from the result the attempt's submit (or
+    its last grade) computed, shaped by the answer-visibility policy. An adaptive test lists the
+    questions it served (those its result counts)."""
     result = attempts.get_result(session, actor=actor, attempt_id=attempt_id)
     sheet = attempt_sheet(session, actor=actor, attempt_id=attempt_id)
+    # The newest grade's feedback on each answer (a reviewer's replaces the AI's); empty while
+    # answers are hidden.
+    latest = {
+        f.response_id: f
+        for f in grading.feedback_for_attempt(session, actor=actor, attempt_id=attempt_id)
+    }
+    lines = {q["question_id"]: q for q in result.questions}
     feedback = []
-    pending = 0
     for q in sheet.view.questions:
+        line = lines.get(q.id)
+        if line is None:
+            continue  # not counted: an adaptive test did not serve it
         response = sheet.responses.get(q.id)
         answer = _answer_text(q, sheet.view.options[q.id], response) if response else None
-        if response is None or (q.kind == "free_text" and not (answer or "").strip()):
-            status, score = "unanswered", 0.0
-        elif response.grading_status == "pending":
-            status, score = "pending", None
-            pending += 1
+        status = line["grading_status"]
+        if response is None or (q.kind == QuestionKind.FREE_TEXT and not (answer or "").strip()):
+            kind = AnswerStatus.UNANSWERED
+        elif status == GradingStatus.PENDING:
+            kind = AnswerStatus.PENDING
+        elif line["is_correct"] is None:
+            kind = AnswerStatus.ANSWERED
         else:
-            status = "correct" if response.is_correct else "incorrect"
-            score = response.score
+            kind = AnswerStatus.CORRECT if line["is_correct"] else AnswerStatus.INCORRECT
         feedback.append(
             QuestionFeedback(
                 position=q.position,
@@ -169,11 +256,12 @@ def result_sheet(session: Session, *, actor: Actor, attempt_id: int) -> ResultSh
                 kind=q.kind,
                 points=q.points,
                 answer=answer,
-                status=status,
-                score=score,
+                status=kind,
+                score=line["score"],
+                comment=latest.get(response.id) if response is not None else None,
             )
         )
-    return ResultSheet(sheet=sheet, result=result, pending=pending, feedback=feedback)
+    return ResultSheet(sheet=sheet, result=result, feedback=feedback)
 
 
 def attempts_per_day(
@@ -197,6 +285,7 @@ def attempts_per_day(
 
 
 __all__: list[str] = [
+    "AnswerStatus",
     "AttemptSheet",
     "AttemptSummary",
     "Dashboard",

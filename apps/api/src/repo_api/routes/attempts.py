@@ -62,24 +62,33 @@ def history(
         session, actor=actor, user_id=user_id, after=page.after, limit=page.limit
     )
     return Page[HistoryItem](
-        items=[HistoryItem.model_validate(row._mapping) for row in result.items],
+        items=[HistoryItem.model_validate(item) for item in result.items],
         next_after=result.next_after,
     )
 
 
 @router.get("/attempts/{attempt_id}", response_model=AttemptDetail, responses=_errors)
 def get_attempt(attempt_id: Id, actor: ActorDep, session: SessionDep) -> AttemptDetail:
-    attempt, responses = attempts.get_attempt(session, actor=actor, attempt_id=attempt_id)
-    data = AttemptPublic.model_validate(attempt).model_dump()
-    reveal = attempts.attempt_answers_visible(session, actor=actor, attempt=attempt)
-    data["responses"] = [_response_public(r, reveal=reveal) for r in responses]
+    """The attempt and its saved answers; correctness only as show_answers allows."""
+    detail = attempts.attempt_detail(session, actor=actor, attempt_id=attempt_id)
+    data = AttemptPublic.model_validate(detail.attempt).model_dump()
+    data["answers_visible"] = detail.answers_visible
+    data["responses"] = [ResponsePublic.model_validate(r) for r in detail.responses]
     return AttemptDetail.model_validate(data)
 
 
 @router.put(
     "/attempts/{attempt_id}/responses/{question_id}",
     response_model=ResponsePublic,
-    responses={**_write_errors, 422: {"model": ErrorBody}},
+    responses={
+        **_errors,
+        409: {
+            "model": ErrorBody,
+            "description": "already submitted / time is up / adaptive: not the served question"
+            " (adaptive_not_served) or an answer already given (adaptive_answer_final)",
+        },
+        422: {"model": ErrorBody},
+    },
 )
 def save_response(
     attempt_id: Id, question_id: Id, body: ResponseSave, actor: ActorDep, session: SessionDep
@@ -96,7 +105,7 @@ def save_response(
             text_value=body.text_value,
         ),
     )
-    return _response_public(saved, reveal=False)
+    return ResponsePublic.model_validate(saved)
 
 
 @router.post("/attempts/{attempt_id}/submit", response_model=SubmitPublic, responses=_write_errors)
@@ -104,25 +113,11 @@ def submit(attempt_id: Id, actor: ActorDep, session: SessionDep) -> SubmitPublic
     """Submit once; objective questions are scored now, free text goes to AI grading."""
     attempt, result = attempts.submit(session, actor=actor, attempt_id=attempt_id)
     return SubmitPublic(
-        attempt=AttemptPublic.model_validate(attempt),
-        result=_result_public(session, actor=actor, result=result),
+        attempt=AttemptPublic.model_validate(attempt), result=ResultPublic.of(result)
     )
 
 
 @router.get("/attempts/{attempt_id}/result", response_model=ResultPublic, responses=_errors)
 def get_result(attempt_id: Id, actor: ActorDep, session: SessionDep) -> ResultPublic:
-    result = attempts.get_result(session, actor=actor, attempt_id=attempt_id)
-    return _result_public(session, actor=actor, result=result)
-
-
-def _response_public(response: Any, *, reveal: bool) -> ResponsePublic:
-    public = ResponsePublic.model_validate(response)
-    if not reveal:  # per-question correctness would leak the answer key through retakes
-        public = public.model_copy(update={"is_correct": None, "score": None})
-    return public
-
-
-def _result_public(session: SessionDep, *, actor: ActorDep, result: Any) -> ResultPublic:
-    public = ResultPublic.model_validate(result)
-    details = attempts.result_details_for(session, actor=actor, result=result)
-    return public.model_copy(update={"details": details})
+    """The result; scores and correctness only as show_answers allows."""
+    return ResultPublic.of(attempts.get_result(session, actor=actor, attempt_id=attempt_id))

@@ -17,7 +17,7 @@ from repo_api.schemas.reviews import (
     ReviewGrade,
     ReviewItemPublic,
 )
-from repo_domain import adaptive, grading
+from repo_domain import attempts, grading
 
 router = APIRouter(tags=["reviews"])
 
@@ -63,20 +63,23 @@ def grade_review(
         session, actor=actor, feedback_id=feedback_id, score=body.score, comment=body.comment
     )
     return ReviewDone(
-        feedback=FeedbackPublic.model_validate(feedback),
-        result=ResultPublic.model_validate(result),
+        feedback=FeedbackPublic.model_validate(feedback), result=ResultPublic.of(result)
     )
 
 
 @router.get(
     "/attempts/{attempt_id}/next-question",
     response_model=NextQuestionPublic,
-    responses={**_errors, 404: {"model": ErrorBody}},
+    responses={
+        **_errors,
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody, "description": "not an adaptive assessment (not_adaptive)"},
+    },
 )
 def next_question(attempt_id: Id, actor: ActorDep, session: SessionDep) -> NextQuestionPublic:
-    """The question to answer next: position order, or maximum information when adaptive."""
-    state = adaptive.next_question(session, actor=actor, attempt_id=attempt_id)
-    return NextQuestionPublic.model_validate(state, from_attributes=True)
+    """Adaptive assessments: the question to answer now (maximum information), or done."""
+    state = attempts.next_question(session, actor=actor, attempt_id=attempt_id)
+    return NextQuestionPublic.model_validate(state)
 
 
 @router.get(
@@ -85,6 +88,7 @@ def next_question(attempt_id: Id, actor: ActorDep, session: SessionDep) -> NextQ
     responses={**_errors, 404: {"model": ErrorBody}},
 )
 def attempt_feedback(attempt_id: Id, actor: ActorDep, session: SessionDep) -> list[FeedbackPublic]:
-    """Grades and feedback on the attempt's free-text answers (AI and reviewers)."""
+    """Grades and feedback on the attempt's free-text answers (AI and reviewers); empty for a
+    learner until the assessment's show_answers policy allows them."""
     rows = grading.feedback_for_attempt(session, actor=actor, attempt_id=attempt_id)
     return [FeedbackPublic.model_validate(f) for f in rows]

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field
 
-from repo_api.schemas.common import DbId, ORMModel, SafeStr, UtcDatetime
+from repo_api.schemas.common import ORMModel, UtcDatetime
 from repo_db.models import AttemptStatus, GradingStatus
+from repo_domain.visibility import ResultStatus, ResultView
 
 
 class ResponseSave(BaseModel):
-    """The answer to one question; fill the field that matches the question kind."""
+    """The answer to one question; fill the field that matches the question kind. The values
+    are checked by the domain (repo_domain.attempts: option ids, ranges, text limits)."""
 
-    selected_option_ids: list[DbId] | None = Field(default=None, max_length=50)
-    numeric_value: float | None = Field(default=None, allow_inf_nan=False, ge=-1e15, le=1e15)
-    text_value: SafeStr | None = Field(default=None, max_length=20_000)
+    selected_option_ids: list[int] | None = None
+    numeric_value: float | None = None
+    text_value: str | None = None
 
 
 class ResponsePublic(ORMModel):
+    """A saved answer. `is_correct` and `score` are null until the assessment's show_answers
+    policy lets the caller see them (always null while the attempt is in progress)."""
+
     id: int
     question_id: int
     selected_option_ids: list[int] | None
@@ -40,27 +45,49 @@ class AttemptPublic(ORMModel):
 
 
 class AttemptDetail(AttemptPublic):
+    answers_visible: bool = Field(description="whether correctness is shown (show_answers)")
     responses: list[ResponsePublic]
 
 
 class ResultPublic(ORMModel):
+    """A result as the caller may see it: score, percent, passed and per-question correctness
+    are null until the assessment's show_answers policy allows them (managers: always)."""
+
     id: int
     attempt_id: int
     user_id: int
     assessment_id: int
-    score: float
+    status: ResultStatus = Field(
+        description="`pending` until every free-text answer has a grade: no provisional verdict"
+    )
+    answers_visible: bool
+    score: float | None
     max_score: float
-    percent: float
-    passed: bool | None = Field(description="null while the result is pending")
-    details: dict[str, Any] | None
+    percent: float | None
+    passed: bool | None = Field(description="null while pending or hidden")
+    details: dict[str, Any]
     created_at: UtcDatetime
     updated_at: UtcDatetime
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def status(self) -> Literal["pending", "final"]:
-        """`pending` until every free-text answer has a grade: no provisional pass or fail."""
-        return "pending" if self.passed is None else "final"
+    @classmethod
+    def of(cls, view: ResultView) -> ResultPublic:
+        return cls.model_validate(
+            {
+                "id": view.id,
+                "attempt_id": view.attempt_id,
+                "user_id": view.user_id,
+                "assessment_id": view.assessment_id,
+                "status": view.status,
+                "answers_visible": view.answers_visible,
+                "score": view.score,
+                "max_score": view.max_score,
+                "percent": view.percent,
+                "passed": view.passed,
+                "details": view.details,
+                "created_at": view.created_at,
+                "updated_at": view.updated_at,
+            }
+        )
 
 
 class SubmitPublic(BaseModel):
@@ -69,9 +96,10 @@ class SubmitPublic(BaseModel):
 
 
 class HistoryItem(AttemptPublic):
-    """An attempt plus its result summary, if any (one query for the whole page)."""
+    """An attempt plus its result summary, if any; totals are null until show_answers allows."""
 
     assessment_title: str
+    answers_visible: bool
     score: float | None
     max_score: float | None
     percent: float | None

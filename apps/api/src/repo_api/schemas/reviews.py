@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field
 
 from repo_api.schemas.attempts import ResultPublic
-from repo_api.schemas.common import ORMModel, SafeStr, UtcDatetime
+from repo_api.schemas.common import ORMModel, UtcDatetime
+from repo_db.models import FeedbackSource, QuestionKind
+from repo_domain.adaptive import Reason
 
 
 class ReviewItemPublic(ORMModel):
@@ -27,14 +27,16 @@ class ReviewItemPublic(ORMModel):
 
 
 class ReviewGrade(BaseModel):
-    score: float = Field(ge=0, le=1e6, allow_inf_nan=False, description="points awarded")
-    comment: SafeStr = Field(default="", max_length=5_000)
+    """Checked by the domain (repo_domain.grading.review): 0 <= score <= the question's points."""
+
+    score: float = Field(description="points awarded")
+    comment: str = ""
 
 
 class FeedbackPublic(ORMModel):
     id: int
     response_id: int
-    source: Literal["ai", "human"]
+    source: FeedbackSource
     score: float | None
     confidence: float | None
     needs_review: bool
@@ -48,13 +50,30 @@ class ReviewDone(BaseModel):
     result: ResultPublic
 
 
-class NextQuestionPublic(BaseModel):
+class ServedOptionPublic(ORMModel):
+    id: int
+    text: str
+
+
+class ServedQuestionPublic(ORMModel):
+    """What the learner needs to answer the question (never its key)."""
+
+    id: int
+    position: int
+    kind: QuestionKind
+    prompt: str
+    points: float
+    options: list[ServedOptionPublic]
+
+
+class NextQuestionPublic(ORMModel):
+    """An adaptive attempt's next question. The learner's ability estimate is not part of it:
+    it moves with every right or wrong answer, so it would reveal them."""
+
     question_id: int | None = Field(description="null when the attempt needs no more answers")
+    position: int | None
+    question: ServedQuestionPublic | None
     done: bool
-    reason: Literal["next", "target_se_reached", "all_answered"]
-    adaptive: bool
-    theta: float = Field(description="current ability estimate (EAP) from scored answers")
-    standard_error: float
-    n_scored: int
+    reason: Reason
     n_answered: int
     n_questions: int

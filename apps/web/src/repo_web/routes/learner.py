@@ -2,24 +2,26 @@
 with a confirmation step, and the result with per-question feedback.
 
 Adaptive assessments (``adaptive`` true) serve their questions in the order
-``repo_domain.adaptive.next_question`` gives: ``/attempts/{id}/next`` redirects to the question to
+``repo_domain.attempts.next_question`` gives: ``/attempts/{id}/next`` redirects to the question to
 answer now (or, once the domain's stopping rule says done, to the submit confirmation), the
-question page shows only that question, and each answer post goes back to ``/next``.
+question page shows only that question, and each answer post goes back to ``/next``. The rule
+itself (only the served question, answered once) is the domain's (``attempts.save_response``):
+these pages translate its refusal into a redirect to the question that is served now.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
-from repo_db.models import Question
-from repo_domain import adaptive, assessments, attempts, grading, readmodels
-from repo_domain.attempts import Answer
-from repo_domain.errors import Conflict
+from repo_db.models import AttemptStatus, FeedbackSource, Question, QuestionKind
+from repo_domain import assessments, attempts, readmodels
+from repo_domain.adaptive import Reason
+from repo_domain.attempts import ADAPTIVE_REFUSALS, Answer
+from repo_domain.errors import Conflict, InvalidInput
 from repo_domain.validation import MAX_ID
 from repo_web.deps import DbDep, UserDep
 from repo_web.errors import error_page
@@ -56,9 +58,7 @@ def start(assessment_id: Id, session: DbDep, user: UserDep) -> Response:
     sheet = readmodels.attempt_sheet(session, actor=user.actor, attempt_id=attempt.id)
     if sheet.view.assessment.adaptive:
         return RedirectResponse(f"/attempts/{attempt.id}/next", status_code=303)
-    first_open = next(
-        (i for i, q in enumerate(sheet.view.questions, 1) if q.id not in sheet.responses), 1
-    )
+    first_open = (sheet.unanswered or [1])[0]
     return RedirectResponse(f"/attempts/{attempt.id}/questions/{first_open}", status_code=303)
 
 
@@ -69,7 +69,7 @@ def _question_page(
     *,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
-    state: adaptive.NextQuestion | None = None,
+    state: attempts.NextQuestion | None = None,
 ) -> Response:
     questions = sheet.view.questions
     question = questions[number - 1]
@@ -100,18 +100,14 @@ def _open_sheet(session: DbDep, user: UserDep, attempt_id: int) -> readmodels.At
     return sheet
 
 
-def _number_of(sheet: readmodels.AttemptSheet, question_id: int) -> int:
-    return next(i for i, q in enumerate(sheet.view.questions, 1) if q.id == question_id)
-
-
-def _served(session: DbDep, user: UserDep, sheet: readmodels.AttemptSheet) -> adaptive.NextQuestion:
-    return adaptive.next_question(session, actor=user.actor, attempt_id=sheet.attempt.id)
+def _served(session: DbDep, user: UserDep, sheet: readmodels.AttemptSheet) -> attempts.NextQuestion:
+    return attempts.next_question(session, actor=user.actor, attempt_id=sheet.attempt.id)
 
 
 @router.get("/attempts/{attempt_id}")
 def attempt_home(attempt_id: Id, session: DbDep, user: UserDep) -> Response:
     sheet = readmodels.attempt_sheet(session, actor=user.actor, attempt_id=attempt_id)
-    if sheet.attempt.status != "in_progress":
+    if sheet.attempt.status != AttemptStatus.IN_PROGRESS:
         return RedirectResponse(f"/attempts/{attempt_id}/result", status_code=303)
     if sheet.view.assessment.adaptive:
         return RedirectResponse(f"/attempts/{attempt_id}/next", status_code=303)
@@ -120,15 +116,18 @@ def attempt_home(attempt_id: Id, session: DbDep, user: UserDep) -> Response:
 
 @router.get("/attempts/{attempt_id}/next")
 def next_question(attempt_id: Id, session: DbDep, user: UserDep) -> Response:
-    """The question to answer now (adaptive: maximum information), or the submit confirmation
-    once the stopping rule is met or every question is answered."""
+    """Adaptive: the question the domain serves now, or the submit confirmation once it says
+    done. Other assessments: their first unanswered question."""
     sheet = _open_sheet(session, user, attempt_id)
-    if sheet.attempt.status != "in_progress":
+    if sheet.attempt.status != AttemptStatus.IN_PROGRESS:
         return RedirectResponse(f"/attempts/{attempt_id}/result", status_code=303)
+    if not sheet.view.assessment.adaptive:
+        number = (sheet.unanswered or [1])[0]
+        return RedirectResponse(f"/attempts/{attempt_id}/questions/{number}", status_code=303)
     state = _served(session, user, sheet)
     if state.question_id is None:
         return RedirectResponse(f"/attempts/{attempt_id}/submit", status_code=303)
-    number = _number_of(sheet, state.question_id)
+    number = sheet.number_of(state.question_id)
     return RedirectResponse(f"/attempts/{attempt_id}/questions/{number}", status_code=303)
 
 
@@ -137,14 +136,14 @@ def question_page(
     request: Request, attempt_id: Id, number: Number, session: DbDep, user: UserDep
 ) -> Response:
     sheet = _open_sheet(session, user, attempt_id)
-    if sheet.attempt.status != "in_progress":
+    if sheet.attempt.status != AttemptStatus.IN_PROGRESS:
         return RedirectResponse(f"/attempts/{attempt_id}/result", status_code=303)
     if number > len(sheet.view.questions):
         return render_missing(request)
     if sheet.view.assessment.adaptive:
         state = _served(session, user, sheet)
         if state.question_id != sheet.view.questions[number - 1].id:
-            # Adaptive: only the question served now (no skipping ahead, no going back).
+            # Adaptive: the page shows only the question served now.
             return RedirectResponse(f"/attempts/{attempt_id}/next", status_code=303)
         return _question_page(request, sheet, number, state=state)
     return _question_page(request, sheet, number)
@@ -154,19 +153,25 @@ def render_missing(request: Request) -> Response:
     return error_page(request, 404, "This assessment has no question with that number.")
 
 
+# Domain input names -> the question form's fields (for errors shown next to the field).
+_FORM_FIELDS = {"selected_option_ids": "option", "numeric_value": "numeric", "text_value": "text"}
+
+
+def _raw(form: Form, name: str) -> str | None:
+    """A form value as sent (the domain validates it), or None when absent."""
+    value = form.data.get(name)
+    return value if isinstance(value, str) else None
+
+
 def _answer_from(form: Form, question: Question) -> Answer | None:
     """The submitted answer, or None when the form says nothing about this question."""
-    if question.kind in ("single_choice", "multiple_choice"):
-        selected = form.ints("option")
-        return Answer(
-            selected_option_ids=selected[:1] if question.kind == "single_choice" else selected
-        )
-    if question.kind == "numeric":
-        value = form.number("numeric")
+    if question.kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
+        return Answer(selected_option_ids=form.ints("option"))
+    if question.kind == QuestionKind.NUMERIC:
+        value = form.number("numeric")  # parsed here; its range is the domain's to check
         return None if value is None else Answer(numeric_value=value)
-    if "text" not in form.data:
-        return None
-    return Answer(text_value=form.text("text", max_length=20_000))
+    text = _raw(form, "text")
+    return None if text is None else Answer(text_value=text)
 
 
 @router.post("/attempts/{attempt_id}/questions/{number}")
@@ -175,25 +180,20 @@ async def save_answer(
 ) -> Response:
     form = await read_form(request)
     sheet = _open_sheet(session, user, attempt_id)
-    if sheet.attempt.status != "in_progress":
+    if sheet.attempt.status != AttemptStatus.IN_PROGRESS:
         return RedirectResponse(f"/attempts/{attempt_id}/result", status_code=303)
     total = len(sheet.view.questions)
     if number > total:
         return render_missing(request)
     question = sheet.view.questions[number - 1]
-    state = _served(session, user, sheet) if sheet.view.assessment.adaptive else None
-    if state is not None and state.question_id != question.id:
-        return RedirectResponse(f"/attempts/{attempt_id}/next", status_code=303)
+    adaptive = sheet.view.assessment.adaptive
     answer = _answer_from(form, question)
-    if state is not None and answer is None and form.ok:
-        form.errors["numeric" if question.kind == "numeric" else "text"] = (
+    if adaptive and answer is None and form.ok:
+        # An adaptive test goes on only with an answer (it picks the next one from it).
+        form.errors["numeric" if question.kind == QuestionKind.NUMERIC else "text"] = (
             "Answer this question to go on."
         )
-    if not form.ok:
-        return _question_page(
-            request, sheet, number, errors=form.errors, status_code=422, state=state
-        )
-    if answer is not None:
+    if form.ok and answer is not None:
         try:
             attempts.save_response(
                 session,
@@ -202,13 +202,22 @@ async def save_answer(
                 question_id=question.id,
                 answer=answer,
             )
+        except InvalidInput as exc:
+            form.errors[_FORM_FIELDS.get(exc.field or "", "text")] = exc.message
         except Conflict as exc:
             if exc.code == "time_up":
                 return RedirectResponse(f"/attempts/{attempt_id}/submit", status_code=303)
+            if exc.code in ADAPTIVE_REFUSALS:  # not the served question, or answered already
+                return RedirectResponse(f"/attempts/{attempt_id}/next", status_code=303)
             raise
+    if not form.ok:
+        state = _served(session, user, sheet) if adaptive else None
+        return _question_page(
+            request, sheet, number, errors=form.errors, status_code=422, state=state
+        )
     if request.headers.get(AUTOSAVE_HEADER) == "1":
         return Response(status_code=204)  # apps/web/js autosave: saved, stay on the page
-    if state is not None:  # adaptive: the next question depends on this answer
+    if adaptive:  # the next question depends on this answer
         return RedirectResponse(f"/attempts/{attempt_id}/next", status_code=303)
     go = form.text("go")
     if go == "prev" and number > 1:
@@ -227,18 +236,17 @@ async def save_answer(
 @router.get("/attempts/{attempt_id}/submit")
 def confirm_submit(request: Request, attempt_id: Id, session: DbDep, user: UserDep) -> Response:
     sheet = _open_sheet(session, user, attempt_id)
-    if sheet.attempt.status != "in_progress":
+    if sheet.attempt.status != AttemptStatus.IN_PROGRESS:
         return RedirectResponse(f"/attempts/{attempt_id}/result", status_code=303)
-    unanswered = [i for i, q in enumerate(sheet.view.questions, 1) if q.id not in sheet.responses]
     state = _served(session, user, sheet) if sheet.view.assessment.adaptive else None
-    if state is not None:
-        unanswered = []  # an adaptive test serves only the questions it needs
     return render(
         request,
         "confirm.html",
         sheet=sheet,
-        unanswered=unanswered,
+        # An adaptive test serves only the questions it needs: none is "left unanswered".
+        unanswered=[] if state is not None else sheet.unanswered,
         adaptive=state,
+        Reason=Reason,
         now=datetime.now(UTC),
     )
 
@@ -255,21 +263,11 @@ def submit(attempt_id: Id, session: DbDep, user: UserDep) -> Response:
 
 @router.get("/attempts/{attempt_id}/result")
 def result_page(request: Request, attempt_id: Id, session: DbDep, user: UserDep) -> Response:
-    sheet = readmodels.result_sheet(session, actor=user.actor, attempt_id=attempt_id)
-    if sheet.sheet.view.assessment.adaptive:
-        # An adaptive test scores only the questions it served (repo_domain.grading): list those.
-        served = {q.position for q in sheet.sheet.view.questions if q.id in sheet.sheet.responses}
-        sheet = dataclasses.replace(
-            sheet, feedback=[f for f in sheet.feedback if f.position in served]
-        )
-    # The newest grade's feedback on each free-text answer (a reviewer's replaces the AI's).
-    latest = {
-        f.response_id: f
-        for f in grading.feedback_for_attempt(session, actor=user.actor, attempt_id=attempt_id)
-    }
-    comments = {}
-    for question in sheet.sheet.view.questions:
-        response = sheet.sheet.responses.get(question.id)
-        if question.kind == "free_text" and response is not None and response.id in latest:
-            comments[question.position] = latest[response.id]
-    return render(request, "result.html", data=sheet, comments=comments)
+    data = readmodels.result_sheet(session, actor=user.actor, attempt_id=attempt_id)
+    return render(
+        request,
+        "result.html",
+        data=data,
+        AnswerStatus=readmodels.AnswerStatus,
+        FeedbackSource=FeedbackSource,
+    )

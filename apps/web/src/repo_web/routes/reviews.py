@@ -29,7 +29,7 @@ def _queue_page(
     user: WebUser,
     *,
     after: int | None,
-    errors: dict[int, str] | None = None,
+    errors: dict[int, dict[str, str]] | None = None,
     values: dict[int, dict[str, str]] | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -60,16 +60,21 @@ def queue(
 @router.post("/{feedback_id}")
 async def grade(request: Request, feedback_id: Id, session: DbDep, user: AuthorDep) -> Response:
     form = await read_form(request)
-    score = form.number("score", required=True, minimum=0)
-    comment = form.text("comment", max_length=5_000)
-    message = form.errors.get("score")
-    if score is not None and message is None:
+    score = form.number("score", required=True)  # parsed here; its range is the domain's
+    comment = form.data.get("comment")
+    raw_comment = comment if isinstance(comment, str) else ""
+    errors = dict(form.errors)
+    if score is not None and not errors:
         try:
             grading.review(
-                session, actor=user.actor, feedback_id=feedback_id, score=score, comment=comment
+                session,
+                actor=user.actor,
+                feedback_id=feedback_id,
+                score=score,
+                comment=raw_comment,
             )
         except InvalidInput as exc:
-            message = exc.message
+            errors[exc.field if exc.field in ("score", "comment") else "score"] = exc.message
         except Conflict as exc:
             if exc.code != "not_in_review":
                 raise
@@ -77,12 +82,18 @@ async def grade(request: Request, feedback_id: Id, session: DbDep, user: AuthorD
             return RedirectResponse("/reviews", status_code=303)
         else:
             return RedirectResponse("/reviews?graded=1", status_code=303)
+    raw_score = form.data.get("score")
     return _queue_page(
         request,
         session,
         user,
         after=None,
-        errors={feedback_id: message or "Enter a score."},
-        values={feedback_id: {"score": form.text("score", max_length=64), "comment": comment}},
+        errors={feedback_id: errors or {"score": "Enter a score."}},
+        values={
+            feedback_id: {
+                "score": raw_score[:64] if isinstance(raw_score, str) else "",
+                "comment": raw_comment,
+            }
+        },
         status_code=422,
     )
