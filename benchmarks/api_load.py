@@ -47,7 +47,7 @@ from sqlalchemy.pool import NullPool
 from repo_db import get_engine, unit_of_work
 from repo_db.bulk_seed import bulk_seed, seed_email
 from repo_db.migrate import upgrade
-from repo_db.models import Assessment, AuthToken, Question, User
+from repo_db.models import Assessment, AuthToken, Question, Role, User
 from repo_db.models.base import utcnow
 from repo_domain import attempts
 from repo_domain.common import Actor
@@ -211,7 +211,7 @@ def prepare_users(engine_url: str, n_tokens: int, n_users: int) -> dict[str, lis
             out["learner"].append(token)
             assessment_id = assessments[len(out["put"]) % len(assessments)]
             attempt, _ = attempts.start_attempt(
-                session, actor=Actor(id=user_id, role="learner"), assessment_id=assessment_id
+                session, actor=Actor(id=user_id, role=Role.LEARNER), assessment_id=assessment_id
             )
             out["put"].append(f"{token}\t/attempts/{attempt.id}/responses/{numeric[assessment_id]}")
     return {

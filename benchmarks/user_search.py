@@ -28,6 +28,7 @@ from sqlalchemy.engine import URL
 
 from repo_db import build_engine, migrate, unit_of_work
 from repo_db.config import DbSettings
+from repo_db.models import Role
 from repo_db.testing import PostgresDatabase, admin_postgres_url
 from repo_domain import accounts
 from repo_domain.common import Actor
@@ -42,7 +43,7 @@ QUERIES = (
     ("no match", "nobody"),
     ("one letter (most rows match)", "s"),
 )
-ADMIN = Actor(id=1, role="admin")
+ADMIN = Actor(id=1, role=Role.ADMIN)
 
 
 @contextmanager

@@ -2,9 +2,9 @@
 
 The rules live in apps/BUILD (an app depends on its own code, packages/* and 3rdparty only),
 packages/BUILD (repo_db imports no other first-party package, repo_domain only repo_db, no package
-imports an app) and packages/db/BUILD (repo_db's `_*.py` modules are private to packages/db). Pants 2.17 checks them
-whenever it computes dependencies, so `./pants dependencies` (and check, test, package) fails.
-Each case edits a copy of the repo, never the checkout.
+imports an app) and packages/db/BUILD (repo_db's `_*.py` modules are private to packages/db).
+Pants 2.17 checks them whenever it computes dependencies, so `./pants dependencies` (and check,
+test, package) fails. Each case edits a copy of the repo, never the checkout.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from repo_db import unit_of_work
-from repo_db.models import AnswerOption, Assessment, Question, User
+from repo_db.models import AnswerOption, Assessment, Question, Role, User
 from repo_db.testing import truncate_all
 from repo_domain import attempts
 from repo_domain.attempts import Answer
@@ -39,7 +39,7 @@ def make_user(engine: Engine, role: str = "learner") -> Actor:
         user = User(email=f"{role}{n}@ai.test", password_hash="x", display_name=f"U{n}", role=role)
         session.add(user)
         session.flush()
-        return Actor(id=user.id, role=role)
+        return Actor(id=user.id, role=Role(role))
 
 
 @dataclass(frozen=True)

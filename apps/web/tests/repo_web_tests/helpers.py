@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from repo_db import unit_of_work
-from repo_db.models import AuthToken, User
+from repo_db.models import AuthToken, Role, User
 from repo_db.security import hash_password
 from repo_domain import assessments
 from repo_domain.assessments import OptionSpec, QuestionSpec
@@ -41,7 +41,7 @@ class PageUser:
 
     @property
     def actor(self) -> Actor:
-        return Actor(id=self.id, role=self.role)
+        return Actor(id=self.id, role=Role(self.role))
 
 
 def make_user(engine: Engine, *, role: str = "learner", name: str | None = None) -> PageUser:

@@ -20,12 +20,16 @@ from repo_domain import (
     errors,
     grading,
     irt,
+    questions,
     readmodels,
+    results,
     search,
+    signin,
     stats,
     throttle,
     tokens,
     validation,
+    visibility,
 )
 
 __all__ = [
@@ -37,10 +41,14 @@ __all__ = [
     "errors",
     "grading",
     "irt",
+    "questions",
     "readmodels",
+    "results",
     "search",
+    "signin",
     "stats",
     "throttle",
     "tokens",
     "validation",
+    "visibility",
 ]

@@ -59,7 +59,9 @@ def assessment_stats(session: Session, *, actor: Actor, assessment_id: int) -> d
                 func.avg(Response.score).label("mean_score"),
             )
             .join(Attempt, Attempt.id == Response.attempt_id)
-            .where(Attempt.assessment_id == assessment.id, Attempt.status != AttemptStatus.IN_PROGRESS)
+            .where(
+                Attempt.assessment_id == assessment.id, Attempt.status != AttemptStatus.IN_PROGRESS
+            )
             .group_by(Response.question_id)
         ).all()
     }

@@ -29,6 +29,7 @@ from repo_db.models.enums import (
     check_in,
 )
 
+
 class Assessment(Base):
     __tablename__ = "assessments"
     __table_args__ = (

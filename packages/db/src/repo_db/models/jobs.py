@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from repo_db.models.base import Base, Id, utcnow
 from repo_db.models.enums import JobStatus, check_in
 
+
 class Job(Base):
     """One unit of background work on one subject (e.g. grade attempt 17).
 
