@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from repo_db import unit_of_work
-from repo_db.models import Role, User
+from repo_db.models import Role
 from repo_domain import accounts
 from repo_domain.common import Actor
 from repo_domain.errors import Forbidden, Unauthorized
@@ -78,9 +78,7 @@ def optional_user(request: Request, session: DbDep) -> WebUser | None:
         actor = accounts.actor_for_token(session, token=token)
     except Unauthorized:
         return None
-    user = session.get(User, actor.id)
-    if user is None:  # pragma: no cover - actor_for_token joined the row
-        return None
+    user = accounts.get_user(session, actor=actor, user_id=actor.id)
     web_user = WebUser(actor=actor, email=user.email, display_name=user.display_name)
     request.state.user = web_user
     return web_user

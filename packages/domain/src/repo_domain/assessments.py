@@ -21,7 +21,6 @@ from repo_db.models import (
     Assessment,
     AssessmentStatus,
     Question,
-    Role,
     ShowAnswers,
 )
 from repo_domain.common import Actor, KeysetPage, keyset_page, like_pattern, utcnow
@@ -34,6 +33,7 @@ from repo_domain.questions import (
     replace_content,
     shift_positions,
 )
+from repo_domain.visibility import is_manager
 from repo_domain.validation import (
     DESCRIPTION_MAX,
     MAX_ATTEMPTS_MAX,
@@ -70,10 +70,6 @@ class AssessmentView:
     options: dict[int, list[AnswerOption]]
 
 
-def _can_manage(actor: Actor, assessment: Assessment) -> bool:
-    return actor.is_admin or (actor.role == Role.AUTHOR and assessment.author_id == actor.id)
-
-
 def _get(session: Session, assessment_id: int, *, for_update: bool = False) -> Assessment:
     identifier(assessment_id, field="assessment_id")
     stmt = select(Assessment).where(Assessment.id == assessment_id)
@@ -88,7 +84,7 @@ def _get(session: Session, assessment_id: int, *, for_update: bool = False) -> A
 def get_visible(session: Session, *, actor: Actor, assessment_id: int) -> Assessment:
     """Published ones are visible to everyone; drafts/archived only to their managers (else 404)."""
     assessment = _get(session, assessment_id)
-    if assessment.status != AssessmentStatus.PUBLISHED and not _can_manage(actor, assessment):
+    if assessment.status != AssessmentStatus.PUBLISHED and not is_manager(actor, author_id=assessment.author_id):
         raise NotFound("assessment not found")
     return assessment
 
@@ -98,7 +94,7 @@ def get_managed(
 ) -> Assessment:
     """The owning author or an admin; others get 403 (or 404 if they cannot even see it)."""
     assessment = _get(session, assessment_id, for_update=for_update)
-    if not _can_manage(actor, assessment):
+    if not is_manager(actor, author_id=assessment.author_id):
         if assessment.status != AssessmentStatus.PUBLISHED:
             raise NotFound("assessment not found")
         raise Forbidden("only the owning author or an admin may do this")
