@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
 from fastapi.datastructures import FormData
+
+# ASCII only: int() and fromisoformat() would also take "1_000", Arabic-Indic digits, offsets.
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+_DATETIME_LOCAL = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+)
 
 
 @dataclass
@@ -54,6 +62,33 @@ class Form:
         elif maximum is not None and value > maximum:
             self.errors[name] = f"Must be at most {maximum:g}."
         return value
+
+    def whole_number(self, name: str) -> int | None:
+        """An integer (None when empty); its range is for the caller's domain to judge."""
+        raw = self.text(name, max_length=64)
+        if not raw or name in self.errors:
+            return None
+        if not _WHOLE_NUMBER.fullmatch(raw):
+            self.errors[name] = "Enter a whole number, for example 3."
+            return None
+        return int(raw)
+
+    def utc_datetime(self, name: str) -> datetime | None:
+        """An `<input type="datetime-local">` value read as UTC (None when empty)."""
+        raw = self.text(name, max_length=64)
+        if not raw or name in self.errors:
+            return None
+        try:
+            if not _DATETIME_LOCAL.fullmatch(raw):
+                raise ValueError(raw)
+            return datetime.fromisoformat(raw).replace(tzinfo=UTC)
+        except ValueError:
+            self.errors[name] = "Enter a date and time, for example 2030-01-31T17:00."
+            return None
+
+    def present(self, name: str) -> bool:
+        """Was the field sent at all (an empty field is sent; a missing one is not)?"""
+        return name in self.data
 
     def ints(self, name: str) -> list[int]:
         out = []

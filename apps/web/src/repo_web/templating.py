@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from repo_db import models
+from repo_web.policy import SHOW_ANSWERS_LABELS, policy_text
 from repo_web.security import CSRF_FIELD
 
 templates = Environment(
@@ -43,6 +44,7 @@ def _points(value: float | None) -> str:
 
 
 templates.filters.update(iso=_iso, when=_when, percent=_percent, points=_points)
+templates.globals.update(show_answers_labels=SHOW_ANSWERS_LABELS, policy_text=policy_text)
 # The closed vocabularies, so templates compare with members (`q.kind == QuestionKind.NUMERIC`)
 # instead of spelling values: a typo is then an error, not a silently false comparison.
 templates.globals.update(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -10,10 +11,27 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect, select
 
 from repo_db import unit_of_work
-from repo_db.models import Question, QuestionKind, Role
+from repo_db.models import AssessmentStatus, Question, QuestionKind, Role, ShowAnswers
+from repo_domain import assessments
 from repo_domain.assessments import OptionSpec, QuestionSpec
-from repo_domain.validation import DESCRIPTION_MAX, OPTION_TEXT_MAX, PROMPT_MAX, TITLE_MAX
-from repo_web_tests.helpers import location, log_in, make_assessment, make_user, option_ids, post
+from repo_domain.common import as_utc
+from repo_domain.validation import (
+    DESCRIPTION_MAX,
+    MAX_ATTEMPTS_MAX,
+    OPTION_TEXT_MAX,
+    PROMPT_MAX,
+    TITLE_MAX,
+)
+from repo_web.policy import SHOW_ANSWERS_LABELS
+from repo_web_tests.helpers import (
+    PageUser,
+    location,
+    log_in,
+    make_assessment,
+    make_user,
+    option_ids,
+    post,
+)
 
 
 def test_author_builds_and_publishes_an_assessment_a_learner_can_take(
@@ -420,3 +438,200 @@ def test_an_empty_time_limit_clears_it(client: TestClient, db_engine: Engine) ->
         'name="time_limit_minutes" type="text" value=""'
         in client.get(f"/manage/{assessment_id}").text
     )
+
+
+# --- the attempt policy: attempts allowed, when marks are shown, close date ---------------------
+
+Policy = tuple[int | None, ShowAnswers, datetime | None]
+
+
+def _policy(engine: Engine, author: PageUser, assessment_id: int) -> Policy:
+    """The policy as the domain reads it back."""
+    with unit_of_work(read_only=True, bind=engine) as session:
+        a = assessments.get_managed(session, actor=author.actor, assessment_id=assessment_id)
+        closes_at = None if a.closes_at is None else as_utc(a.closes_at)
+        return a.max_attempts, ShowAnswers(a.show_answers), closes_at
+
+
+def _assessment_ids(engine: Engine, author: PageUser) -> list[int]:
+    with unit_of_work(read_only=True, bind=engine) as session:
+        page = assessments.list_managed(
+            session, actor=author.actor, status=None, after=None, limit=100
+        )
+        return [a.id for a in page.items]
+
+
+def test_the_settings_form_offers_every_show_answers_member(
+    client: TestClient, db_engine: Engine
+) -> None:
+    assert set(SHOW_ANSWERS_LABELS) == set(ShowAnswers)
+    log_in(client, make_user(db_engine, role=Role.AUTHOR))
+    page = client.get("/manage/new").text
+    for member, label in SHOW_ANSWERS_LABELS.items():
+        selected = " selected" if member == ShowAnswers.AFTER_LAST_ATTEMPT else ""
+        assert f'<option value="{member}"{selected}>{label}</option>' in page
+    assert '<label for="field-show_answers">' in page and 'id="field-show_answers"' in page
+    assert 'aria-describedby=" field-show_answers-hint"' in page
+    assert '<label for="field-max_attempts">Attempts allowed' in page
+    assert '<label for="field-closes_at">Closes at (UTC)' in page
+    assert 'id="field-closes_at" name="closes_at" type="datetime-local" value=""' in page
+
+
+@pytest.mark.parametrize(
+    ("form", "expected", "learner_text"),
+    [
+        (
+            {"max_attempts": "", "show_answers": ShowAnswers.NEVER, "closes_at": ""},
+            (None, ShowAnswers.NEVER, None),
+            "Unlimited attempts; marks and correct answers are never shown",
+        ),
+        (
+            {"max_attempts": "3", "show_answers": ShowAnswers.AFTER_LAST_ATTEMPT, "closes_at": ""},
+            (3, ShowAnswers.AFTER_LAST_ATTEMPT, None),
+            "3 attempts allowed; marks shown after your last attempt",
+        ),
+        (
+            {"max_attempts": "", "show_answers": ShowAnswers.AFTER_LAST_ATTEMPT, "closes_at": ""},
+            (None, ShowAnswers.AFTER_LAST_ATTEMPT, None),
+            "Unlimited attempts; marks are not shown, because attempts are unlimited",
+        ),
+        (
+            {
+                "max_attempts": "1",
+                "show_answers": ShowAnswers.AFTER_CLOSE,
+                "closes_at": "2030-01-31T17:00",
+            },
+            (1, ShowAnswers.AFTER_CLOSE, datetime(2030, 1, 31, 17, 0, tzinfo=UTC)),
+            "1 attempt allowed; marks shown after the assessment closes",
+        ),
+    ],
+)
+def test_an_author_sets_the_attempt_policy_and_learners_see_it(
+    client: TestClient,
+    db_engine: Engine,
+    form: dict[str, str],
+    expected: Policy,
+    learner_text: str,
+) -> None:
+    author = make_user(db_engine, role=Role.AUTHOR)
+    log_in(client, author)
+    edit_url = location(post(client, "/manage/new", {"title": "T", "pass_percent": "50", **form}))
+    assessment_id = int(edit_url.rsplit("/", 1)[1])
+    assert _policy(db_engine, author, assessment_id) == expected
+
+    # The edit form shows it as saved; saving it unchanged changes nothing.
+    page = client.get(edit_url).text
+    assert f'name="max_attempts" type="text" value="{form["max_attempts"]}"' in page
+    assert f'<option value="{form["show_answers"]}" selected>' in page
+    assert f'name="closes_at" type="datetime-local" value="{form["closes_at"]}"' in page
+    assert location(post(client, edit_url, {"title": "T", "pass_percent": "50", **form}))
+    assert _policy(db_engine, author, assessment_id) == expected
+
+    specs = [QuestionSpec(kind=QuestionKind.NUMERIC, prompt="1+1", numeric_answer=2)]
+    published = make_assessment(db_engine, author, specs=specs)
+    assert location(post(client, f"/manage/{published}", {"title": "T", **form}))
+    log_in(client, make_user(db_engine))
+    learner_page = client.get(f"/assessments/{published}").text
+    assert f'<li class="policy">{learner_text}</li>' in learner_page
+    closes = "Closes 31 Jan 2030, 17:00 UTC: no new attempts after that"
+    assert (closes in learner_page) == bool(form["closes_at"])
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"max_attempts": "0"}, "max_attempts"),
+        ({"max_attempts": "-1"}, "max_attempts"),
+        ({"max_attempts": str(MAX_ATTEMPTS_MAX + 1)}, "max_attempts"),
+        ({"max_attempts": str(10**9)}, "max_attempts"),
+        ({"max_attempts": "9" * 200}, "max_attempts"),
+        ({"max_attempts": "abc"}, "max_attempts"),
+        ({"max_attempts": "2.5"}, "max_attempts"),
+        ({"max_attempts": "1_000"}, "max_attempts"),
+        ({"max_attempts": "3\x00"}, "max_attempts"),
+        ({"show_answers": "sometimes"}, "show_answers"),
+        ({"show_answers": ""}, "show_answers"),
+        ({"show_answers": "never\x00"}, "show_answers"),
+        ({"show_answers": ShowAnswers.AFTER_CLOSE, "closes_at": ""}, "closes_at"),
+        ({"closes_at": "2030-02-30T10:00"}, "closes_at"),
+        ({"closes_at": "tomorrow"}, "closes_at"),
+        ({"closes_at": "2030-01-31T17:00+02:00"}, "closes_at"),
+        ({"closes_at": "0000-01-01T00:00"}, "closes_at"),
+        ({"closes_at": "2030-01-31T17:00\x00"}, "closes_at"),
+    ],
+)
+def test_a_bad_attempt_policy_is_a_form_error_and_changes_nothing(
+    client: TestClient, db_engine: Engine, data: dict[str, str], field: str
+) -> None:
+    author = make_user(db_engine, role=Role.AUTHOR)
+    draft = make_assessment(db_engine, author, publish=False)
+    published = make_assessment(db_engine, author)
+    before = {a: _policy(db_engine, author, a) for a in (draft, published)}
+    log_in(client, author)
+    form = {
+        "title": "Changed",
+        "description": "",
+        "time_limit_minutes": "5",
+        "pass_percent": "50",
+        "max_attempts": "2",
+        "show_answers": ShowAnswers.NEVER,
+        "closes_at": "",
+        **data,
+    }
+    for url in ("/manage/new", f"/manage/{draft}", f"/manage/{published}"):
+        response = post(client, url, form)
+        assert response.status_code == 422, (url, response.text[:300])
+        html = response.text
+        assert f'<p class="field-error" id="field-{field}-error">' in html
+        assert f'aria-describedby="field-{field}-error ' in html
+        assert f'<a href="#field-{field}">' in html  # the summary links to the field
+    assert _assessment_ids(db_engine, author) == sorted(before)
+    assert {a: _policy(db_engine, author, a) for a in before} == before
+    log_in(client, author)
+    assert "Changed" not in client.get("/manage").text
+
+
+def test_a_published_assessments_policy_can_change_until_archived(
+    client: TestClient, db_engine: Engine
+) -> None:
+    author = make_user(db_engine, role=Role.AUTHOR)
+    assessment_id = make_assessment(db_engine, author)
+    url = f"/manage/{assessment_id}"
+    log_in(client, author)
+    page = client.get(url).text
+    assert 'name="max_attempts"' in page and 'name="pass_percent"' not in page
+    assert "Attempts and marks:</strong> Unlimited attempts; marks are not shown" in page
+    form = {
+        "title": "Arithmetic",
+        # Frozen after publishing: ignored, not an error.
+        "pass_percent": "99",
+        "time_limit_minutes": "abc",
+        "max_attempts": "2",
+        "show_answers": ShowAnswers.AFTER_CLOSE,
+        "closes_at": "2031-06-01T08:30",
+    }
+    assert location(post(client, url, form)).endswith("notice=saved")
+    closes = datetime(2031, 6, 1, 8, 30, tzinfo=UTC)
+    assert _policy(db_engine, author, assessment_id) == (2, ShowAnswers.AFTER_CLOSE, closes)
+    with unit_of_work(read_only=True, bind=db_engine) as session:
+        a = assessments.get_managed(session, actor=author.actor, assessment_id=assessment_id)
+        assert (a.pass_percent, a.time_limit_seconds) == (50, 600)
+    page = client.get(url).text
+    assert "2 attempts allowed; marks shown after the assessment closes." in page
+    assert "Closes 01 Jun 2031, 08:30 UTC." in page
+
+    # A form without the policy fields (not this page's) leaves the policy as it is.
+    assert location(post(client, url, {"title": "Renamed"})).endswith("notice=saved")
+    assert _policy(db_engine, author, assessment_id) == (2, ShowAnswers.AFTER_CLOSE, closes)
+    # Empty fields clear the limit and the date.
+    cleared = {"title": "Renamed", "max_attempts": "", "show_answers": ShowAnswers.NEVER}
+    assert location(post(client, url, {**cleared, "closes_at": ""})).endswith("notice=saved")
+    assert _policy(db_engine, author, assessment_id) == (None, ShowAnswers.NEVER, None)
+
+    assert location(post(client, f"{url}/archive")).endswith("notice=archived")
+    with unit_of_work(read_only=True, bind=db_engine) as session:
+        a = assessments.get_managed(session, actor=author.actor, assessment_id=assessment_id)
+        assert a.status == AssessmentStatus.ARCHIVED
+    archived = client.get(url).text
+    assert 'name="max_attempts"' not in archived
+    assert "Unlimited attempts; marks and correct answers are never shown." in archived

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from repo_db.models import AssessmentStatus, Question, QuestionKind
+from repo_db.models import AssessmentStatus, Question, QuestionKind, ShowAnswers
 from repo_domain import assessments, readmodels, stats
 from repo_domain.assessments import AssessmentView, OptionSpec, QuestionSpec
 from repo_domain.errors import Conflict, InvalidInput
@@ -23,6 +23,7 @@ from repo_web import charts
 from repo_web.deps import AuthorDep, DbDep
 from repo_web.errors import error_page
 from repo_web.forms import Form, read_form
+from repo_web.policy import SHOW_ANSWERS_LABELS, datetime_local
 from repo_web.templating import render
 
 router = APIRouter(prefix="/manage")
@@ -68,14 +69,32 @@ SETTINGS_FIELDS = {
     "description": "description",
     "time_limit_seconds": "time_limit_minutes",
     "pass_percent": "pass_percent",
+    "max_attempts": "max_attempts",
+    "show_answers": "show_answers",
+    "closes_at": "closes_at",
+}
+#: Fields that only a draft's settings form shows and saves.
+DRAFT_ONLY_FIELDS = {"time_limit_seconds": "time_limit_minutes", "pass_percent": "pass_percent"}
+SETTINGS_LABELS = {
+    "title": "Title",
+    "description": "Description",
+    "time_limit_minutes": "Time limit",
+    "pass_percent": "Pass mark",
+    "max_attempts": "Attempts allowed",
+    "show_answers": "Learners see their marks and the correct answers",
+    "closes_at": "Closes at",
 }
 
 
 def _settings_from(form: Form) -> dict[str, Any]:
-    """Parse the settings form (text to numbers); the domain decides what is valid."""
+    """Parse the settings form (text to numbers and times); the domain decides what is valid.
+
+    A policy field that was not sent at all is left out (default on create, unchanged on
+    update): the form always sends all three, an empty one meaning "no limit" / "no date".
+    """
     minutes = form.number("time_limit_minutes")
     pass_percent = form.number("pass_percent", required=True)
-    return {
+    fields: dict[str, Any] = {
         "title": form.raw("title"),
         "description": form.raw("description"),
         # Exact arithmetic: 1e308 minutes is a (huge) whole number of seconds for the domain
@@ -83,6 +102,13 @@ def _settings_from(form: Form) -> dict[str, Any]:
         "time_limit_seconds": None if minutes is None else round(Fraction(minutes) * 60),
         "pass_percent": pass_percent,
     }
+    if form.present("max_attempts"):
+        fields["max_attempts"] = form.whole_number("max_attempts")
+    if form.present("show_answers"):
+        fields["show_answers"] = form.raw("show_answers")  # the domain names the members
+    if form.present("closes_at"):
+        fields["closes_at"] = form.utc_datetime("closes_at")
+    return fields
 
 
 def _settings_error(form: Form, exc: InvalidInput) -> None:
@@ -92,13 +118,23 @@ def _settings_error(form: Form, exc: InvalidInput) -> None:
             f"Between {TIME_LIMIT_SECONDS_MIN / 60:g} and {TIME_LIMIT_SECONDS_MAX / 60:g} "
             "minutes, or empty for no time limit."
         )
+    elif name == "closes_at" and exc.code == "invalid_policy":
+        # The domain's cross-field rule, said in the form's words.
+        after_close = SHOW_ANSWERS_LABELS[ShowAnswers.AFTER_CLOSE]
+        form.errors[name] = (
+            f"\u201c{after_close}\u201d needs a close date: set one, or choose another time "
+            "for learners to see their marks."
+        )
+    elif name == "show_answers":
+        form.errors[name] = "Choose one of the options."
     else:
-        form.errors[name] = _message(exc)
+        form.errors[name] = _message(exc, SETTINGS_LABELS.get(name))
 
 
 @router.get("/new")
 def new_page(request: Request, user: AuthorDep) -> Response:
-    return render(request, "manage/new.html", values={"pass_percent": "60"}, errors={})
+    values = {"pass_percent": "60", "show_answers": ShowAnswers.AFTER_LAST_ATTEMPT}
+    return render(request, "manage/new.html", values=values, errors={}, labels=SETTINGS_LABELS)
 
 
 @router.post("/new")
@@ -115,7 +151,12 @@ async def create(request: Request, session: DbDep, user: AuthorDep) -> Response:
         else:
             return RedirectResponse(f"/manage/{assessment.id}", status_code=303)
     return render(
-        request, "manage/new.html", status_code=422, values=form.values(), errors=form.errors
+        request,
+        "manage/new.html",
+        status_code=422,
+        values=form.values(),
+        errors=form.errors,
+        labels=SETTINGS_LABELS,
     )
 
 
@@ -134,6 +175,9 @@ def _edit_page(
         "description": a.description,
         "time_limit_minutes": "" if not a.time_limit_seconds else f"{a.time_limit_seconds / 60:g}",
         "pass_percent": f"{a.pass_percent:g}",
+        "max_attempts": "" if a.max_attempts is None else str(a.max_attempts),
+        "show_answers": a.show_answers,
+        "closes_at": datetime_local(a.closes_at),
     }
     return render(
         request,
@@ -143,6 +187,7 @@ def _edit_page(
         kinds=KINDS,
         values=values or defaults,
         errors=errors or {},
+        labels=SETTINGS_LABELS,
         notice=notice,
     )
 
@@ -160,10 +205,11 @@ async def update(request: Request, assessment_id: Id, session: DbDep, user: Auth
     assessment = assessments.get_managed(session, actor=user.actor, assessment_id=assessment_id)
     fields = _settings_from(form)
     if assessment.status != AssessmentStatus.DRAFT:
-        # Only title and description may change after publishing (the form shows no others).
-        form.errors.pop("pass_percent", None)
-        form.errors.pop("time_limit_minutes", None)
-        fields = {"title": fields["title"], "description": fields["description"]}
+        # Time limit and pass mark are frozen after publishing (the form does not show them);
+        # title, description and the attempt policy may still change.
+        for field, form_field in DRAFT_ONLY_FIELDS.items():
+            form.errors.pop(form_field, None)
+            fields.pop(field, None)
     if form.ok:
         try:
             assessments.update_assessment(
