@@ -33,7 +33,6 @@ from repo_domain.questions import (
     replace_content,
     shift_positions,
 )
-from repo_domain.visibility import is_manager
 from repo_domain.validation import (
     DESCRIPTION_MAX,
     MAX_ATTEMPTS_MAX,
@@ -51,6 +50,7 @@ from repo_domain.validation import (
     optional_text,
     text,
 )
+from repo_domain.visibility import is_manager
 
 
 class _Unset(Enum):
@@ -84,7 +84,9 @@ def _get(session: Session, assessment_id: int, *, for_update: bool = False) -> A
 def get_visible(session: Session, *, actor: Actor, assessment_id: int) -> Assessment:
     """Published ones are visible to everyone; drafts/archived only to their managers (else 404)."""
     assessment = _get(session, assessment_id)
-    if assessment.status != AssessmentStatus.PUBLISHED and not is_manager(actor, author_id=assessment.author_id):
+    if assessment.status != AssessmentStatus.PUBLISHED and not is_manager(
+        actor, author_id=assessment.author_id
+    ):
         raise NotFound("assessment not found")
     return assessment
 
