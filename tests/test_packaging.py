@@ -61,6 +61,25 @@ def test_wheel_imports_and_exposes_the_public_api(installed_venv: Path) -> None:
     )
     public = set(json.loads(out.stdout))
     assert {"DbService", "find_by_id", "find_by", "create", "update", "create_tables"} <= public
+    # The seed's `@repo/db` types, public again (issue 16).
+    assert {"DbRecord", "WhereCondition", "RowId"} <= public
+
+
+def test_wheel_exports_the_seed_types(installed_venv: Path) -> None:
+    script = "from repo_db import DbRecord, RowId, WhereCondition; print(DbRecord, WhereCondition)"
+    out = subprocess.run(
+        [installed_venv / "bin/python", "-c", script],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=installed_venv,
+    )
+    assert out.stdout.split() == [
+        "dict[str,",
+        "typing.Any]",
+        "collections.abc.Mapping[str,",
+        "typing.Any]",
+    ]
 
 
 def test_console_script_runs(installed_venv: Path) -> None:
