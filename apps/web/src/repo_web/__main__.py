@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -11,7 +10,9 @@ from collections.abc import Sequence
 import uvicorn
 
 import repo_db
+from repo_observability import configure_logging
 from repo_web.app import create_app
+from repo_web.config import get_settings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001
@@ -32,14 +33,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for name, value in WEB_DB_DEFAULTS.items():
         os.environ.setdefault(name, value)
-    # The application decides where library logs go: repo_db's warnings to stderr.
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         repo_db.settings.url  # noqa: B018 - APP_ENV/NODE_ENV and the database variables, now
+        # Every log line (uvicorn's and repo_db's too) through repo_observability: JSON lines
+        # in production, secrets redacted, tracebacks without local variables.
+        settings = get_settings()
+        configure_logging(level=settings.log_level, json_logs=settings.json_logs)
         app = create_app()  # production without REDIS_URL: the throttle store is missing
     except repo_db.ConfigError as exc:
         parser.exit(2, f"error: {exc}\n")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level,
+        log_config=None,  # uvicorn's lines go to the root handler of configure_logging
+        access_log=False,  # repo_http's access line (with the request id) replaces uvicorn's
+    )
     return 0
 
 
