@@ -1,8 +1,9 @@
 """Boundaries enforced by the build: Pants' visibility rules reject a forbidden import.
 
 The rules live in apps/BUILD (an app depends on its own code, packages/* and 3rdparty only),
-packages/BUILD (repo_db imports no other first-party package, repo_domain only repo_db, no package
-imports an app) and packages/db/BUILD (repo_db's `_*.py` modules are private to packages/db).
+packages/BUILD (repo_db imports no other first-party package, repo_domain only repo_db, repo_http
+only repo_observability, no package imports an app) and packages/db/BUILD (repo_db's `_*.py`
+modules are private to packages/db).
 Pants 2.17 checks them whenever it computes dependencies, so `./pants dependencies` (and check,
 test, package) fails. Each case edits a copy of the repo, never the checkout.
 """
@@ -20,6 +21,7 @@ API_MODULE = "apps/api/src/repo_api/deps.py"
 DB_MODULE = "packages/db/src/repo_db/cli.py"
 DOMAIN_MODULE = "packages/domain/src/repo_domain/common.py"
 DB_TEST_MODULE = "packages/db/tests/repo_db_tests/conftest.py"
+HTTP_MODULE = "packages/http/src/repo_http/headers.py"
 
 
 def _add_import(path: Path, line: str) -> None:
@@ -45,6 +47,8 @@ def test_the_repo_respects_its_boundaries(repo_copy: Path) -> None:
         (DOMAIN_MODULE, "import repo_observability", "packages/BUILD[!*]"),
         # a package importing an app
         (DOMAIN_MODULE, "import repo_api.app", "packages/BUILD[!*]"),
+        # the HTTP edge reaching into the database or the domain (it may use repo_observability)
+        (HTTP_MODULE, "import repo_db", "packages/BUILD[!*]"),
         # a package's tests importing an app
         (DB_TEST_MODULE, "import repo_web.app", "packages/BUILD[!//apps/**]"),
     ],
@@ -54,6 +58,7 @@ def test_the_repo_respects_its_boundaries(repo_copy: Path) -> None:
         "db-imports-domain",
         "domain-imports-observability",
         "domain-imports-app",
+        "http-imports-db",
         "db-tests-import-app",
     ],
 )

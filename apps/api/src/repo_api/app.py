@@ -14,11 +14,11 @@ from sqlalchemy import Engine
 
 from repo_api import __doc__ as package_doc
 from repo_api.config import ApiSettings, get_settings
-from repo_api.errors import install_error_handlers
-from repo_api.logging import RequestContextMiddleware
+from repo_api.errors import install_error_handlers, refusal, unhandled_error
 from repo_api.routes import accounts, admin, assessments, attempts, health, reviews
-from repo_api.security import BodyLimitMiddleware, SecurityHeadersMiddleware
+from repo_api.security import DOCS_PATHS, content_security_policy
 from repo_domain.throttle import build_throttle
+from repo_http import BodyLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
 from repo_observability import configure_logging
 
 API_VERSION = "1.0.0"
@@ -77,11 +77,20 @@ def create_app(*, engine: Engine | None = None, settings: ApiSettings | None = N
             expose_headers=["X-Request-ID"],
             max_age=600,
         )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    # Outside the body limit, so its early 413s carry the headers too.
-    app.add_middleware(SecurityHeadersMiddleware, production=settings.is_production)
-    # Added last = outermost: every response, even a CORS preflight, gets a request id.
-    app.add_middleware(RequestContextMiddleware)
+    # The shared edge (repo_http), innermost first: the body limit answers 413 before any body
+    # is parsed; the request context (outside CORS, so a preflight gets an id too) gives every
+    # request its id and access line and answers stray exceptions; the security headers are
+    # outermost, so every response carries them, the 413s and 500s of the layers below included.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, render=refusal)
+    app.add_middleware(
+        RequestContextMiddleware, on_error=unhandled_error, logger_name="repo_api.access"
+    )
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        csp=content_security_policy,
+        production=settings.is_production,
+        cacheable=DOCS_PATHS,  # everything else holds tokens or personal data: no-store
+    )
     return app
 
 

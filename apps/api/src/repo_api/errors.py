@@ -124,7 +124,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+def refusal(request: Request, status: int, message: str) -> JSONResponse:
+    """The edge's own refusals (`repo_http.BodyLimitMiddleware`: 413, 400) as JSON errors."""
+    return error_response(
+        request, status=status, code=_HTTP_CODES.get(status, "error"), message=message
+    )
+
+
+async def unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    """An exception no handler took (`repo_http.RequestContextMiddleware`'s `on_error`)."""
     # repo_db raises DatabaseUnavailableError for lost connections, an exhausted pool and lock
     # timeouts: retryable, so 503 with Retry-After rather than 500.
     if isinstance(exc, DatabaseUnavailableError):
@@ -146,4 +154,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unhandled)
+    app.add_exception_handler(Exception, unhandled_error)

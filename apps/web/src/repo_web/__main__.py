@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -12,6 +11,7 @@ import uvicorn
 
 import repo_db
 from repo_db.config import start_or_exit
+from repo_observability import configure_logging
 from repo_web.app import create_app
 from repo_web.config import get_settings
 
@@ -34,12 +34,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for name, value in WEB_DB_DEFAULTS.items():
         os.environ.setdefault(name, value)
-    # The application decides where library logs go: repo_db's warnings to stderr.
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Unknown environment, SQLite in production, production without Redis: one line, exit 2.
     start_or_exit(get_settings, lambda: get_settings().throttle_storage_uri)
     settings = get_settings()
     try:
+        # Every log line (uvicorn's and repo_db's too) through repo_observability: JSON lines
+        # in production, secrets redacted, tracebacks without local variables.
+        configure_logging(level=settings.log_level, json_logs=settings.json_logs)
         app = create_app(settings=settings)
     except repo_db.ConfigError as exc:
         parser.exit(2, f"error: {exc}\n")
@@ -47,11 +48,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         app,
         host=args.host,
         port=args.port,
-        log_level="info",
         # X-Forwarded-For/-Proto only from FORWARDED_ALLOW_IPS (default: nobody), so a client
         # cannot choose the address the throttle counts by sending the header itself.
         proxy_headers=settings.trusts_proxy,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        log_level=settings.log_level,
+        log_config=None,  # uvicorn's lines go to the root handler of configure_logging
+        access_log=False,  # repo_http's access line (with the request id) replaces uvicorn's
     )
     return 0
 

@@ -3,26 +3,45 @@ request, CSRF-protected forms, security headers and HTML error pages."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from repo_domain.throttle import build_throttle
+from repo_http import BodyLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
+from repo_observability import configure_logging
 from repo_web.config import WebSettings, get_settings
-from repo_web.errors import install_error_handlers
+from repo_web.errors import install_error_handlers, refusal, unhandled_error
 from repo_web.routes import admin, auth, learner, manage, reviews
-from repo_web.security import SecurityMiddleware, verify_csrf
-from repo_web.static_files import mount_static
+from repo_web.security import (
+    CONTENT_SECURITY_POLICY,
+    EXTRA_HEADERS,
+    REFERRER_POLICY,
+    CsrfCookieMiddleware,
+    verify_csrf,
+)
+from repo_web.static_files import STATIC_URL, mount_static
 
 
 def create_app(*, engine: Engine | None = None, settings: WebSettings | None = None) -> FastAPI:
     """`engine=None` uses repo_db's configured default database (resolved per request)."""
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Production: JSON lines, secrets redacted, tracebacks without local variables.
+        configure_logging(level=settings.log_level, json_logs=settings.json_logs)
+        yield
+
     app = FastAPI(
         title="Assessment platform web UI",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
         dependencies=[Depends(verify_csrf)],
+        lifespan=lifespan,
     )
     app.state.engine = engine
     app.state.settings = settings
@@ -36,5 +55,23 @@ def create_app(*, engine: Engine | None = None, settings: WebSettings | None = N
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.add_middleware(SecurityMiddleware, secure_cookies=settings.cookies_secure)
+    # The shared edge (repo_http), innermost first: the body limit answers 413 before the CSRF
+    # check (or anything) parses a form; inside the CSRF cookie middleware, so the 413 page has
+    # the visitor's token like any page. Then request ids and access lines (and the 500 page of
+    # a stray exception); the security headers outermost, on every response.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, render=refusal)
+    app.add_middleware(CsrfCookieMiddleware, secure_cookies=settings.cookies_secure)
+    app.add_middleware(
+        RequestContextMiddleware, on_error=unhandled_error, logger_name="repo_web.access"
+    )
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        csp=CONTENT_SECURITY_POLICY,
+        production=settings.is_production,
+        referrer_policy=REFERRER_POLICY,
+        # Only the static assets are the same for everybody; every page (even the log-in form,
+        # which carries the visitor's CSRF token) is no-store: repo_http.headers says why.
+        cacheable=(f"{STATIC_URL}/",),
+        extra=EXTRA_HEADERS,
+    )
     return app

@@ -5,11 +5,13 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 from pydantic_settings import SettingsConfigDict
 
 import repo_db
 from repo_domain.throttle import ThrottleSettings
+
+MIB = 1024 * 1024
 
 
 class WebSettings(ThrottleSettings):
@@ -23,6 +25,8 @@ class WebSettings(ThrottleSettings):
 
     model_config = SettingsConfigDict(env_prefix="WEB_", extra="ignore")
 
+    _production: bool | None = PrivateAttr(default=None)
+
     session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     # Cookies carry `Secure` (HTTPS only) in production; None = decide from repo_db's environment.
     secure_cookies: bool | None = None
@@ -31,12 +35,35 @@ class WebSettings(ThrottleSettings):
     # or networks, "*" for any). Unset: nobody, so the address the throttle counts is the TCP
     # peer's; uvicorn's own default would trust 127.0.0.1, i.e. any client on the same host.
     forwarded_allow_ips: str = Field(default="", validation_alias="FORWARDED_ALLOW_IPS")
+    # Request bodies above this many bytes are refused with 413 while they stream in, before
+    # the CSRF check or a route parses them (every form of the UI is far smaller).
+    max_body_bytes: int = Field(default=1 * MIB, ge=1024)
+    log_level: str = "info"
+    # JSON log lines; None = in production only.
+    log_json: bool | None = None
+
+    def overriding_environment(self, *, production: bool) -> WebSettings:
+        """A copy that is (or is not) production whatever repo_db says: for tests."""
+        copy = self.model_copy()
+        copy._production = production
+        return copy
+
+    @property
+    def is_production(self) -> bool:
+        """repo_db's decision (APP_ENV, else NODE_ENV), unless a test overrides it."""
+        if self._production is not None:
+            return self._production
+        return repo_db.settings.is_production
 
     @property
     def cookies_secure(self) -> bool:
         if self.secure_cookies is not None:
             return self.secure_cookies
-        return repo_db.settings.is_production
+        return self.is_production
+
+    @property
+    def json_logs(self) -> bool:
+        return self.is_production if self.log_json is None else self.log_json
 
     @property
     def trusts_proxy(self) -> bool:

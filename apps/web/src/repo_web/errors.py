@@ -22,7 +22,7 @@ from repo_domain.errors import (
     Unauthorized,
 )
 from repo_web.deps import LoginRequired
-from repo_web.security import CsrfError, add_security_headers
+from repo_web.security import CsrfError
 from repo_web.templating import render
 
 logger = structlog.get_logger("repo_web.errors")
@@ -35,6 +35,7 @@ TITLES = {
     404: "Page not found",
     405: "Method not allowed",
     409: "That cannot be done now",
+    413: "Too much data",
     422: "Check your input",
     429: "Too many attempts",
     500: "Something went wrong",
@@ -122,12 +123,16 @@ async def _db_unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _unhandled(request: Request, exc: Exception) -> Response:
-    # Runs in ServerErrorMiddleware, outside SecurityMiddleware: add the headers here.
+def refusal(request: Request, status: int, message: str) -> Response:
+    """The edge's own refusals (`repo_http.BodyLimitMiddleware`: 413, 400) as the error page."""
+    return error_page(request, status, message)
+
+
+async def unhandled_error(request: Request, exc: Exception) -> Response:
+    """An exception no handler took (`repo_http.RequestContextMiddleware`'s `on_error`, and
+    Starlette's last resort): logged (without local variables, `repo_observability`), 500 page."""
     logger.exception("web.unhandled_error", error=type(exc).__name__)
-    response = error_page(request, 500, "Sorry, an unexpected error happened on our side.")
-    add_security_headers(response.headers)
-    return response
+    return error_page(request, 500, "Sorry, an unexpected error happened on our side.")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -137,4 +142,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(DatabaseUnavailableError, _db_unavailable)
-    app.add_exception_handler(Exception, _unhandled)
+    app.add_exception_handler(Exception, unhandled_error)

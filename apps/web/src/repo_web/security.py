@@ -1,10 +1,11 @@
-"""Security headers on every response, and CSRF protection (double-submit cookie) for forms."""
+"""The web's own part of its HTTP protections: its Content-Security-Policy and CSRF protection
+(double-submit cookie) for forms. The other middleware (body limit, security headers, no-store,
+HSTS, request ids) is the shared edge, `repo_http`."""
 
 from __future__ import annotations
 
 import hmac
 from http.cookies import SimpleCookie
-from typing import Any
 
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,14 +21,8 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-SECURITY_HEADERS: dict[str, str] = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
+REFERRER_POLICY = "same-origin"
+EXTRA_HEADERS = {"Permissions-Policy": "camera=(), microphone=(), geolocation=()"}
 
 
 class CsrfError(Exception):
@@ -47,8 +42,8 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return None
 
 
-class SecurityMiddleware:
-    """Adds the headers and makes sure every visitor holds a CSRF cookie (set on first visit).
+class CsrfCookieMiddleware:
+    """Makes sure every visitor holds a CSRF cookie (set on first visit).
 
     The token is exposed to templates as ``request.state.csrf_token``.
     """
@@ -71,14 +66,9 @@ class SecurityMiddleware:
         )
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if fresh and message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                present = {k.lower() for k, _ in headers}
-                for name, value in SECURITY_HEADERS.items():
-                    if name.lower().encode() not in present:
-                        headers.append((name.lower().encode(), value.encode()))
-                if fresh:
-                    headers.append((b"set-cookie", set_cookie.encode("latin-1")))
+                headers.append((b"set-cookie", set_cookie.encode("latin-1")))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -97,9 +87,3 @@ async def verify_csrf(request: Request) -> None:
     sent = form.get(CSRF_FIELD)
     if not cookie or not isinstance(sent, str) or not hmac.compare_digest(cookie, sent):
         raise CsrfError("missing or wrong CSRF token")
-
-
-def add_security_headers(headers: Any) -> None:
-    """For responses built outside the middleware (the 500 page of ServerErrorMiddleware)."""
-    for name, value in SECURITY_HEADERS.items():
-        headers.setdefault(name, value)
