@@ -219,7 +219,9 @@ async def update(request: Request, assessment_id: Id, session: DbDep, user: Auth
         except InvalidInput as exc:
             _settings_error(form, exc)
         else:
-            return RedirectResponse(f"/manage/{assessment_id}?notice={Notice.SAVED}", status_code=303)
+            return RedirectResponse(
+                f"/manage/{assessment_id}?notice={Notice.SAVED}", status_code=303
+            )
     view = assessments.load_view(session, assessment=assessment)
     return _edit_page(request, view, values=form.values(), errors=form.errors, status_code=422)
 
@@ -464,7 +466,9 @@ async def move_question(
             question_id=question.id,
             position=target,
         )
-    return RedirectResponse(f"/manage/{assessment_id}?notice={Notice.QUESTION_MOVED}", status_code=303)
+    return RedirectResponse(
+        f"/manage/{assessment_id}?notice={Notice.QUESTION_MOVED}", status_code=303
+    )
 
 
 @router.post("/{assessment_id}/questions/{position}/delete")
@@ -478,7 +482,9 @@ def delete_question(
     assessments.delete_question(
         session, actor=user.actor, assessment_id=assessment_id, question_id=question.id
     )
-    return RedirectResponse(f"/manage/{assessment_id}?notice={Notice.QUESTION_DELETED}", status_code=303)
+    return RedirectResponse(
+        f"/manage/{assessment_id}?notice={Notice.QUESTION_DELETED}", status_code=303
+    )
 
 
 @router.post("/{assessment_id}/publish")
@@ -486,7 +492,9 @@ def publish(request: Request, assessment_id: Id, session: DbDep, user: AuthorDep
     try:
         assessments.publish(session, actor=user.actor, assessment_id=assessment_id)
     except InvalidInput:
-        return RedirectResponse(f"/manage/{assessment_id}?notice={Notice.NEEDS_QUESTIONS}", status_code=303)
+        return RedirectResponse(
+            f"/manage/{assessment_id}?notice={Notice.NEEDS_QUESTIONS}", status_code=303
+        )
     return RedirectResponse(f"/manage/{assessment_id}?notice={Notice.PUBLISHED}", status_code=303)
 
 
@@ -508,7 +516,9 @@ def preview(
     assessment = assessments.get_managed(session, actor=user.actor, assessment_id=assessment_id)
     view = assessments.load_view(session, assessment=assessment)
     if not view.questions:
-        return RedirectResponse(f"/manage/{assessment_id}?notice={Notice.NEEDS_QUESTIONS}", status_code=303)
+        return RedirectResponse(
+            f"/manage/{assessment_id}?notice={Notice.NEEDS_QUESTIONS}", status_code=303
+        )
     if q > len(view.questions):
         return error_page(request, 404, "This assessment has no question with that number.")
     question = view.questions[q - 1]
