@@ -114,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {SEED_REFUSED}", file=sys.stderr)
             return 2
         _ = settings.throttle_storage_uri  # production without Redis: say so now, not per worker
+        _ = settings.device_cookie_key  # production without API_DEVICE_COOKIE_SECRET: likewise
         prepare_database(migrate=args.migrate, seed=args.seed)
     except ConfigError as exc:  # e.g. production without NEON_DATABASE_URL: say so, no traceback
         logger.error("api.config_error", error=str(exc))

@@ -7,7 +7,8 @@ burst at a window's edge cannot double the allowance.
 Log-in policy (OWASP "Slow Down Online Guessing Attacks with Device Cookies"): a client that has
 logged in to an account before holds a *device cookie* for it (`repo_domain.device_cookies`).
 
-* Every attempt counts against the client address (`login_rate_per_address`).
+* Every attempt counts against the client address (`login_rate_per_address`): an untrusted
+  one in the address's window, a trusted one in the window of the address and account.
 * A valid device cookie of the account, not on the lockout list, makes the attempt *trusted*:
   its failures count against that device only (`login_failures_per_device`); the device that
   reaches the limit goes on the lockout list for the window's length and is untrusted meanwhile.
@@ -202,11 +203,16 @@ class Throttle:
         the lockout list), None when it is untrusted; raises `TooManyRequests` when the address,
         the global untrusted limit or the account's untrusted failures are exhausted."""
         try:
-            self._hit(self.login_per_address, "login-address", address, what="login")
             if device is not None and self._has_room(
                 self.device_lockout, "login-device-locked", device
             ):
+                # Per address and account: guessing from the owner's address (a shared NAT,
+                # the same host) cannot use up the owner's allowance.
+                self._hit(
+                    self.login_per_address, "login-address-trusted", address, account, what="login"
+                )
                 return device
+            self._hit(self.login_per_address, "login-address", address, what="login")
             self._hit(self.login_global, "login-global", what="login")
             self._test(self.login_failures_per_account, "login-account", account, what="login")
             return None
