@@ -98,9 +98,10 @@ class AccountService:
         """A fresh token and device cookie for the right password of an active account.
 
         `device_token` is the device cookie the client presents, if any (anything that is not a
-        valid one of this account counts as none). Raises `InvalidInput` (cannot be a credential), `TooManyRequests` / `ServiceUnavailable`
-        (throttled / throttle store down) and `Unauthorized` (wrong email or password, the same
-        for an unknown, a deactivated or a wrongly typed account)."""
+        valid one of this account counts as none). Raises `InvalidInput` (cannot be a
+        credential), `TooManyRequests` / `ServiceUnavailable` (throttled / throttle store down)
+        and `Unauthorized` (wrong email or password, the same for an unknown, a deactivated or a
+        wrongly typed account)."""
         attempt = accounts.check_log_in(email=email, password=password)
         key = attempt.throttle_key
         presented = self.throttle.devices.device(device_token, account=key)  # HMAC: inline

@@ -63,7 +63,7 @@ def test_production_refuses_to_start_without_a_device_cookie_secret(
     with pytest.raises(ConfigError, match="APP_DEVICE_COOKIE_SECRET"):
         build_throttle(settings)
     with pytest.raises(ConfigError, match="too short"):
-        _ = AppSettings(device_cookie_secret="short").device_cookie_key  # type: ignore[arg-type]
+        _ = AppSettings(device_cookie_secret="short").device_cookie_key
     monkeypatch.setenv("APP_DEVICE_COOKIE_SECRET", "k" * 32)
     throttle = build_throttle(AppSettings(production=True, rate_limit_storage="memory://"))
     # The configured secret signs: another process with the same secret accepts the cookie.

@@ -4,10 +4,10 @@ Log-in and sign-up are `repo_domain.signin.AccountService`, the same account flo
 (throttled per client address and per account: a 429 page with Retry-After; a taken email gets
 the same answer after the same Argon2 work). A successful log-in sets the device cookie
 (`DEVICE_COOKIE`, OWASP device cookies): the browser presents it on later log-ins and stays
-trusted for that account while guessing from elsewhere locks untrusted clients out. This module only translates: form fields in, a
-domain `InvalidInput` becomes an error next to its field (422), a wrong password the one
-"Wrong email or password." message. Neither route takes the per-request unit of work: Argon2
-runs in a worker thread with no connection checked out.
+trusted for that account while guessing from elsewhere locks untrusted clients out. This
+module only translates: form fields in, a domain `InvalidInput` becomes an error next to its
+field (422), a wrong password the one "Wrong email or password." message. Neither route takes
+the per-request unit of work: Argon2 runs in a worker thread with no connection checked out.
 """
 
 from __future__ import annotations
