@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from repo_ai.config import get_settings
+from repo_db.config import start_or_exit
 from repo_observability import configure_logging
 
 app = typer.Typer(
@@ -46,6 +47,9 @@ def _progress() -> Progress:
 
 # The commands import their machinery (scikit-learn, scipy) when they run, so `--help` is quick.
 def _setup() -> None:
+    # Unknown environment, SQLite in production, an invalid AI_* value: one line, exit 2 (the
+    # same start-up check as the api and the web; the worker needs no throttle store).
+    start_or_exit(get_settings)
     settings = get_settings()
     configure_logging(level=settings.log_level, json_logs=settings.json_logs)
 

@@ -52,6 +52,10 @@ class ApiSettings(ThrottleSettings):
     argon2_concurrency: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
     # Concurrent throttle/database calls of login and registration per process (a bulkhead).
     auth_io_concurrency: int = Field(default=4, ge=1)
+    # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs
+    # or networks, "*" for any). Unset: nobody, so the address the throttle counts is the TCP
+    # peer's; uvicorn's own default would trust 127.0.0.1, i.e. any client on the same host.
+    forwarded_allow_ips: str = Field(default="", validation_alias="FORWARDED_ALLOW_IPS")
     log_level: str = "info"
     log_json: bool | None = None
     max_page_size: int = Field(default=100, ge=1, le=1000)
@@ -97,6 +101,11 @@ class ApiSettings(ThrottleSettings):
     @property
     def json_logs(self) -> bool:
         return self.is_production if self.log_json is None else self.log_json
+
+    @property
+    def trusts_proxy(self) -> bool:
+        """Whether uvicorn should read proxy headers at all (FORWARDED_ALLOW_IPS is set)."""
+        return bool(self.forwarded_allow_ips.strip())
 
 
 @lru_cache(maxsize=1)

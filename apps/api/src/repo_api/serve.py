@@ -18,6 +18,7 @@ import uvicorn
 
 from repo_api.config import ApiSettings, get_settings
 from repo_db import ConfigError
+from repo_db.config import start_or_exit
 from repo_observability import configure_logging
 
 logger = structlog.get_logger("repo_api.serve")
@@ -100,12 +101,14 @@ SEED_REFUSED = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Unknown environment, SQLite in production, production without Redis or without
+    # API_DEVICE_COOKIE_SECRET: one line, exit 2.
+    start_or_exit(
+        get_settings,
+        lambda: get_settings().throttle_storage_uri,
+        lambda: get_settings().device_cookie_key,
+    )
     settings = get_settings()
-    try:
-        settings.environment  # noqa: B018 - APP_ENV/NODE_ENV: refuse an unknown value now
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     args = build_parser(settings).parse_args(argv)
     configure_logging(level=args.log_level, json_logs=settings.json_logs)
     try:
@@ -113,10 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             logger.error("api.seed_refused", reason=SEED_REFUSED)
             print(f"error: {SEED_REFUSED}", file=sys.stderr)
             return 2
-        _ = settings.throttle_storage_uri  # production without Redis: say so now, not per worker
-        _ = settings.device_cookie_key  # production without API_DEVICE_COOKIE_SECRET: likewise
         prepare_database(migrate=args.migrate, seed=args.seed)
-    except ConfigError as exc:  # e.g. production without NEON_DATABASE_URL: say so, no traceback
+    except ConfigError as exc:  # e.g. a pooled URL without DATABASE_DIRECT_URL: no traceback
         logger.error("api.config_error", error=str(exc))
         return 2
     # Worker processes build their own settings from the environment: hand the CLI choices over.
@@ -136,7 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         reload=False,
         log_level=args.log_level,
         access_log=False,  # RequestContextMiddleware logs every request with its id
-        proxy_headers=True,
+        # X-Forwarded-For/-Proto only from FORWARDED_ALLOW_IPS (default: nobody), so a client
+        # cannot choose the address the throttle counts by sending the header itself.
+        proxy_headers=settings.trusts_proxy,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=10,
     )
     return 0

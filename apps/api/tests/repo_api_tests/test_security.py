@@ -382,8 +382,10 @@ def test_seed_is_refused_in_production(tmp_path: Any) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("API_", "APP_ENV"))}
     env.update(
         NODE_ENV="production",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+        # PostgreSQL (SQLite is refused in production by itself), unreachable: nothing may touch it.
+        DATABASE_URL="postgresql://app@127.0.0.1:1/none",
         REDIS_URL=REDIS_URL,
+        API_DEVICE_COOKIE_SECRET=DEVICE_SECRET,  # a complete production set-up but for --seed
         PYTHONPATH=os.pathsep.join(os.path.abspath(p) for p in sys.path if p),
     )
     done = subprocess.run(
@@ -395,4 +397,4 @@ def test_seed_is_refused_in_production(tmp_path: Any) -> None:
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "refusing --seed in production" in done.stderr
-    assert not (tmp_path / "prod.sqlite3").exists()  # nothing touched the database
+    assert "Traceback" not in done.stderr  # refused before any connection was tried

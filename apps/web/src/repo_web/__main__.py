@@ -11,7 +11,9 @@ from collections.abc import Sequence
 import uvicorn
 
 import repo_db
+from repo_db.config import start_or_exit
 from repo_web.app import create_app
+from repo_web.config import get_settings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001
@@ -34,12 +36,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault(name, value)
     # The application decides where library logs go: repo_db's warnings to stderr.
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Unknown environment, SQLite in production, production without Redis or without
+    # WEB_DEVICE_COOKIE_SECRET: one line, exit 2.
+    start_or_exit(
+        get_settings,
+        lambda: get_settings().throttle_storage_uri,
+        lambda: get_settings().device_cookie_key,
+    )
+    settings = get_settings()
     try:
-        repo_db.settings.url  # noqa: B018 - APP_ENV/NODE_ENV and the database variables, now
-        app = create_app()  # production without REDIS_URL: the throttle store is missing
+        app = create_app(settings=settings)
     except repo_db.ConfigError as exc:
         parser.exit(2, f"error: {exc}\n")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        # X-Forwarded-For/-Proto only from FORWARDED_ALLOW_IPS (default: nobody), so a client
+        # cannot choose the address the throttle counts by sending the header itself.
+        proxy_headers=settings.trusts_proxy,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
     return 0
 
 

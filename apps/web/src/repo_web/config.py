@@ -27,12 +27,21 @@ class WebSettings(ThrottleSettings):
     # Cookies carry `Secure` (HTTPS only) in production; None = decide from repo_db's environment.
     secure_cookies: bool | None = None
     page_size: int = Field(default=25, ge=1, le=200)
+    # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs
+    # or networks, "*" for any). Unset: nobody, so the address the throttle counts is the TCP
+    # peer's; uvicorn's own default would trust 127.0.0.1, i.e. any client on the same host.
+    forwarded_allow_ips: str = Field(default="", validation_alias="FORWARDED_ALLOW_IPS")
 
     @property
     def cookies_secure(self) -> bool:
         if self.secure_cookies is not None:
             return self.secure_cookies
         return repo_db.settings.is_production
+
+    @property
+    def trusts_proxy(self) -> bool:
+        """Whether uvicorn should read proxy headers at all (FORWARDED_ALLOW_IPS is set)."""
+        return bool(self.forwarded_allow_ips.strip())
 
 
 @lru_cache(maxsize=1)

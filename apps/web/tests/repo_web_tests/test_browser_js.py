@@ -6,6 +6,7 @@ A fixture page with the markup each module enhances is added to the real web app
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import threading
@@ -151,7 +152,11 @@ def test_typing_autosaves_the_form_with_its_csrf_field(
 
 
 def test_countdown_shows_the_time_left(page: Page) -> None:
-    expect(page.locator("[data-countdown]")).to_have_text("60:00", timeout=5000)
+    # The deadline is an hour after the fixture page was built; on a loaded machine the page
+    # may open seconds later, so the countdown reads 60:00 or a few seconds less (mm:ss).
+    expect(page.locator("[data-countdown]")).to_have_text(
+        re.compile(r"^(60:00|59:[0-5][0-9])$"), timeout=5000
+    )
     expect(page.locator("[data-countdown]")).not_to_have_attribute("data-warning", "")
 
 

@@ -17,10 +17,16 @@ A PostgreSQL URL is pooled (PgBouncer in transaction mode: no server-side prepar
 migrations and COPY go to ``DATABASE_DIRECT_URL``) when its host has ``-pooler`` (Neon) or it is
 declared pooled: ``DATABASE_POOLED=true`` or ``?pgbouncer=true``. ``DATABASE_READ_URL`` (optional)
 is a read replica for read-only units of work. See docs/operations.md.
+
+Every serving process (``python -m repo_api``, ``python -m repo_web``, ``python -m repo_ai``)
+calls :func:`start_or_exit` first: an unknown environment, SQLite in production or staging, or a
+missing production setting stops it with one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from enum import StrEnum
 from functools import lru_cache
 from typing import Literal
@@ -246,20 +252,24 @@ class DbSettings(BaseSettings):
         return db_type_of(self.url)
 
 
-def load_settings() -> DbSettings:
-    """Settings from the environment; an invalid variable is a ``ConfigError`` naming it.
+def describe_invalid_settings(exc: ValidationError) -> str:
+    """A settings ``ValidationError`` as one line naming the variables, never their values.
 
     pydantic's own message would repeat the rejected value, which may be a secret.
     """
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']).upper() or 'settings'}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False)
+    )
+    return f"invalid environment variable ({problems}; value not shown)"
+
+
+def load_settings() -> DbSettings:
+    """Settings from the environment; an invalid variable is a ``ConfigError`` naming it."""
     try:
         return DbSettings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']).upper() or 'settings'}: "
-            f"{error['msg']}"
-            for error in exc.errors(include_input=False, include_url=False)
-        )
-        raise ConfigError(f"invalid environment variable ({problems}; value not shown)") from None
+        raise ConfigError(describe_invalid_settings(exc)) from None
 
 
 @lru_cache(maxsize=1)
@@ -268,14 +278,56 @@ def get_settings() -> DbSettings:
     return load_settings()
 
 
+def check_serving(settings: DbSettings) -> None:
+    """What no serving process (api, web, ai worker) may start with, as a ``ConfigError``.
+
+    The environment and the database variables must parse (``settings.url`` refuses an unknown
+    environment, a malformed URL, production without a database URL), and production or staging
+    must not run on SQLite: one file on one host holds the real data, without the shared
+    database, backups and concurrent writers production needs.
+    """
+    url = settings.url
+    settings.read_url  # noqa: B018 - a malformed replica URL is refused now, not per request
+    if settings.is_production and url.get_backend_name() == "sqlite":
+        raise ConfigError(
+            f"the environment is {settings.environment} but DATABASE_URL is a SQLite database: "
+            "set DATABASE_URL (or NEON_DATABASE_URL without DATABASE_URL) to a PostgreSQL URL, "
+            "or set APP_ENV=development"
+        )
+
+
+def start_or_exit(*checks: Callable[[], object]) -> None:
+    """Start-up of every serving process: refuse a configuration it must not run with.
+
+    Runs :func:`check_serving` on the process-wide settings, then the process's own ``checks``
+    (e.g. the throttle store, the app's settings). The first ``ConfigError`` or settings
+    ``ValidationError`` is written to stderr as ONE line, ``error: <problem and what to set>``,
+    and the process exits with status 2: no traceback, no value of a variable.
+    """
+    try:
+        check_serving(get_settings())
+        for check in checks:
+            check()
+    except ConfigError as exc:
+        problem = str(exc)
+    except ValidationError as exc:
+        problem = describe_invalid_settings(exc)
+    else:
+        return
+    print(f"error: {problem}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
 __all__ = [
     "ENVIRONMENT_VARIABLES",
     "DbSettings",
     "POOLED_QUERY_PARAM",
     "DbType",
     "Environment",
+    "check_serving",
     "connectable_url",
     "db_type_of",
+    "describe_invalid_settings",
     "direct_url_from_pooler",
     "get_settings",
     "is_pooler_url",
@@ -283,4 +335,5 @@ __all__ = [
     "normalize_url",
     "parse_environment",
     "redact",
+    "start_or_exit",
 ]

@@ -7,7 +7,7 @@ import pytest
 import repo_db
 from repo_db import ConfigError
 from repo_db._engine import engine_options
-from repo_db.config import DbSettings, Environment, get_settings, load_settings
+from repo_db.config import DbSettings, Environment, check_serving, get_settings, load_settings
 
 SECRET = "s3cr3t-Pa55"
 NEON_POOLED = (
@@ -185,3 +185,26 @@ def test_invalid_variable_is_named_without_its_value(monkeypatch: pytest.MonkeyP
     message = str(caught.value)
     assert "DB_LOG_QUERIES" in message and "DB_POOL_SIZE" in message
     assert SECRET not in message and "many" not in message
+
+
+@pytest.mark.parametrize(
+    ("env", "refusal"),
+    [
+        ({}, None),  # development on SQLite
+        ({"node_env": "test", "database_url": "sqlite:///t.db"}, None),
+        ({"app_env": "production", "neon_database_url": NEON_POOLED}, None),
+        ({"app_env": "staging", "database_url": "postgresql://u@db.example.com/app"}, None),
+        ({"app_env": "production", "database_url": "sqlite:///x.db"}, "is a SQLite database"),
+        ({"node_env": "staging", "database_url": "sqlite:///x.db"}, "is a SQLite database"),
+        ({"app_env": "production"}, "NEON_DATABASE_URL is not set"),
+        ({"database_read_url": "nonsense"}, "DATABASE_READ_URL is not a valid database URL"),
+    ],
+)
+def test_check_serving_refuses_sqlite_in_production(
+    env: dict[str, str], refusal: str | None
+) -> None:
+    if refusal is None:
+        check_serving(settings(**env))
+    else:
+        with pytest.raises(ConfigError, match=refusal):
+            check_serving(settings(**env))

@@ -16,6 +16,7 @@ from repo_domain.validation import MAX_ID, SEARCH_QUERY_MAX
 from repo_web.config import WebSettings
 from repo_web.deps import AdminDep, DbDep
 from repo_web.forms import read_form
+from repo_web.notices import notice_for, notice_text
 from repo_web.templating import render
 
 ROLES = tuple(Role)
@@ -42,7 +43,9 @@ def users(
     """The search box's `q` goes to the domain as typed (it checks length and characters); a
     refusal is shown next to the box with status 422."""
     settings: WebSettings = request.app.state.settings
-    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    # Where a change returns to: this page without its notice, so an old notice is not repeated.
+    kept = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "notice"])
+    back = request.url.path + (f"?{kept}" if kept else "")
     try:
         page = accounts.list_users(
             session, actor=user.actor, query=q, after=after, limit=settings.page_size
@@ -74,7 +77,7 @@ def users(
         next_url=next_url,
         roles=ROLES,
         back=back,
-        notice=request.query_params.get("notice"),
+        notice=notice_text(request.query_params.get("notice")),
     )
 
 
@@ -85,7 +88,8 @@ def _back(target: str) -> str:
 @router.post("/users/{user_id}")
 async def update_user(request: Request, user_id: Id, session: DbDep, user: AdminDep) -> Response:
     """Role and (de)activation forms; the domain checks the role. A refusal (an unknown role,
-    an admin locking themselves out) comes back as a notice above the list."""
+    an admin locking themselves out) comes back as a notice above the list: its code travels in
+    the URL, the sentence comes from `repo_web.notices`."""
     form = await read_form(request)
     active = form.text("active")
     try:
@@ -99,5 +103,5 @@ async def update_user(request: Request, user_id: Id, session: DbDep, user: Admin
     except (Conflict, InvalidInput) as exc:
         target = _back(form.text("back"))
         sep = "&" if "?" in target else "?"
-        return RedirectResponse(f"{target}{sep}{urlencode({'notice': exc.message})}", 303)
+        return RedirectResponse(f"{target}{sep}{urlencode({'notice': notice_for(exc)})}", 303)
     return RedirectResponse(_back(form.text("back")), status_code=303)

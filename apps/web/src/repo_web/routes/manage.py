@@ -23,6 +23,7 @@ from repo_web import charts
 from repo_web.deps import AuthorDep, DbDep
 from repo_web.errors import error_page
 from repo_web.forms import Form, read_form
+from repo_web.notices import Notice, notice_text
 from repo_web.policy import SHOW_ANSWERS_LABELS, datetime_local
 from repo_web.templating import render
 
@@ -196,7 +197,7 @@ def _edit_page(
 def edit_page(request: Request, assessment_id: Id, session: DbDep, user: AuthorDep) -> Response:
     assessment = assessments.get_managed(session, actor=user.actor, assessment_id=assessment_id)
     view = assessments.load_view(session, assessment=assessment)
-    return _edit_page(request, view, notice=request.query_params.get("notice"))
+    return _edit_page(request, view, notice=notice_text(request.query_params.get("notice")))
 
 
 @router.post("/{assessment_id}")
@@ -218,7 +219,9 @@ async def update(request: Request, assessment_id: Id, session: DbDep, user: Auth
         except InvalidInput as exc:
             _settings_error(form, exc)
         else:
-            return RedirectResponse(f"/manage/{assessment_id}?notice=saved", status_code=303)
+            return RedirectResponse(
+                f"/manage/{assessment_id}?notice={Notice.SAVED}", status_code=303
+            )
     view = assessments.load_view(session, assessment=assessment)
     return _edit_page(request, view, values=form.values(), errors=form.errors, status_code=422)
 
@@ -414,7 +417,7 @@ async def _save_question(
             parsed.add_error(exc)
         else:
             return RedirectResponse(
-                f"/manage/{assessment_id}?notice=question-saved", status_code=303
+                f"/manage/{assessment_id}?notice={Notice.QUESTION_SAVED}", status_code=303
             )
     return _question_page(
         request,
@@ -463,7 +466,9 @@ async def move_question(
             question_id=question.id,
             position=target,
         )
-    return RedirectResponse(f"/manage/{assessment_id}?notice=question-moved", status_code=303)
+    return RedirectResponse(
+        f"/manage/{assessment_id}?notice={Notice.QUESTION_MOVED}", status_code=303
+    )
 
 
 @router.post("/{assessment_id}/questions/{position}/delete")
@@ -477,7 +482,9 @@ def delete_question(
     assessments.delete_question(
         session, actor=user.actor, assessment_id=assessment_id, question_id=question.id
     )
-    return RedirectResponse(f"/manage/{assessment_id}?notice=question-deleted", status_code=303)
+    return RedirectResponse(
+        f"/manage/{assessment_id}?notice={Notice.QUESTION_DELETED}", status_code=303
+    )
 
 
 @router.post("/{assessment_id}/publish")
@@ -485,14 +492,16 @@ def publish(request: Request, assessment_id: Id, session: DbDep, user: AuthorDep
     try:
         assessments.publish(session, actor=user.actor, assessment_id=assessment_id)
     except InvalidInput:
-        return RedirectResponse(f"/manage/{assessment_id}?notice=needs-questions", status_code=303)
-    return RedirectResponse(f"/manage/{assessment_id}?notice=published", status_code=303)
+        return RedirectResponse(
+            f"/manage/{assessment_id}?notice={Notice.NEEDS_QUESTIONS}", status_code=303
+        )
+    return RedirectResponse(f"/manage/{assessment_id}?notice={Notice.PUBLISHED}", status_code=303)
 
 
 @router.post("/{assessment_id}/archive")
 def archive(assessment_id: Id, session: DbDep, user: AuthorDep) -> Response:
     assessments.archive(session, actor=user.actor, assessment_id=assessment_id)
-    return RedirectResponse(f"/manage/{assessment_id}?notice=archived", status_code=303)
+    return RedirectResponse(f"/manage/{assessment_id}?notice={Notice.ARCHIVED}", status_code=303)
 
 
 @router.get("/{assessment_id}/preview")
@@ -507,7 +516,9 @@ def preview(
     assessment = assessments.get_managed(session, actor=user.actor, assessment_id=assessment_id)
     view = assessments.load_view(session, assessment=assessment)
     if not view.questions:
-        return RedirectResponse(f"/manage/{assessment_id}?notice=needs-questions", status_code=303)
+        return RedirectResponse(
+            f"/manage/{assessment_id}?notice={Notice.NEEDS_QUESTIONS}", status_code=303
+        )
     if q > len(view.questions):
         return error_page(request, 404, "This assessment has no question with that number.")
     question = view.questions[q - 1]
