@@ -1,7 +1,8 @@
 """Production refuses what it must, the same way in all three serving processes: an unknown
 environment, SQLite in production or staging, no database URL in production, and (for the api
-and the web, which need the throttle store) no Redis. Each is ONE line on stderr naming the
-problem and what to set, exit status 2, no traceback, no secret, nothing touched on disk.
+and the web, which need the throttle store) no Redis and no device-cookie secret. Each is ONE
+line on stderr naming the problem and what to set, exit status 2, no traceback, no secret,
+nothing touched on disk.
 
 The processes are the real ones (`python -m ...`): a refusal happens before any server or
 worker starts, so each run takes about the time of its imports."""
@@ -59,6 +60,16 @@ CASES = [
         "no-redis-in-production",
         {"APP_ENV": "production", "DATABASE_URL": UNREACHABLE_PG},
         "set REDIS_URL",
+        "api web",
+    ),
+    (
+        "no-device-cookie-secret-in-production",
+        {
+            "APP_ENV": "production",
+            "DATABASE_URL": UNREACHABLE_PG,
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+        },
+        "DEVICE_COOKIE_SECRET",
         "api web",
     ),
     (

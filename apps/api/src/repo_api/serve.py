@@ -101,8 +101,13 @@ SEED_REFUSED = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # Unknown environment, SQLite in production, production without Redis: one line, exit 2.
-    start_or_exit(get_settings, lambda: get_settings().throttle_storage_uri)
+    # Unknown environment, SQLite in production, production without Redis or without
+    # API_DEVICE_COOKIE_SECRET: one line, exit 2.
+    start_or_exit(
+        get_settings,
+        lambda: get_settings().throttle_storage_uri,
+        lambda: get_settings().device_cookie_key,
+    )
     settings = get_settings()
     args = build_parser(settings).parse_args(argv)
     configure_logging(level=args.log_level, json_logs=settings.json_logs)

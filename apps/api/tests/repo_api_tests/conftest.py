@@ -24,7 +24,9 @@ def make_settings(**overrides: Any) -> ApiSettings:
     values: dict[str, Any] = {
         "rate_limit_storage": "memory://",
         "login_rate_per_address": "10000/minute",
+        "login_rate_global": "10000/minute",
         "login_failures_per_account": "10000/minute",
+        "login_failures_per_device": "10000/minute",
         "register_rate_per_address": "10000/minute",
         "register_rate_per_account": "10000/minute",
     }

@@ -23,7 +23,7 @@ from repo_api.app import create_app
 from repo_api.config import ApiSettings
 from repo_api_tests.conftest import make_settings
 from repo_api_tests.helpers import PASSWORD, assert_error, make_user
-from repo_db import build_engine, unit_of_work
+from repo_db import ConfigError, build_engine, unit_of_work
 from repo_db.config import DbSettings
 from repo_db.models import User
 from repo_db.security import needs_rehash
@@ -50,6 +50,9 @@ def _client(db_engine: Engine, settings: ApiSettings) -> TestClient:
     return TestClient(
         create_app(engine=db_engine, settings=settings), raise_server_exceptions=False
     )
+
+
+DEVICE_SECRET = "a-device-cookie-secret-of-32-chars!"
 
 
 def _login(client: TestClient, email: str, password: str) -> Any:
@@ -130,6 +133,49 @@ def test_an_unreachable_rate_limiter_pauses_login_only(db_engine: Engine) -> Non
 def test_production_refuses_to_start_without_a_shared_throttle_store(db_engine: Engine) -> None:
     with pytest.raises(Exception, match="REDIS_URL"):
         create_app(engine=db_engine, settings=ApiSettings().overriding_environment(production=True))
+
+
+def test_production_refuses_to_start_without_a_device_cookie_secret(db_engine: Engine) -> None:
+    settings = ApiSettings(rate_limit_storage="memory://").overriding_environment(production=True)
+    with pytest.raises(ConfigError, match="API_DEVICE_COOKIE_SECRET"):
+        create_app(engine=db_engine, settings=settings)
+
+
+def test_a_trusted_device_logs_in_while_guessers_are_throttled_in_redis(
+    db_engine: Engine, redis_prefix: str
+) -> None:
+    """OWASP device cookies: the login response's `device_token`, sent back in the body of a
+    later login, keeps the owner logging in after 30 wrong passwords from the same address."""
+    settings = make_settings(
+        rate_limit_storage=REDIS_URL,
+        rate_limit_key_prefix=redis_prefix,
+        login_rate_per_address="30/minute",
+        login_failures_per_account="10 per 15 minutes",
+        login_failures_per_device="10 per 15 minutes",
+    )
+    owner = make_user(db_engine)
+    try:
+        with _client(db_engine, settings) as client:
+            first = _login(client, owner.email, PASSWORD)
+            assert first.status_code == 200, first.text
+            device_token = first.json()["device_token"]
+            assert owner.email.split("@")[0] not in device_token
+            statuses = [_login(client, owner.email, f"guess-{i}").status_code for i in range(30)]
+            assert statuses == [401] * 10 + [429] * 20
+            assert_error(_login(client, owner.email, PASSWORD), 429, "too_many_requests")
+            forged = device_token[:-3] + ("AAA" if not device_token.endswith("AAA") else "BBB")
+            for presented in (forged, "not-a-device-token"):
+                body = {"email": owner.email, "password": PASSWORD, "device_token": presented}
+                assert_error(client.post("/auth/login", json=body), 429, "too_many_requests")
+            trusted = {"email": owner.email, "password": PASSWORD, "device_token": device_token}
+            back = client.post("/auth/login", json=trusted)
+            assert back.status_code == 200, back.text
+            assert back.json()["user"]["email"] == owner.email
+            assert back.json()["device_token"] != device_token
+            typo = client.post("/auth/login", json={**trusted, "password": "owner-typo"})
+            assert_error(typo, 401, "invalid_credentials")
+    finally:
+        truncate_all(db_engine)
 
 
 # The same variables (after the app's prefix) as repo_web_tests/test_throttle_pages.py: the two
@@ -277,7 +323,9 @@ def test_security_headers_on_every_response(client: TestClient, db_engine: Engin
 
 
 def test_production_defaults_close_cors_and_docs(db_engine: Engine) -> None:
-    settings = ApiSettings(rate_limit_storage="memory://").overriding_environment(production=True)
+    settings = ApiSettings(
+        rate_limit_storage="memory://", device_cookie_secret=DEVICE_SECRET
+    ).overriding_environment(production=True)
     with _client(db_engine, settings) as client:
         for path in ("/docs", "/redoc", "/openapi.json"):
             assert_error(client.get(path), 404)
@@ -290,7 +338,10 @@ def test_production_defaults_close_cors_and_docs(db_engine: Engine) -> None:
         assert "access-control-allow-origin" not in health.headers
         assert health.headers["strict-transport-security"].startswith("max-age=")
     opened = ApiSettings(
-        rate_limit_storage="memory://", docs_enabled=True, cors_origins="https://app.example.org"
+        rate_limit_storage="memory://",
+        device_cookie_secret=DEVICE_SECRET,
+        docs_enabled=True,
+        cors_origins="https://app.example.org",
     ).overriding_environment(production=True)
     with _client(db_engine, opened) as client:
         assert client.get("/openapi.json").status_code == 200
@@ -334,6 +385,7 @@ def test_seed_is_refused_in_production(tmp_path: Any) -> None:
         # PostgreSQL (SQLite is refused in production by itself), unreachable: nothing may touch it.
         DATABASE_URL="postgresql://app@127.0.0.1:1/none",
         REDIS_URL=REDIS_URL,
+        API_DEVICE_COOKIE_SECRET=DEVICE_SECRET,  # a complete production set-up but for --seed
         PYTHONPATH=os.pathsep.join(os.path.abspath(p) for p in sys.path if p),
     )
     done = subprocess.run(

@@ -70,6 +70,47 @@ def test_two_processes_share_the_login_limit(tmp_path: Path, redis_prefix: str) 
     print(f"\ntwo processes, one Redis window: {statuses} then 429 on both")
 
 
+def test_an_owners_device_logs_in_through_one_process_while_guessed_at_through_another(
+    tmp_path: Path, redis_prefix: str
+) -> None:
+    """OWASP device cookies across processes: 30 wrong passwords through process a lock
+    untrusted clients out of the account in the shared Redis, while the owner's device token
+    (issued by either process, one secret) logs in through process b."""
+    env = {
+        "REDIS_URL": REDIS_URL,
+        "API_RATE_LIMIT_KEY_PREFIX": redis_prefix,
+        "API_DEVICE_COOKIE_SECRET": f"procs-{uuid.uuid4().hex}",
+        "API_LOGIN_FAILURES_PER_ACCOUNT": "10 per 15 minutes",
+    }
+    database = tmp_path / "shared.sqlite3"
+    with (
+        serve_api(tmp_path, sqlite_path=database, env=env, name="a") as attacked,
+        serve_api(
+            tmp_path, sqlite_path=database, env=env, args=("--no-migrate", "--no-seed"), name="b"
+        ) as owners,
+    ):
+        first = httpx.post(f"{attacked}/auth/login", json=DEMO_LEARNER, timeout=30)
+        assert first.status_code == 200, first.text
+        device_token = first.json()["device_token"]
+        statuses = Counter(
+            httpx.post(
+                f"{attacked}/auth/login",
+                json={**DEMO_LEARNER, "password": f"guess-{i}"},
+                timeout=30,
+            ).status_code
+            for i in range(30)
+        )
+        assert statuses == Counter({401: 10, 429: 20}), statuses
+        for base in (attacked, owners):  # untrusted: refused through both processes
+            refused = httpx.post(f"{base}/auth/login", json=DEMO_LEARNER, timeout=30)
+            assert refused.status_code == 429, refused.text
+        trusted = {**DEMO_LEARNER, "device_token": device_token}
+        back = httpx.post(f"{owners}/auth/login", json=trusted, timeout=30)
+        assert back.status_code == 200, back.text
+        assert back.json()["user"]["email"] == DEMO_LEARNER["email"]
+    print(f"\nattacker through a: {dict(statuses)}; owner's device through b: 200")
+
+
 async def _flood(base: str, token: str) -> tuple[Counter[int], list[float], int]:
     stop = time.monotonic() + FLOOD_SECONDS
     statuses: Counter[int] = Counter()
@@ -112,6 +153,7 @@ def test_login_flood_leaves_a_bystander_responsive(tmp_path: Path, redis_prefix:
         "REDIS_URL": REDIS_URL,
         "API_RATE_LIMIT_KEY_PREFIX": redis_prefix,
         "API_LOGIN_RATE_PER_ADDRESS": "100000/minute",
+        "API_LOGIN_RATE_GLOBAL": "100000/minute",
         "API_LOGIN_FAILURES_PER_ACCOUNT": "100000/minute",
     }
     with serve_api(tmp_path, sqlite_path=tmp_path / "flood.sqlite3", env=env) as base:

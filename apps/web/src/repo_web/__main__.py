@@ -34,8 +34,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for name, value in WEB_DB_DEFAULTS.items():
         os.environ.setdefault(name, value)
-    # Unknown environment, SQLite in production, production without Redis: one line, exit 2.
-    start_or_exit(get_settings, lambda: get_settings().throttle_storage_uri)
+    # Unknown environment, SQLite in production, production without Redis or without
+    # WEB_DEVICE_COOKIE_SECRET: one line, exit 2.
+    start_or_exit(
+        get_settings,
+        lambda: get_settings().throttle_storage_uri,
+        lambda: get_settings().device_cookie_key,
+    )
     settings = get_settings()
     try:
         # Every log line (uvicorn's and repo_db's too) through repo_observability: JSON lines

@@ -15,6 +15,7 @@ from repo_db.testing import truncate_all
 from repo_domain.throttle import ThrottleSettings
 from repo_web.app import create_app
 from repo_web.config import WebSettings
+from repo_web.routes.auth import DEVICE_COOKIE
 from repo_web_tests.helpers import PASSWORD, location, make_user, post
 
 
@@ -61,7 +62,9 @@ def test_login_is_throttled_per_client_address(clean: Engine) -> None:
     user = make_user(clean)
     with _client(clean, login_rate_per_address="2/minute") as client:
         assert location(post(client, "/login", {"email": user.email, "password": PASSWORD}))
-        client.cookies.delete("session")
+        # Changed with device cookies: this browser is now a trusted device of the user, whose
+        # attempts count per address *and account*; forget it to be an untrusted client again.
+        client.cookies.clear()
         assert post(client, "/login", {"email": "x@example.test", "password": "nope-nope"})
         _assert_throttled(post(client, "/login", {"email": user.email, "password": PASSWORD}))
 
@@ -104,3 +107,61 @@ def test_the_throttle_comes_from_the_shared_settings_class(
     assert throttle.login_failures_per_account == parse("3 per 10 minutes")
     assert throttle.register_per_address == parse("4/hour")
     assert throttle.register_per_account == parse("2/hour")
+
+
+def _device_set_cookie(response: httpx.Response) -> str:
+    [header] = [
+        value
+        for value in response.headers.get_list("set-cookie")
+        if value.startswith(f"{DEVICE_COOKIE}=")
+    ]
+    return header
+
+
+def test_a_browser_that_logged_in_keeps_logging_in_after_30_wrong_passwords(clean: Engine) -> None:
+    """OWASP device cookies: the attacker (another browser, the same address) gets 429 after
+    the account's untrusted failures; the owner's browser, with its device cookie, logs in."""
+    owner = make_user(clean)
+    settings = WebSettings(
+        secure_cookies=False,
+        rate_limit_storage="memory://",
+        login_rate_per_address="30/minute",
+        login_failures_per_account="10 per 15 minutes",
+    )
+    app = create_app(engine=clean, settings=settings)
+    with (
+        TestClient(app, raise_server_exceptions=False, follow_redirects=False) as browser,
+        TestClient(app, raise_server_exceptions=False, follow_redirects=False) as attacker,
+    ):
+        first = post(browser, "/login", {"email": owner.email, "password": PASSWORD})
+        assert location(first) == "/dashboard"
+        cookie = _device_set_cookie(first).lower()
+        for attribute in ("httponly", "path=/login", f"max-age={365 * 24 * 3600}", "strict"):
+            assert attribute in cookie, cookie
+        assert owner.email.split("@")[0].lower() not in cookie
+        assert post(browser, "/logout").status_code == 303
+
+        statuses = [
+            post(attacker, "/login", {"email": owner.email, "password": f"guess-{i}"}).status_code
+            for i in range(30)
+        ]
+        assert statuses == [422] * 10 + [429] * 20
+        _assert_throttled(post(attacker, "/login", {"email": owner.email, "password": PASSWORD}))
+        # A made-up device cookie is no device: still untrusted.
+        attacker.cookies.set(DEVICE_COOKIE, "made-up.cookie", path="/login")
+        _assert_throttled(post(attacker, "/login", {"email": owner.email, "password": PASSWORD}))
+
+        again = post(browser, "/login", {"email": owner.email, "password": PASSWORD})
+        assert location(again) == "/dashboard", again.text[:300]
+        assert browser.get("/dashboard").status_code == 200
+
+
+def test_the_device_cookie_is_secure_when_cookies_are(clean: Engine) -> None:
+    user = make_user(clean)
+    settings = WebSettings(secure_cookies=True, rate_limit_storage="memory://")
+    app = create_app(engine=clean, settings=settings)
+    # https: the Secure CSRF cookie must come back for the form to be accepted.
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        response = post(client, "/login", {"email": user.email, "password": PASSWORD})
+        assert location(response) == "/dashboard"
+        assert "secure" in _device_set_cookie(response).lower()

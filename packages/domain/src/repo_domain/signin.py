@@ -16,10 +16,12 @@ checks it runs inline are microseconds of string work).
 
 The order of the steps is the rule and exists only here:
 
-* log in: input checks, per-address and per-account throttle, read the credentials, Argon2 with
-  no unit open (unknown accounts verify against a dummy hash), a failure counts against the
-  account, a right password of an active account gets a token and, when the Argon2 parameters
-  changed, a fresh hash.
+* log in: input checks, the device cookie checked (valid for this account or untrusted), the
+  throttle (per address; a trusted device against its own lockout, an untrusted client against
+  the global limit and the account's untrusted failures: `repo_domain.throttle`), read the
+  credentials, Argon2 with no unit open (unknown accounts verify against a dummy hash), a failure
+  counts against the device or, untrusted, the account; a right password of an active account
+  gets a token, a fresh device cookie and, when the Argon2 parameters changed, a fresh hash.
 * sign up: input checks (display name, email spelling, password policy), throttle, Argon2, create
   a learner. A taken email gets the same answer after the same work: `sign_up` returns normally,
   so nobody can find out who has an account.
@@ -31,13 +33,13 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
-from repo_db.models import Role
+from repo_db.models import Role, User
 from repo_db.security import hash_password
 from repo_domain import accounts
 from repo_domain.accounts import IssuedToken, NewAccount
@@ -50,6 +52,17 @@ T = TypeVar("T")
 SIGN_UP_ACCEPTED = (
     "If this address can be registered, the account now exists: log in with your password."
 )
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedIn:
+    """A successful log-in: the bearer token and, for the client to keep and present on later
+    log-ins, a fresh device cookie of the account (`repo_domain.device_cookies`)."""
+
+    token: str
+    expires_at: datetime
+    user: User
+    device_token: str
 
 
 class Offload(Protocol):
@@ -79,15 +92,22 @@ class AccountService:
     run_io: Offload = run_inline
     run_argon2: Offload = run_inline
 
-    async def log_in(self, *, email: str, password: str, address: str) -> IssuedToken:
-        """A fresh token for the right password of an active account.
+    async def log_in(
+        self, *, email: str, password: str, address: str, device_token: str | None = None
+    ) -> LoggedIn:
+        """A fresh token and device cookie for the right password of an active account.
 
-        Raises `InvalidInput` (cannot be a credential), `TooManyRequests` / `ServiceUnavailable`
-        (throttled / throttle store down) and `Unauthorized` (wrong email or password, the same
-        for an unknown, a deactivated or a wrongly typed account)."""
+        `device_token` is the device cookie the client presents, if any (anything that is not a
+        valid one of this account counts as none). Raises `InvalidInput` (cannot be a
+        credential), `TooManyRequests` / `ServiceUnavailable` (throttled / throttle store down)
+        and `Unauthorized` (wrong email or password, the same for an unknown, a deactivated or a
+        wrongly typed account)."""
         attempt = accounts.check_log_in(email=email, password=password)
         key = attempt.throttle_key
-        await self.run_io(partial(self.throttle.check_login, address=address, account=key))
+        presented = self.throttle.devices.device(device_token, account=key)  # HMAC: inline
+        device = await self.run_io(
+            partial(self.throttle.check_login, address=address, account=key, device=presented)
+        )
         credentials = accounts.UNKNOWN_ACCOUNT
         if attempt.email is not None:
             credentials = await self.run_io(partial(self._credentials, attempt.email))
@@ -95,9 +115,15 @@ class AccountService:
             partial(accounts.verify_credentials, credentials, attempt.password)
         )
         if not verdict.ok:
-            await self.run_io(partial(self.throttle.login_failed, account=key))
+            await self.run_io(partial(self.throttle.login_failed, account=key, device=device))
             raise Unauthorized("wrong email or password", code="invalid_credentials")
-        return await self.run_io(partial(self._issue, credentials, verdict.new_hash))
+        issued = await self.run_io(partial(self._issue, credentials, verdict.new_hash))
+        return LoggedIn(
+            token=issued.token,
+            expires_at=issued.expires_at,
+            user=issued.user,
+            device_token=self.throttle.devices.issue(account=key),
+        )
 
     async def sign_up(self, *, email: str, password: str, display_name: str, address: str) -> None:
         """Create a learner account (self-service never chooses a role).
@@ -135,4 +161,11 @@ class AccountService:
             )
 
 
-__all__ = ["SIGN_UP_ACCEPTED", "AccountService", "Offload", "UnitFactory", "run_inline"]
+__all__ = [
+    "SIGN_UP_ACCEPTED",
+    "AccountService",
+    "LoggedIn",
+    "Offload",
+    "UnitFactory",
+    "run_inline",
+]

@@ -40,7 +40,9 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 def service(engine: Engine, **rates: str) -> AccountService:
     defaults = {
         "login_per_address": "1000/minute",
+        "login_global": "1000/minute",
         "login_failures_per_account": "1000/minute",
+        "login_failures_per_device": "1000/minute",
         "register_per_address": "1000/minute",
         "register_per_account": "1000/minute",
     }
@@ -273,23 +275,183 @@ def test_new_account_problems_lists_every_field(engine: Engine) -> None:
     assert [p.field for p in problems] == ["display_name", "email", "password"]
 
 
-def test_failed_log_ins_lock_the_account_even_for_the_right_password(engine: Engine) -> None:
+def log_in(
+    accounts_service: AccountService,
+    email: str,
+    password: str,
+    *,
+    address: str = ADDRESS,
+    device_token: str | None = None,
+) -> repo_domain.signin.LoggedIn:
+    return run(
+        accounts_service.log_in(
+            email=email, password=password, address=address, device_token=device_token
+        )
+    )
+
+
+def test_failed_untrusted_log_ins_lock_untrusted_clients_out_even_for_the_right_password(
+    engine: Engine,
+) -> None:
+    """Changed with device cookies: the lockout now applies to untrusted clients only (a client
+    that presents no device cookie of the account), which is every client in this test."""
     add_user(engine, "ada@example.com")
     add_user(engine, "bob@example.com")
     accounts_service = service(engine, login_failures_per_account="3 per 15 minutes")
     for _ in range(3):
         with pytest.raises(Unauthorized):
-            run(
-                accounts_service.log_in(
-                    email="ada@example.com", password="wrong-guess", address=ADDRESS
-                )
-            )
+            log_in(accounts_service, "ada@example.com", "wrong-guess")
     with pytest.raises(TooManyRequests) as caught:
-        run(accounts_service.log_in(email="ADA@example.com", password=PASSWORD, address=ADDRESS))
+        log_in(accounts_service, "ADA@example.com", PASSWORD)
     assert 1 <= caught.value.retry_after <= 15 * 60
-    assert run(
-        accounts_service.log_in(email="bob@example.com", password=PASSWORD, address=ADDRESS)
-    ).token
+    assert log_in(accounts_service, "bob@example.com", PASSWORD).token
+
+
+def test_a_log_in_issues_a_device_cookie_that_names_no_account(engine: Engine) -> None:
+    add_user(engine, "ada@example.com")
+    accounts_service = service(engine)
+    first = log_in(accounts_service, "ada@example.com", PASSWORD)
+    again = log_in(accounts_service, "ada@example.com", PASSWORD, device_token=first.device_token)
+    assert first.device_token != again.device_token  # a fresh one per log-in
+    assert "ada" not in first.device_token.lower()
+    devices = accounts_service.throttle.devices
+    assert devices.device(first.device_token, account="ada@example.com")
+    assert devices.device(first.device_token, account="bob@example.com") is None
+
+
+@pytest.mark.parametrize("attacker", ["many-addresses", "the-owners-address"])
+def test_a_trusted_device_keeps_logging_in_while_guessers_get_429(
+    engine: Engine, attacker: str
+) -> None:
+    """OWASP device cookies: 30 wrong passwords from untrusted sources lock untrusted clients
+    out of the account, never the owner's device, even from the owner's own address (a shared
+    NAT, the same host) with the default per-address limit."""
+    add_user(engine, "ada@example.com")
+    accounts_service = service(
+        engine, login_failures_per_account="10 per 15 minutes", login_per_address="30/minute"
+    )
+    owner = log_in(accounts_service, "ada@example.com", PASSWORD, address="198.51.100.7")
+    statuses: list[str] = []
+    for i in range(30):
+        address = f"203.0.113.{i}" if attacker == "many-addresses" else "198.51.100.7"
+        try:
+            log_in(accounts_service, "ada@example.com", f"guess-{i}", address=address)
+        except Unauthorized:
+            statuses.append("401")
+        except TooManyRequests:
+            statuses.append("429")
+    assert statuses == ["401"] * 10 + ["429"] * 20
+    with pytest.raises(TooManyRequests):  # untrusted, even with the right password
+        log_in(accounts_service, "ada@example.com", PASSWORD, address="203.0.113.99")
+    back = log_in(
+        accounts_service,
+        "ada@example.com",
+        PASSWORD,
+        address="198.51.100.7",
+        device_token=owner.device_token,
+    )
+    assert back.token and back.user.email == "ada@example.com"
+    # The owner's own typo on the trusted device is a plain 401, not a 429.
+    with pytest.raises(Unauthorized):
+        log_in(
+            accounts_service,
+            "ada@example.com",
+            "owner-typo",
+            address="198.51.100.7",
+            device_token=back.device_token,
+        )
+
+
+@pytest.mark.parametrize("which", ["forged", "other-account", "garbage", "too-long"])
+def test_a_forged_or_foreign_device_cookie_counts_as_untrusted(engine: Engine, which: str) -> None:
+    add_user(engine, "ada@example.com")
+    add_user(engine, "eve@example.com")
+    accounts_service = service(engine, login_failures_per_account="2 per 15 minutes")
+    eves = log_in(accounts_service, "eve@example.com", PASSWORD).device_token
+    nonce, signature = eves.split(".")
+    presented = {
+        "forged": f"{nonce}.{signature[:-2]}{'AA' if not signature.endswith('AA') else 'BB'}",
+        "other-account": eves,  # a valid cookie, but of the attacker's own account
+        "garbage": "not-a-device-cookie",
+        "too-long": eves + "x" * 200,
+    }[which]
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            log_in(accounts_service, "ada@example.com", "wrong-guess", device_token=presented)
+    with pytest.raises(TooManyRequests):
+        log_in(accounts_service, "ada@example.com", PASSWORD, device_token=presented)
+
+
+def test_a_device_cookie_of_another_secret_counts_as_untrusted(engine: Engine) -> None:
+    add_user(engine, "ada@example.com")
+    elsewhere = Throttle("memory://", rates=ThrottleRates(), key_prefix="x", device_secret="s" * 32)
+    token = elsewhere.devices.issue(account="ada@example.com")
+    accounts_service = service(engine, login_failures_per_account="1 per 15 minutes")
+    with pytest.raises(Unauthorized):
+        log_in(accounts_service, "ada@example.com", "wrong-guess", device_token=token)
+    with pytest.raises(TooManyRequests):
+        log_in(accounts_service, "ada@example.com", PASSWORD, device_token=token)
+
+
+def test_a_device_over_its_own_limit_is_locked_out_and_then_untrusted(engine: Engine) -> None:
+    add_user(engine, "ada@example.com")
+    accounts_service = service(
+        engine,
+        login_failures_per_device="3 per 15 minutes",
+        login_failures_per_account="2 per 15 minutes",
+    )
+    device = log_in(accounts_service, "ada@example.com", PASSWORD).device_token
+    second_browser = log_in(accounts_service, "ada@example.com", PASSWORD).device_token
+    # Untrusted guessers exhaust the account's untrusted failures first.
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            log_in(accounts_service, "ada@example.com", "wrong-guess", address="203.0.113.1")
+    # The device has 3 failures of its own (trusted: the account's lockout does not apply).
+    for _ in range(3):
+        with pytest.raises(Unauthorized):
+            log_in(accounts_service, "ada@example.com", "stolen-device", device_token=device)
+    # Now on the lockout list: untrusted, so the account's untrusted lockout applies to it.
+    with pytest.raises(TooManyRequests):
+        log_in(accounts_service, "ada@example.com", PASSWORD, device_token=device)
+    # The owner's other device is not affected.
+    assert log_in(accounts_service, "ada@example.com", PASSWORD, device_token=second_browser)
+
+
+def test_a_locked_out_device_is_untrusted_but_not_refused_by_itself(engine: Engine) -> None:
+    """A device on the lockout list is an untrusted client like any other: while the account's
+    untrusted failures are below their limit, the right password still works (and brings a
+    fresh, trusted device cookie)."""
+    add_user(engine, "ada@example.com")
+    accounts_service = service(
+        engine,
+        login_failures_per_device="2 per 15 minutes",
+        login_failures_per_account="5 per 15 minutes",
+    )
+    device = log_in(accounts_service, "ada@example.com", PASSWORD).device_token
+    throttle = accounts_service.throttle
+    nonce = throttle.devices.device(device, account="ada@example.com")
+    assert nonce is not None
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            log_in(accounts_service, "ada@example.com", "wrong-guess", device_token=device)
+    assert throttle.check_login(address=ADDRESS, account="ada@example.com", device=nonce) is None
+    fresh = log_in(accounts_service, "ada@example.com", PASSWORD, device_token=device)
+    fresh_nonce = throttle.devices.device(fresh.device_token, account="ada@example.com")
+    assert fresh_nonce is not None
+    assert throttle.check_login(address=ADDRESS, account="ada@example.com", device=fresh_nonce)
+
+
+def test_the_global_limit_counts_untrusted_attempts_only(engine: Engine) -> None:
+    add_user(engine, "ada@example.com")
+    add_user(engine, "bob@example.com")
+    accounts_service = service(engine, login_global="3/minute")
+    device = log_in(accounts_service, "ada@example.com", PASSWORD).device_token
+    for i in range(2):
+        with pytest.raises(Unauthorized):
+            log_in(accounts_service, f"nobody{i}@example.com", "wrong-guess")
+    with pytest.raises(TooManyRequests):
+        log_in(accounts_service, "bob@example.com", PASSWORD, address="192.0.2.200")
+    assert log_in(accounts_service, "ada@example.com", PASSWORD, device_token=device).token
 
 
 def test_sign_up_is_throttled_per_address_before_any_work(engine: Engine) -> None:

@@ -66,13 +66,20 @@ async def register(
     },
 )
 async def login(body: LoginRequest, request: Request, service: AccountsDep) -> TokenPublic:
+    """A bearer token and a device token. Send the device token back in the body of later
+    logins (`device_token`): the client is then trusted and keeps logging in while untrusted
+    clients of the account are throttled (429)."""
     issued = await service.log_in(
-        email=body.email, password=body.password, address=client_address(request)
+        email=body.email,
+        password=body.password,
+        address=client_address(request),
+        device_token=body.device_token,
     )
     return TokenPublic(
         access_token=issued.token,
         expires_at=issued.expires_at,
         user=UserPublic.model_validate(issued.user),
+        device_token=issued.device_token,
     )
 
 

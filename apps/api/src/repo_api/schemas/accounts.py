@@ -38,6 +38,11 @@ class UserPublic(ORMModel):
 class LoginRequest(BaseModel):
     email: str
     password: str
+    device_token: str | None = Field(
+        default=None,
+        description="The `device_token` of an earlier successful login to this account: the "
+        "client is then a trusted device, which guessing from elsewhere cannot lock out.",
+    )
 
 
 class RegistrationAccepted(BaseModel):
@@ -52,3 +57,7 @@ class TokenPublic(BaseModel):
     token_type: Literal["bearer"] = "bearer"
     expires_at: UtcDatetime
     user: UserPublic
+    device_token: str = Field(
+        description="Keep it (long-lived, for this account) and send it as `device_token` in "
+        "later login bodies (OWASP device cookies; see the README's Throttling)."
+    )

@@ -2,10 +2,12 @@
 
 Log-in and sign-up are `repo_domain.signin.AccountService`, the same account flow as the API's
 (throttled per client address and per account: a 429 page with Retry-After; a taken email gets
-the same answer after the same Argon2 work). This module only translates: form fields in, a
-domain `InvalidInput` becomes an error next to its field (422), a wrong password the one
-"Wrong email or password." message. Neither route takes the per-request unit of work: Argon2
-runs in a worker thread with no connection checked out.
+the same answer after the same Argon2 work). A successful log-in sets the device cookie
+(`DEVICE_COOKIE`, OWASP device cookies): the browser presents it on later log-ins and stays
+trusted for that account while guessing from elsewhere locks untrusted clients out. This
+module only translates: form fields in, a domain `InvalidInput` becomes an error next to its
+field (422), a wrong password the one "Wrong email or password." message. Neither route takes
+the per-request unit of work: Argon2 runs in a worker thread with no connection checked out.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from repo_web.templating import render
 router = APIRouter()
 
 WRONG_CREDENTIALS = "Wrong email or password."  # never says which of the two was wrong
+DEVICE_COOKIE = "device"
+DEVICE_COOKIE_MAX_AGE = 365 * 24 * 3600  # a year: the browser stays a known device
 
 
 def client_address(request: Request) -> str:
@@ -45,8 +49,19 @@ def _add_error(form: Form, exc: InvalidInput, *, default_field: str) -> None:
     form.errors.setdefault(exc.field or default_field, message)
 
 
-def _set_session(request: Request, response: Response, token: str) -> None:
+def _set_session(request: Request, response: Response, token: str, device_token: str) -> None:
     settings: WebSettings = request.app.state.settings
+    # Only the log-in form needs it (path), never a script (HttpOnly) nor another site (strict);
+    # logging out keeps it: the browser is still the owner's.
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device_token,
+        max_age=DEVICE_COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=settings.cookies_secure,
+        path="/login",
+    )
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -95,7 +110,10 @@ async def login(request: Request, service: AccountsDep) -> Response:
         try:
             # Throttled first: TooManyRequests (429 page) or ServiceUnavailable (503).
             issued = await service.log_in(
-                email=email, password=password, address=client_address(request)
+                email=email,
+                password=password,
+                address=client_address(request),
+                device_token=request.cookies.get(DEVICE_COOKIE),
             )
         except InvalidInput as exc:
             _add_error(form, exc, default_field="email")
@@ -103,7 +121,7 @@ async def login(request: Request, service: AccountsDep) -> Response:
             form.errors["password"] = WRONG_CREDENTIALS
         else:
             response = RedirectResponse(target, status_code=303)
-            _set_session(request, response, issued.token)
+            _set_session(request, response, issued.token, issued.device_token)
             return response
     return render(
         request,
