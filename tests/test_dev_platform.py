@@ -55,7 +55,9 @@ class Launcher:
         raise AssertionError(f"no {what} within {timeout}s:\n{self.output}")
 
     def server_pids(self, app: str) -> list[str]:
-        pattern = re.compile(rf"^{app} +\| INFO: +Started server process \[(\d+)\]")
+        # uvicorn's own line ("INFO:     Started server process [N]") or the same message
+        # through repo_observability's log format (the web logs through it).
+        pattern = re.compile(rf"^{app} +\| .*\bStarted server process \[(\d+)\]")
         return [m.group(1) for line in self.lines if (m := pattern.match(line))]
 
 

@@ -21,6 +21,8 @@ from repo_web.security import CSRF_FIELD
 from repo_web_tests.helpers import PASSWORD, csrf_token, log_in, make_assessment, make_user
 
 MIB = 1024 * 1024
+# Production settings need the device-cookie secret (repo_domain.throttle refuses to start without).
+DEVICE_SECRET = "edge-pages-test-device-cookie-secret-0123456789"
 
 
 @pytest.fixture(autouse=True)
@@ -125,7 +127,9 @@ def test_logged_in_pages_carry_no_store_and_static_files_do_not(
 
 
 def test_hsts_in_production_only(db_engine: Engine) -> None:
-    base = WebSettings(secure_cookies=False, rate_limit_storage="memory://")
+    base = WebSettings(
+        secure_cookies=False, rate_limit_storage="memory://", device_cookie_secret=DEVICE_SECRET
+    )
     for production in (True, False):
         settings = base.overriding_environment(production=production)
         with TestClient(create_app(engine=db_engine, settings=settings)) as client:
@@ -158,7 +162,7 @@ def test_an_error_during_sign_up_leaves_no_secret_in_production_logs(
 
     monkeypatch.setattr(AccountService, "sign_up", failing_sign_up)
     settings = WebSettings(
-        secure_cookies=False, rate_limit_storage="memory://"
+        secure_cookies=False, rate_limit_storage="memory://", device_cookie_secret=DEVICE_SECRET
     ).overriding_environment(production=True)
     password = "Unique-Secret-Passw0rd-7319"
     session_cookie = "session-cookie-value-5521"
