@@ -22,7 +22,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from repo_api.config import ApiSettings
-from repo_api.schemas.common import MAX_ID
 from repo_api.security import AuthBulkheads
 from repo_db import unit_of_work
 from repo_domain import accounts
@@ -30,6 +29,7 @@ from repo_domain.common import Actor
 from repo_domain.errors import Forbidden, Unauthorized
 from repo_domain.signin import AccountService
 from repo_domain.throttle import Throttle
+from repo_domain.validation import MAX_ID
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

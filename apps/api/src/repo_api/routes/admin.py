@@ -8,8 +8,9 @@ from fastapi import APIRouter, Path, Query
 
 from repo_api.deps import AdminDep, PageDep, SessionDep
 from repo_api.schemas.accounts import UserPublic, UserUpdate
-from repo_api.schemas.common import MAX_ID, ErrorBody, Page
+from repo_api.schemas.common import ErrorBody, Page
 from repo_domain import accounts
+from repo_domain.validation import MAX_ID
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

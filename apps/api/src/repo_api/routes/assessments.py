@@ -17,11 +17,11 @@ from repo_api.schemas.assessments import (
     QuestionCreate,
     QuestionMove,
 )
-from repo_api.schemas.common import MAX_ID, ErrorBody, Page
+from repo_api.schemas.common import ErrorBody, Page
 from repo_db.models import AnswerOption, Assessment, AssessmentStatus, Question
 from repo_domain import assessments, stats
 from repo_domain.assessments import AssessmentView, OptionSpec, QuestionSpec
-from repo_domain.validation import SEARCH_QUERY_MAX
+from repo_domain.validation import MAX_ID, SEARCH_QUERY_MAX
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
 

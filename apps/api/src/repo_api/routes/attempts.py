@@ -16,9 +16,10 @@ from repo_api.schemas.attempts import (
     ResultPublic,
     SubmitPublic,
 )
-from repo_api.schemas.common import MAX_ID, ErrorBody, Page
+from repo_api.schemas.common import ErrorBody, Page
 from repo_domain import attempts
 from repo_domain.attempts import Answer
+from repo_domain.validation import MAX_ID
 
 router = APIRouter(tags=["attempts"])
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from repo_api.deps import ActorDep, PageDep, SessionDep
 from repo_api.schemas.attempts import ResultPublic
-from repo_api.schemas.common import MAX_ID, ErrorBody, Page
+from repo_api.schemas.common import ErrorBody, Page
 from repo_api.schemas.reviews import (
     FeedbackPublic,
     NextQuestionPublic,
@@ -18,6 +18,7 @@ from repo_api.schemas.reviews import (
     ReviewItemPublic,
 )
 from repo_domain import attempts, grading
+from repo_domain.validation import MAX_ID
 
 router = APIRouter(tags=["reviews"])
 

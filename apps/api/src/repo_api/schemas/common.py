@@ -7,8 +7,6 @@ from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from repo_domain.validation import MAX_ID
-
 
 def _as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything is stored in UTC, so say so on the wire."""
@@ -16,22 +14,6 @@ def _as_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
-
-DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
-
-
-def _storable(value: str) -> str:
-    """PostgreSQL rejects NUL bytes and UTF-8 cannot encode lone surrogates: refuse both as 422."""
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    return value
-
-
-SafeStr = Annotated[str, AfterValidator(_storable)]
 
 T = TypeVar("T")
 
