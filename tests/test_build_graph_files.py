@@ -6,11 +6,11 @@ file that falls out of the graph lands without any test running again in affecte
 (`--changed-since ... --changed-dependents=transitive`), locally and in CI.
 
 The check makes the issue's measurement (a one-line edit, then `./pants --changed-since=HEAD
---changed-dependents=transitive --filter-target-type=python_test,javascript_test list`) for all the
-files in one Pants run instead of one run each (about 40 runs, minutes): it edits them all at
-once and asks for `peek` instead of `list`, which gives each affected target with its type,
-sources and dependencies. Every target that an edit of one of the files selects is in that
-output, so walking its reverse edges from a file's owners gives that file's own selection.
+--changed-dependents=transitive --filter-target-type=python_test,javascript_test list`) for all
+the files in one Pants run instead of one run per file: it edits them all at once and asks for
+`peek` instead of `list`, which gives each affected target with its type, sources and
+dependencies. Every target that an edit of one of the files selects is in that output, so
+walking its reverse edges from a file's owners gives that file's own selection.
 """
 
 from __future__ import annotations
