@@ -33,13 +33,12 @@ CHANGED = ("--changed-since=HEAD", "--changed-dependents=transitive")
 def _is_checked(path: str) -> bool:
     """Files whose edit must select a test.
 
-    Not checked: Python modules (import inference places them), BUILD files (they declare the
-    targets; an edit re-selects the dependents of what they declare) and Markdown, which people
-    read; a README that a test does read (apps/api, packages/db) is owned by a `files` target
-    that the test depends on, so that it is in the test's sandbox at all.
+    Not checked: Python modules (import inference places them) and BUILD files (they declare the
+    targets; an edit re-selects the dependents of what they declare). The READMEs are checked:
+    each app's and package's README is owned by a `files` target that a test reading it depends on.
     """
     name = PurePosixPath(path).name
-    return not (name.endswith((".py", ".md")) or name == "BUILD")
+    return not (name.endswith(".py") or name == "BUILD")
 
 
 def checked_files(repo: Path) -> list[str]:
