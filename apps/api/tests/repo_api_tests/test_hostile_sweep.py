@@ -518,7 +518,10 @@ def test_error_bodies_never_echo_input(client: TestClient, db_engine: Engine) ->
     every operation: an error answer (4xx/5xx) must not carry it back. pydantic's own messages
     used to quote it (email-validator names the characters it refused) and its `input`/`ctx`
     are the value itself. A 2xx that stores and returns what was sent (a title) is not an error
-    body and is not counted."""
+    body and is not counted. Error bodies do not depend on the database: it runs once, on
+    PostgreSQL, to keep the file within its time limit on a busy 2-core machine."""
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("the echo sweep runs once, on PostgreSQL")
     world = _world(client, db_engine)
     tally = Tally("echo")
     values = world.path_values()
