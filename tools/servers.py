@@ -271,33 +271,28 @@ def spawn(
     argv: Sequence[str],
     *,
     log: Path | None = None,
-    env: dict[str, str] | None = None,
-    cwd: Path | None = None,
     stop_signal: int = signal.SIGTERM,
     grace_s: float = GRACE_S,
-) -> subprocess.Popen[bytes]:
-    """Start a server in its own process group, registered; output to ``log`` (else discarded)."""
-    out = log.open("wb") if log is not None else subprocess.DEVNULL
+    **popen: Any,
+) -> subprocess.Popen[Any]:
+    """Start a server in its own process group, registered. Output goes to ``log`` if given,
+    else where ``popen`` (``subprocess.Popen``'s keywords: env, cwd, stdout, text...) says."""
+    popen.setdefault("stdin", subprocess.DEVNULL)
+    out = log.open("wb") if log is not None else None
+    if out is not None:
+        popen.update(stdout=out, stderr=subprocess.STDOUT)
     try:
-        proc = subprocess.Popen(
-            list(argv),
-            env=env,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        proc = subprocess.Popen(list(argv), start_new_session=True, **popen)
     finally:
-        if log is not None:
-            out.close()  # type: ignore[union-attr]
+        if out is not None:
+            out.close()
     _process_keys[proc.pid] = register(
         name, pgid=proc.pid, stop_signal=stop_signal, grace_s=grace_s
     )
     return proc
 
 
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[Any]) -> None:
     """Stop a process from :func:`spawn` and everything in its group; reap it."""
     key = _process_keys.pop(proc.pid, None)
     if key is not None:
@@ -312,7 +307,7 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running(name: str, argv: Sequence[str], **kw: Any) -> Iterator[subprocess.Popen[bytes]]:
+def running(name: str, argv: Sequence[str], **kw: Any) -> Iterator[subprocess.Popen[Any]]:
     proc = spawn(name, argv, **kw)
     try:
         yield proc
