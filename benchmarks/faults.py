@@ -10,6 +10,13 @@ Meanwhile the schedule injects, one after the other: a PostgreSQL restart (``pg_
 fast``), SIGKILL of one API worker process, SIGKILL of one AI worker while it holds grading leases,
 a PgBouncer restart, and optionally ``pg_ctl restart -m immediate`` (crash recovery).
 
+Each fault strikes at a state the run creates and checks, never at a moment guessed by sleeping:
+the AI worker is killed only once it reports, through its test-only hold switch
+(``AI_TEST_ONLY_HOLD_AFTER_CLAIM``, repo_ai/hold_switch.py), that it holds jobs it has just
+claimed, and those claims are confirmed in the database first; after an API-process kill the run
+waits for uvicorn's replacement process. Every server is a ``tools.servers`` server: stopped when
+the run ends, fails or is interrupted, and by a watchdog process if this one is killed outright.
+
 Clients behave like a careful real client: a 503 is retried after its Retry-After, a connection
 error after a short pause; a submit answered 409 ``already_submitted`` after an attempt whose
 outcome was unknown (503 or lost connection) is the answer to that attempt, not an error.
@@ -30,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import shutil
 import signal
@@ -42,22 +50,21 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import text
 
-from benchmarks.api_load import Variant, _free_port, prepare_users, start_server
-from benchmarks.scale import start_process
+from benchmarks.api_load import prepare_users
 from repo_db import dispose_engines, get_engine
 from repo_db.bulk_seed import bulk_seed
 from repo_db.migrate import upgrade
+from tools import servers
+from tools.servers import PgBouncer, PostgresCluster
 
-PGBOUNCER = Path(__file__).resolve().parents[1] / "tools" / "pgbouncer"
-if not PGBOUNCER.is_dir():  # inside a Pants sandbox: a `files` dependency, relative to its root
-    PGBOUNCER = Path("tools/pgbouncer")
+#: The AI worker's test-only switch (repo_ai/hold_switch.py): holds after claims while a file exists
+HOLD_VARIABLE = "AI_TEST_ONLY_HOLD_AFTER_CLAIM"
 FAULTS = ("pg-restart", "api-kill", "ai-kill", "pgbouncer-restart", "pg-crash")
 
 
@@ -77,82 +84,12 @@ class Options:
     retry_budget_s: float = 60.0
     pgbouncer_outage_s: float = 1.0
     keep: bool = False
+    #: Bound on waiting for a state a fault needs (a claim held, a worker replaced), not a sleep.
+    state_timeout_s: float = 180.0
     log: Callable[[str], None] = field(default=lambda msg: print(msg, flush=True))
 
 
 # ---------------------------------------------------------------------------- processes
-
-
-def _as_postgres(argv: list[str]) -> list[str]:
-    """initdb and postgres refuse to run as root: run them as the server's own account."""
-    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
-
-
-def _pg_bin(tool: str) -> str:
-    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{tool}"))
-    return str(found[-1]) if found else tool
-
-
-class Cluster:
-    """A private PostgreSQL cluster in a temp dir on a free port."""
-
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="repo-faults-pg-", dir="/tmp"))
-        self.data = self.dir / "data"
-        self.port = _free_port()
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres", "postgres")
-
-    def _run(self, *argv: str) -> None:
-        proc = subprocess.run(
-            _as_postgres(list(argv)), cwd=self.dir, capture_output=True, text=True, timeout=180
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-
-    def start(self) -> None:
-        self._run(_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust")
-        with (self.data / "postgresql.conf").open("a") as conf:
-            conf.write(
-                f"port = {self.port}\nlisten_addresses = '127.0.0.1'\n"
-                f"unix_socket_directories = '{self.dir}'\nmax_connections = 100\n"
-            )
-        self.pg_ctl("start")
-
-    def pg_ctl(self, action: str, *extra: str) -> None:
-        log = str(self.dir / "server.log")
-        self._run(_pg_bin("pg_ctl"), action, "-D", str(self.data), "-l", log, "-w", *extra)
-
-    def url(self, port: int | None = None, database: str = "postgres") -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{port or self.port}/{database}"
-
-    def stop(self) -> None:
-        if (self.data / "postmaster.pid").exists():
-            self.pg_ctl("stop", "-m", "immediate")
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class Pooler:
-    """A private PgBouncer (transaction mode) in front of the cluster."""
-
-    def __init__(self, pg_port: int) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="repo-faults-pgb-", dir="/tmp"))
-        self.port = _free_port()
-        self.pg_port = pg_port
-
-    def _script(self, name: str, *args: str) -> None:
-        proc = subprocess.run(
-            ["bash", str(PGBOUNCER / name), *args], capture_output=True, text=True, timeout=60
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"tools/pgbouncer/{name} failed: {proc.stderr[-2000:]}")
-
-    def start(self) -> None:
-        where = ["--port", str(self.port), "--dir", str(self.dir), "--pg-port", str(self.pg_port)]
-        self._script("start", *where, "--pool-size", "10")
-
-    def stop(self) -> None:
-        self._script("stop", "--dir", str(self.dir))
 
 
 class ChildWatch(threading.Thread):
@@ -304,77 +241,105 @@ class Fault:
 
 @contextmanager
 def _private_stack(o: Options) -> Iterator[dict[str, Any]]:
-    """Cluster, pooler, migrated and seeded database, API and two AI workers; all torn down."""
+    """Cluster, pooler, migrated and seeded database, API and two AI workers. Every one is a
+    tools.servers server: stopped on leaving this block, and by the watchdog if this process dies
+    without leaving it (killed, timed out)."""
     workdir = Path(tempfile.mkdtemp(prefix="repo-faults-"))
-    cluster = Cluster()
-    pooler: Pooler | None = None
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        cluster.start()
-        pooler = Pooler(cluster.port)
-        pooler.start()
-        direct = cluster.url(database="faults")
-        with get_engine(cluster.url()).connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                text("CREATE DATABASE faults")
-            )
-        started = time.perf_counter()
-        upgrade(get_engine(direct))
-        bulk_seed(o.users, get_engine(direct))
-        users = prepare_users(direct, o.learners, o.users)
-        o.log(f"seeded {o.users} users in {time.perf_counter() - started:.1f} s")
-        dispose_engines()
-        env = {
-            **os.environ,
-            "DATABASE_URL": cluster.url(pooler.port, "faults"),
-            "DATABASE_POOLED": "true",
-            "DATABASE_DIRECT_URL": direct,
-            "API_LOG_LEVEL": "warning",
-            "DB_LOG_QUERIES": "0",
-            "DB_POOL_SIZE": "5",
-            "AI_LOG_JSON": "false",
-            "AI_BATCH_SIZE": "2",
-            "AI_POLL_INTERVAL_SECONDS": "0.2",
-            "AI_SWEEP_INTERVAL_SECONDS": "5",
-            # The children import exactly what this process imports (Pants sandbox or pex).
-            "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path if p),
-        }
-        for key in ("APP_ENV", "NODE_ENV", "NEON_DATABASE_URL", "DATABASE_READ_URL"):
-            env.pop(key, None)
-        variant = Variant("faults", {"WORKERS": str(o.workers)})
-        base, api = start_server(variant, env, argparse.Namespace(workers=o.workers), workdir)
-        procs.append(api)
-        ai_argv = [sys.executable, "-m", "repo_ai", "worker", "--lease-seconds", str(o.lease_s)]
-        ai_argv += ["--pause-after-claim", str(o.pause_after_claim_s)]
-        ai = [start_process(ai_argv, env, workdir / f"ai{i}.log", None) for i in (1, 2)]
-        procs += ai
-        yield {
-            "cluster": cluster,
-            "pooler": pooler,
-            "direct": direct,
-            "base": base,
-            "api": api,
-            "ai": ai,
-            "users": users,
-            "workdir": workdir,
-        }
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in procs:
+        with (
+            PostgresCluster(prefix="repo-faults-pg-") as cluster,
+            PgBouncer(cluster.port) as pooler,
+        ):
+            direct = cluster.url(database="faults")
+            with get_engine(cluster.url()).connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                    text("CREATE DATABASE faults")
+                )
+            started = time.perf_counter()
+            upgrade(get_engine(direct))
+            bulk_seed(o.users, get_engine(direct))
+            users = prepare_users(direct, o.learners, o.users)
+            o.log(f"seeded {o.users} users in {time.perf_counter() - started:.1f} s")
+            dispose_engines()
+            env = {
+                **os.environ,
+                "DATABASE_URL": cluster.url(pooler.port, "faults"),
+                "DATABASE_POOLED": "true",
+                "DATABASE_DIRECT_URL": direct,
+                "API_LOG_LEVEL": "warning",
+                "DB_LOG_QUERIES": "0",
+                "DB_POOL_SIZE": "5",
+                "AI_LOG_JSON": "false",
+                "AI_BATCH_SIZE": "2",
+                "AI_POLL_INTERVAL_SECONDS": "0.2",
+                "AI_SWEEP_INTERVAL_SECONDS": "5",
+                # The children import exactly what this process imports (Pants sandbox or pex).
+                "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path if p),
+            }
+            for key in ("APP_ENV", "NODE_ENV", "NEON_DATABASE_URL", "DATABASE_READ_URL"):
+                env.pop(key, None)
+            env.pop(HOLD_VARIABLE, None)
+            base, api = _start_api(env, o, workdir, procs)
+            ai_argv = [sys.executable, "-m", "repo_ai", "worker", "--lease-seconds", str(o.lease_s)]
+            ai_argv += ["--pause-after-claim", str(o.pause_after_claim_s)]
+            hold = workdir / "hold"
+            # Only the first worker (the ai-kill victim) carries the test-only hold switch.
+            ai = [
+                servers.spawn(
+                    f"ai{i}",
+                    ai_argv,
+                    env={**env, HOLD_VARIABLE: str(hold)} if i == 1 else env,
+                    log=workdir / f"ai{i}.log",
+                )
+                for i in (1, 2)
+            ]
+            procs += ai
             try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+                yield {
+                    "cluster": cluster,
+                    "pooler": pooler,
+                    "direct": direct,
+                    "base": base,
+                    "api": api,
+                    "ai": ai,
+                    "hold": hold,
+                    "users": users,
+                    "workdir": workdir,
+                }
+            finally:
+                for proc in reversed(procs):
+                    servers.stop_process(proc)
+                dispose_engines()
+    finally:
+        for proc in reversed(procs):
+            servers.stop_process(proc)
         dispose_engines()
-        if pooler is not None:
-            subprocess.run(["bash", str(PGBOUNCER / "stop"), "--dir", str(pooler.dir)], check=False)
-        cluster.stop()
         if not o.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-            if pooler is not None:
-                shutil.rmtree(pooler.dir, ignore_errors=True)
+
+
+def _start_api(
+    env: dict[str, str], o: Options, workdir: Path, procs: list[subprocess.Popen[bytes]]
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """The API (uvicorn, ``o.workers`` processes) on a free port, once /readyz answers 200."""
+    port = servers.free_port()
+    log = workdir / "api.log"
+    argv = [sys.executable, "-m", "repo_api", "--port", str(port), "--workers", str(o.workers)]
+    argv += ["--no-seed", "--no-migrate", "--log-level", env["API_LOG_LEVEL"]]
+    api = servers.spawn("api", argv, env=env, log=log)
+    procs.append(api)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + o.state_timeout_s
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return base, api
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or api.poll() is not None:
+            raise RuntimeError(f"API did not become ready:\n{log.read_text()[-3000:]}")
+        time.sleep(0.3)
 
 
 def _scalar(direct: str, sql: str, **params: Any) -> Any:
@@ -403,11 +368,11 @@ def inject(name: str, stack: dict[str, Any], o: Options) -> Fault:
         victim = before[0]
         os.kill(victim, signal.SIGKILL)
         fault.ended = time.monotonic()
-        deadline = fault.ended + 15
-        respawned: list[int] = []
-        while time.monotonic() < deadline and not respawned:
-            respawned = [p for p in _children(parent) if p not in before]
-            time.sleep(0.1)
+        # Wait for the state (a new worker process), bounded generously: under load uvicorn's
+        # replacement takes as long as the app's imports.
+        respawned = _wait_for(
+            lambda: [p for p in _children(parent) if p not in before], o.state_timeout_s
+        )
         fault.detail = {
             "killed_pid": victim,
             "workers_before": len(before),
@@ -416,37 +381,65 @@ def inject(name: str, stack: dict[str, Any], o: Options) -> Fault:
         }
         return fault
     elif name == "ai-kill":
-        victim = stack["ai"][0]
-        deadline = time.monotonic() + 60
-        held: list[Any] = []
-        while not held and time.monotonic() < deadline:
-            held = _rows(
-                stack["direct"],
-                "SELECT id, subject_id, lease_expires_at FROM jobs WHERE kind = 'grade_attempt' "
-                "AND status = 'running' AND lease_owner LIKE :owner",
-                owner=f"%:{victim.pid}:%",
-            )
-            if not held:
-                time.sleep(0.05)
-        fault.started = time.monotonic()
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(timeout=10)
-        still = _rows(
-            stack["direct"],
-            "SELECT id, subject_id, lease_expires_at FROM jobs WHERE status = 'running' "
-            "AND lease_owner LIKE :owner",
-            owner=f"%:{victim.pid}:%",
-        )
-        fault.detail = {
-            "held_jobs": [(r[0], r[1]) for r in still],  # (job id, attempt id)
-            "lease_expires_in_s": (
-                round((still[0][2] - datetime.now(UTC)).total_seconds(), 1) if still else None
-            ),
-        }
+        fault.detail = _kill_ai_worker_holding_a_claim(stack, o)
+        fault.started = fault.detail.pop("killed_at")
     else:
         raise ValueError(f"unknown fault {name}")
     fault.ended = time.monotonic()
     return fault
+
+
+def _wait_for(probe: Callable[[], Any], timeout_s: float) -> Any:
+    """Poll ``probe`` until it returns something truthy (returned) or ``timeout_s`` passes."""
+    deadline = time.monotonic() + timeout_s
+    while not (found := probe()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def _succeeded_since(clients: list[Client], since: float) -> bool:
+    recent = [c for client in clients for c in client.ledger.calls[-20:]]
+    return any(c.status and c.status < 400 and c.started + c.latency >= since for c in recent)
+
+
+def _kill_ai_worker_holding_a_claim(stack: dict[str, Any], o: Options) -> dict[str, Any]:
+    """SIGKILL the first AI worker at a state made for it, not at a guessed moment: arm its
+    test-only hold switch, wait until it reports the jobs it has just claimed (and holds, idle),
+    check those claims in the database, kill it. It cannot finish them: the other worker must."""
+    victim: subprocess.Popen[bytes] = stack["ai"][0]
+    arm: Path = stack["hold"]
+    held_file = arm.with_name(arm.name + ".held")
+    held_file.unlink(missing_ok=True)
+    arm.touch()
+    if not _wait_for(lambda: held_file.exists() or victim.poll() is not None, o.state_timeout_s):
+        raise RuntimeError(f"ai-kill: the AI worker claimed nothing within {o.state_timeout_s} s")
+    if victim.poll() is not None:
+        raise RuntimeError(f"ai-kill: the AI worker exited ({victim.returncode}) before a claim")
+    report = json.loads(held_file.read_text())
+    claimed = {j["id"]: j for j in report["jobs"]}
+    rows = _rows(
+        stack["direct"],
+        "SELECT id, status, lease_owner, tries FROM jobs WHERE id = ANY(:ids)",
+        ids=sorted(claimed),
+    )
+    killed_at = time.monotonic()
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=10)
+    arm.unlink()
+    # The claim is in the database: still the victim's, or already retaken after its lease
+    # expired (a later try); never finished by the victim, which was holding.
+    confirmed = [
+        r[0]
+        for r in rows
+        if (r[1] == "running" and r[2] == report["worker"]) or r[3] > claimed[r[0]]["tries"]
+    ]
+    return {
+        "killed_at": killed_at,
+        "worker_pid": report["pid"],
+        "victim_pid": victim.pid,
+        "held_jobs": [(j["id"], j["subject_id"], j["tries"]) for j in report["jobs"]],
+        "claims_confirmed_in_db": confirmed,
+    }
 
 
 # ---------------------------------------------------------------------------- report
@@ -665,17 +658,27 @@ def check(
     for f in faults:
         held = f.detail.get("held_jobs") or []
         if f.name == "ai-kill":
-            inv["AI kill: a grading lease was held at the kill"] = (len(held), ">0", len(held) > 0)
-            done = _rows(
-                direct,
-                # tries >= 2: claimed again after the lease ran out, not finished by the victim
-                "SELECT count(*) FROM jobs WHERE id = ANY(:ids) AND status = 'done' "
-                "AND lease_owner IS NULL AND tries >= 2",
-                ids=[h[0] for h in held],
+            inv["AI kill: the worker was holding claimed jobs at the kill"] = (
+                len(held),
+                ">0",
+                len(held) > 0 and f.detail["worker_pid"] == f.detail["victim_pid"],
             )
             expect(
+                "AI kill: held claims not found in the database",
+                len(held) - len(f.detail["claims_confirmed_in_db"]),
+            )
+            done = _rows(
+                direct,
+                "SELECT id, tries FROM jobs WHERE id = ANY(:ids) AND status = 'done' "
+                "AND lease_owner IS NULL",
+                ids=[h[0] for h in held],
+            )
+            # A later try than the victim's: claimed again after its lease ran out.
+            tries = {job_id: t for job_id, _subject, t in held}
+            retaken = sum(1 for job_id, t in done if t > tries[job_id])
+            expect(
                 "AI kill: held jobs not retaken and finished by the other worker",
-                len(held) - int(done[0][0]),
+                len(held) - retaken,
             )
     expect("API server exited (nothing restarts it by hand)", int(stack["api"].poll() is not None))
     expect("surviving AI worker exited", int(stack["ai"][1].poll() is not None))
@@ -738,6 +741,10 @@ def run(o: Options) -> Report:
             fault = inject(name, stack, o)
             faults.append(fault)
             o.log(f"  {fault.started - t0:6.1f} s {name}: {fault.detail or 'done'}")
+            # The next fault only once a request has succeeded after this one (or the recovery
+            # bound has passed): a fault that waited long for its state must not cut the
+            # window in which this one's recovery is measured.
+            _wait_for(lambda f=fault: _succeeded_since(clients, f.ended), o.recovery_bound_s + 1)
         time.sleep(max(0.0, t0 + o.duration - time.monotonic()))
         stop.set()
         watch.stop.set()
@@ -831,7 +838,7 @@ def main() -> int:
         default=600.0,
         help="seconds to wait after the load until every submitted attempt is graded",
     )
-    parser.add_argument("--keep", action="store_true", help="keep logs and pooler dir")
+    parser.add_argument("--keep", action="store_true", help="keep the logs (API, AI workers)")
     args = parser.parse_args()
     os.environ.setdefault("DB_LOG_QUERIES", "0")
     report = run(

@@ -56,6 +56,7 @@ REPO_ROOT = Path(os.environ.get("REPO_ROOT") or Path(__file__).resolve().parents
 os.environ["REPO_ROOT"] = str(REPO_ROOT)  # tests.repo_harness copies the checkout named here
 
 from tests.repo_harness import copy_repo, free_loopback_port, git, port_accepts  # noqa: E402
+from tools import servers  # noqa: E402
 
 DEFAULT_TARGETS = ["packages::", "apps::"]
 QUICK_TARGETS = ["apps/ai::", "apps/web::"]
@@ -106,32 +107,18 @@ def start_cache_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     subprocess.run([str(script), "--install-only"], check=True, stdout=subprocess.DEVNULL)
     port = free_loopback_port()
     log = workdir / "buildgrid.log"
-    with log.open("wb") as log_file:
-        proc = subprocess.Popen(
-            [str(script), "--port", str(port), "--dir", str(workdir / "buildgrid")],
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc = servers.spawn(
+        "buildgrid",
+        [str(script), "--port", str(port), "--dir", str(workdir / "buildgrid")],
+        log=log,
+    )
     deadline = time.monotonic() + 90
     while not port_accepts(port):
         if proc.poll() is not None or time.monotonic() > deadline:
-            stop_process_group(proc)
+            servers.stop_process(proc)
             raise SystemExit(f"BuildGrid did not start, see {log}:\n{log.read_text()[-2000:]}")
         time.sleep(0.5)
     return proc, f"grpc://127.0.0.1:{port}"
-
-
-def stop_process_group(proc: subprocess.Popen[bytes]) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            continue
 
 
 def stop_pantsd(repo: Path) -> None:
@@ -483,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for repo in repos:
             stop_pantsd(repo)
-        stop_process_group(server)
+        servers.stop_process(server)
         print_table(runs, targets, edits, logs)
         if not args.keep:
             keep = Path(tempfile.mkdtemp(prefix="pants-bench-logs-"))

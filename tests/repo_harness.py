@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+# One definition for every test that starts a server (tools/servers.py), re-exported.
+from tools.servers import free_port as free_loopback_port  # noqa: F401
+from tools.servers import port_accepts  # noqa: F401
 
 NESTED_PANTS_TIMEOUT_S = 900
 
@@ -78,17 +81,3 @@ def run_pants(
     if check and proc.returncode != 0:
         pytest.fail(f"./pants {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
     return result
-
-
-def free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False

@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from repo_db.seed import DEMO_ASSESSMENTS, DEMO_PASSWORD, DEMO_USERS
+from tools import servers
 
 STARTUP_TIMEOUT_S = 120
 RESTART_TIMEOUT_S = 60
@@ -85,7 +86,8 @@ def launcher(tmp_path: Path) -> Iterator[Launcher]:
         "PYTHONPATH": os.pathsep.join(sys.path),
         "NO_COLOR": "1",
     }
-    proc = subprocess.Popen(
+    proc = servers.spawn(
+        "launcher",
         [sys.executable, "-m", "tools.dev.run_platform"],
         env=env,
         stdout=subprocess.PIPE,
@@ -104,12 +106,7 @@ def launcher(tmp_path: Path) -> Iterator[Launcher]:
     try:
         yield launcher
     finally:
-        if proc.poll() is None:
-            proc.terminate()  # the launcher stops its apps on SIGTERM
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        servers.stop_process(proc)  # SIGTERM: the launcher stops its apps
         reader.join(timeout=5)
 
 

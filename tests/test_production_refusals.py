@@ -73,6 +73,16 @@ CASES = [
         "api web",
     ),
     (
+        "test-only-hold-switch-in-production",
+        {
+            "APP_ENV": "production",
+            "DATABASE_URL": UNREACHABLE_PG,
+            "AI_TEST_ONLY_HOLD_AFTER_CLAIM": "{tmp}/hold",
+        },
+        "AI_TEST_ONLY_HOLD_AFTER_CLAIM is a test-only switch",
+        "ai",
+    ),
+    (
         "invalid-app-setting",
         {"API_PORT": "many", "WEB_PAGE_SIZE": "0", "AI_LEASE_SECONDS": "-1"},
         "invalid environment variable",

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from repo_db import build_engine, create_tables
+from tools import servers
 
 LIMIT = 3  # log-ins per address per minute in these runs
 STARTUP_TIMEOUT_S = 60.0
@@ -41,7 +42,8 @@ def _serve(module: str, ready: str, tmp_path: Path, env: dict[str, str]) -> Iter
     }
     log_path = tmp_path / f"{module}.log"
     with log_path.open("w") as log:
-        process = subprocess.Popen(
+        process = servers.spawn(
+            module,
             (
                 [
                     sys.executable,
@@ -77,12 +79,7 @@ def _serve(module: str, ready: str, tmp_path: Path, env: dict[str, str]) -> Iter
                 time.sleep(0.2)
             yield base
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+            servers.stop_process(process)
 
 
 def _api_logins(base: str) -> list[int]:

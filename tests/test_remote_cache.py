@@ -10,9 +10,7 @@ docs/remote-cache.md.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -30,6 +28,7 @@ from tests.repo_harness import (
     repo_root,
     run_pants,
 )
+from tools import servers
 
 # Small and fast, with a third-party requirement (numpy), so the run builds real pexes too.
 TARGET = "apps/ai/tests/repo_ai_tests/test_ability.py"
@@ -58,21 +57,6 @@ def cache_server_script() -> Path:
     return repo_root() / "tools" / "buildgrid" / "cache-server"
 
 
-def stop_process_group(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    for sig, wait_s in ((signal.SIGTERM, 15), (signal.SIGKILL, 15)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
 @pytest.fixture(scope="module")
 def cache_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CacheServer]:
     """BuildGrid on a free loopback port with throwaway storage; killed (process group) after."""
@@ -86,14 +70,13 @@ def cache_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CacheServ
 
     port = free_loopback_port()
     log = workdir / "server.log"
-    with log.open("wb") as log_file:
-        proc = subprocess.Popen(
-            [str(script), "--port", str(port), "--dir", str(workdir / "storage")],
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so the finalizer can kill all of it
-        )
+    # A tools.servers server: its own process group, stopped after the module's tests, and by the
+    # watchdog should this test process be killed.
+    proc = servers.spawn(
+        "buildgrid",
+        [str(script), "--port", str(port), "--dir", str(workdir / "storage")],
+        log=log,
+    )
     server = CacheServer(address=f"grpc://127.0.0.1:{port}", log=log, proc=proc)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -107,7 +90,7 @@ def cache_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CacheServ
             time.sleep(0.5)
         yield server
     finally:
-        stop_process_group(proc)
+        servers.stop_process(proc)
 
 
 def remote_cache_env(address: str, store: Path, *, write: bool) -> dict[str, str]:

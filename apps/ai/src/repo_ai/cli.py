@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from repo_ai import hold_switch
 from repo_ai.config import get_settings
 from repo_db.config import start_or_exit
 from repo_observability import configure_logging
@@ -49,7 +50,7 @@ def _progress() -> Progress:
 def _setup() -> None:
     # Unknown environment, SQLite in production, an invalid AI_* value: one line, exit 2 (the
     # same start-up check as the api and the web; the worker needs no throttle store).
-    start_or_exit(get_settings)
+    start_or_exit(get_settings, hold_switch.check)
     settings = get_settings()
     configure_logging(level=settings.log_level, json_logs=settings.json_logs)
 

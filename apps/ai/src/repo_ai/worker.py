@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from repo_ai.config import AiSettings
+from repo_ai.hold_switch import HoldSwitch
 from repo_ai.work import (
     ESTIMATE_ABILITY,
     GRADE_ATTEMPT,
@@ -61,6 +62,8 @@ class Worker:
     stop_event: threading.Event = field(default_factory=threading.Event)
     stats: WorkerStats = field(default_factory=WorkerStats)
     on_job_done: Callable[[jobs.ClaimedJob], None] | None = None
+    #: TEST-ONLY (AI_TEST_ONLY_HOLD_AFTER_CLAIM, refused in production): hold after a claim.
+    hold: HoldSwitch | None = field(default_factory=HoldSwitch.from_env)
 
     def stop(self, *_args: object) -> None:
         self.stop_event.set()
@@ -154,6 +157,8 @@ class Worker:
     def run_once(self) -> int:
         """Claim one batch and run it; the number of jobs claimed."""
         claimed = self.claim()
+        if self.hold is not None:
+            self.hold.after_claim(self.name, claimed, self.stop_event)
         for job in claimed:
             if self.pause_after_claim_s:
                 log.info("job.paused", job_id=job.id, seconds=self.pause_after_claim_s)
