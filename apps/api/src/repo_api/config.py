@@ -40,6 +40,10 @@ class ApiSettings(ThrottleSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int | None = Field(default=None, ge=1, le=64)
+    # Seconds uvicorn's supervisor waits for a worker to answer its health ping before replacing
+    # it. uvicorn's own 5 s replaced healthy-but-starting workers again and again on a CPU-starved
+    # host (tests/test_faults.py at load average 20: a new worker every 5.4-6.1 s after a kill).
+    worker_healthcheck_seconds: int = Field(default=30, ge=1, le=600)
     token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     # Comma-separated list; "*" allows any origin (never with credentials). Unset: the local dev
     # origins in development, none (CORS off) in production.

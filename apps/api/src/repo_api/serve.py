@@ -36,7 +36,8 @@ def build_parser(settings: ApiSettings) -> argparse.ArgumentParser:
             "SQLite at SQLITE_PATH (default ./dev.sqlite3)."
         ),
         epilog=(
-            "Environment: API_HOST, API_PORT, API_WORKERS, API_TOKEN_TTL_SECONDS, "
+            "Environment: API_HOST, API_PORT, API_WORKERS, API_WORKER_HEALTHCHECK_SECONDS, "
+            "API_TOKEN_TTL_SECONDS, "
             "API_CORS_ORIGINS (comma-separated), API_LOG_LEVEL, API_MAX_BODY_BYTES, "
             "API_DOCS_ENABLED, REDIS_URL or API_RATE_LIMIT_STORAGE (throttling), "
             "APP_ENV (else NODE_ENV): development, test, staging or production."
@@ -145,5 +146,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         proxy_headers=settings.trusts_proxy,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=10,
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
     )
     return 0
