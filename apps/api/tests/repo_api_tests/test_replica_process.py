@@ -28,7 +28,7 @@ from repo_db.testing import standby_pair
 
 __all__ = ["standby_pair"]
 
-DEMO_PASSWORD = "demo-password"  # noqa: S105 - the dev seed's documented demo password
+DEMO_PASSWORD = "demo-password"  # - the dev seed's documented demo password
 
 
 @pytest.fixture()
@@ -107,8 +107,7 @@ def test_read_your_writes_and_a_standby_outage_over_http(
         try:
             time.sleep(2)  # the issue's "few seconds' grace"
             statuses = [
-                http.get(f"/attempts/{attempt_id}", headers=learner).status_code
-                for _ in range(50)
+                http.get(f"/attempts/{attempt_id}", headers=learner).status_code for _ in range(50)
             ]
             assert statuses == [200] * 50
             ready = http.get("/readyz")
@@ -122,8 +121,6 @@ def test_read_your_writes_and_a_standby_outage_over_http(
 def _on_standby(engine: Any, attempt_id: int, question_id: int) -> float | None:
     with engine.connect() as conn:
         return conn.execute(
-            text(
-                "SELECT numeric_value FROM responses WHERE attempt_id = :a AND question_id = :q"
-            ),
+            text("SELECT numeric_value FROM responses WHERE attempt_id = :a AND question_id = :q"),
             {"a": attempt_id, "q": question_id},
         ).scalar()

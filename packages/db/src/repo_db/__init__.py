@@ -52,7 +52,7 @@ from repo_db._errors import (
     UnknownTableError,
 )
 from repo_db._health import HealthReport, check_health
-from repo_db._routing import ReplicaStatus, replica_status
+from repo_db._routing import ReplicaStatus, replica_status, routing_counts
 from repo_db._schema import create_tables, drop_tables
 from repo_db._service import DbService
 from repo_db._types import DbRecord, RowId, WhereCondition
@@ -125,6 +125,7 @@ __all__ = [
     "models",
     "remember_writes",
     "replica_status",
+    "routing_counts",
     "savepoint",
     "settings",
     "unit_of_work",
