@@ -1,8 +1,10 @@
 """Read routing on a REAL streaming standby (``repo_db.standby_pair``): a private primary and a hot
-standby made with ``pg_basebackup -R`` that replays every commit 2 s late.
+standby made with ``pg_basebackup -R`` that replays every commit late (``APPLY_DELAY``).
 
 What a read-only unit of work sees shows where it ran: a row committed on the primary a moment ago
-is missing on the standby for 2 s. The rules (repo_db._routing):
+is missing on the standby for a few seconds. (5 s here, not the issue's 2 s: a one-shot "still
+missing" check must hold even if a loaded machine stalls this process for a second or two.)
+The rules (repo_db._routing):
 
 * a read-only unit of its own (not nested) runs on the standby when DATABASE_READ_URL is set, it
   answers and it is within DATABASE_READ_MAX_LAG_SECONDS;
@@ -36,7 +38,7 @@ from repo_db.standby_pair import StandbyPair
 from repo_db.testing import replica_env
 
 SETTINGS = DbSettings(db_log_queries=False, db_connect_retries=0, node_env="test")
-# Far above the 2 s replay delay: these tests look at read-your-writes, not at the lag bound.
+# Far above the replay delay: these tests look at read-your-writes, not at the lag bound.
 PATIENT = {"DATABASE_READ_MAX_LAG_SECONDS": "3600"}
 
 
@@ -55,9 +57,14 @@ def _on(engine: Engine, email: str) -> bool:
         return conn.execute(select(User.id).where(User.email == email)).first() is not None
 
 
+APPLY_DELAY = "5s"
+
+
 @pytest.fixture()
 def standby(standby_pair: StandbyPair) -> Iterator[StandbyPair]:
     """The module's pair, caught up (no earlier test's commit still waiting to be replayed)."""
+    if standby_pair.apply_delay != APPLY_DELAY:
+        standby_pair.set_apply_delay(APPLY_DELAY)
     _wait_caught_up(standby_pair)
     yield standby_pair
 
@@ -83,7 +90,7 @@ def _wait_caught_up(pair: StandbyPair, timeout_s: float = 30.0) -> None:
         replica.dispose()
 
 
-def test_the_standby_streams_and_replays_2_seconds_late(standby: StandbyPair) -> None:
+def test_the_standby_streams_and_replays_commits_late(standby: StandbyPair) -> None:
     primary = build_engine(standby.primary_url, settings=SETTINGS)
     replica = build_engine(standby.standby_url, settings=SETTINGS)
     try:
@@ -96,7 +103,7 @@ def test_the_standby_streams_and_replays_2_seconds_late(standby: StandbyPair) ->
         assert not _on(replica, "lag@r.example")  # streamed, not yet replayed
         while not _on(replica, "lag@r.example"):
             time.sleep(0.05)
-        assert time.monotonic() - written >= 1.5
+        assert time.monotonic() - written >= 4.5
         with replica.connect() as conn:
             assert conn.exec_driver_sql("SELECT pg_is_in_recovery()").scalar_one() is True
         with primary.connect() as conn:
@@ -111,7 +118,7 @@ def test_a_read_without_client_reads_the_lagging_standby(standby: StandbyPair) -
     with replica_env(standby, **PATIENT):
         with unit_of_work() as session:
             session.add(_user("anon@r.example"))
-        assert not _sees("anon@r.example")  # the standby: 2 s behind
+        assert not _sees("anon@r.example")  # the standby: 5 s behind
         assert _sees("anon@r.example", fresh=True)  # fresh=True: the primary
         assert repo_db.find_by("users", "email", "anon@r.example") is not None  # helper: primary
         assert routing_counts()["replica"] >= 1
@@ -169,7 +176,7 @@ def test_reads_go_to_the_primary_while_the_standby_lags_beyond_the_bound(
     with replica_env(standby, DATABASE_READ_MAX_LAG_SECONDS="0.5"):
         with unit_of_work() as session:
             session.add(_user("bound@r.example"))
-        time.sleep(0.8)  # the commit waits for its 2 s; the last replayed one is older
+        time.sleep(0.8)  # the commit waits for its 5 s; the last replayed one is older
         status = replica_status()
         assert status.state == "lagging" and (status.lag_seconds or 0) > 0.5
         assert _sees("bound@r.example")  # no client, yet fresh: the primary served it
