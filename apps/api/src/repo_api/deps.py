@@ -26,6 +26,7 @@ from repo_api.security import AuthBulkheads
 from repo_db import unit_of_work
 from repo_domain import accounts
 from repo_domain.common import Actor
+from repo_domain.consistency import request_unit
 from repo_domain.errors import Forbidden, Unauthorized
 from repo_domain.signin import AccountService
 from repo_domain.throttle import Throttle
@@ -86,8 +87,12 @@ def get_session(request: Request, engine: EngineDep) -> Iterator[Session]:
     opening the unit; ``get_actor`` only reads the outcome (and rejects a bad token).
     """
     read_only = request.method in READ_ONLY_METHODS
-    with unit_of_work(read_only=read_only, bind=engine) as session:
-        request.state.auth = _authenticate(session, request.headers.get("Authorization"))
+    authorization = request.headers.get("Authorization")
+    scheme, token = get_authorization_scheme_param(authorization)
+    credential = token if scheme.lower() == "bearer" else None
+    # Keyed by the bearer token's session: its reads see its own writes (repo_domain.consistency).
+    with request_unit(credential=credential, read_only=read_only, bind=engine) as session:
+        request.state.auth = _authenticate(session, authorization)
         yield session
 
 

@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
+from repo_db import check_health
 from repo_domain.throttle import build_throttle
 from repo_http import BodyLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
 from repo_observability import configure_logging
@@ -54,6 +56,19 @@ def create_app(*, engine: Engine | None = None, settings: WebSettings | None = N
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        """As the API's: the database answers and is migrated; the replica's state and lag."""
+        try:
+            ready, body = check_health(app.state.engine).readiness()
+        except Exception as exc:  # a probe must answer, never crash: report "down"
+            ready, body = False, {
+                "status": "not_ready",
+                "database": "down",
+                "error": type(exc).__name__,
+            }
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     # The shared edge (repo_http), innermost first: the body limit answers 413 before the CSRF
     # check (or anything) parses a form; inside the CSRF cookie middleware, so the 413 page has

@@ -17,6 +17,7 @@ from repo_db import unit_of_work
 from repo_db.models import Role
 from repo_domain import accounts
 from repo_domain.common import Actor
+from repo_domain.consistency import request_unit
 from repo_domain.errors import Forbidden, Unauthorized
 from repo_domain.signin import AccountService
 from repo_domain.throttle import Throttle
@@ -44,7 +45,12 @@ class WebUser:
 def get_db(request: Request) -> Iterator[Session]:
     """One unit of work per request; GET pages run read-only and never take the write lock."""
     engine: Engine | None = request.app.state.engine
-    with unit_of_work(read_only=request.method in READ_ONLY_METHODS, bind=engine) as session:
+    # Keyed by the session cookie: its pages see its own writes (repo_domain.consistency).
+    with request_unit(
+        credential=request.cookies.get(SESSION_COOKIE),
+        read_only=request.method in READ_ONLY_METHODS,
+        bind=engine,
+    ) as session:
         yield session
 
 

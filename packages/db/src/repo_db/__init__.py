@@ -20,7 +20,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from repo_db import jobs, models  # jobs: the work queue (enqueue, claim under a lease, complete)
-from repo_db._context import savepoint, unit_of_work
+from repo_db._context import remember_writes, savepoint, unit_of_work
 from repo_db._crud import (
     count,
     create,
@@ -52,6 +52,7 @@ from repo_db._errors import (
     UnknownTableError,
 )
 from repo_db._health import HealthReport, check_health
+from repo_db._routing import ReplicaStatus, replica_status, routing_counts
 from repo_db._schema import create_tables, drop_tables
 from repo_db._service import DbService
 from repo_db._types import DbRecord, RowId, WhereCondition
@@ -98,6 +99,7 @@ __all__ = [
     "NotFoundError",
     "QueryError",
     "RepoDbError",
+    "ReplicaStatus",
     "RowId",
     "UnknownColumnError",
     "UnknownTableError",
@@ -121,6 +123,9 @@ __all__ = [
     "get_engine",
     "jobs",
     "models",
+    "remember_writes",
+    "replica_status",
+    "routing_counts",
     "savepoint",
     "settings",
     "unit_of_work",

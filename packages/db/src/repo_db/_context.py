@@ -15,7 +15,8 @@ from contextvars import ContextVar
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 
-from repo_db._engine import SQLITE_BEGIN_OPTION, get_engine, get_read_engine
+from repo_db import _routing
+from repo_db._engine import SQLITE_BEGIN_OPTION, get_engine
 from repo_db._errors import InvalidQueryError
 from repo_db._translate import translated_db_errors
 
@@ -25,6 +26,8 @@ Bind = Engine | Connection | Session
 _current: ContextVar[Connection | None] = ContextVar("repo_db_connection", default=None)
 #: Connection execution option marking the connection of a read-only unit of work.
 _READ_ONLY_OPTION = "repo_db_read_only"
+#: ``Connection.info`` key: the clients whose read-your-writes position the unit's commit sets.
+_CLIENTS_INFO = "repo_db_write_clients"
 _READ_ONLY_MESSAGE = (
     "a read-only unit of work cannot write: open unit_of_work() without read_only=True"
 )
@@ -47,8 +50,14 @@ def _joinable(bind: Bind | None) -> Connection | None:
 
 
 @contextmanager
-def _own_transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
-    with engine.connect() as conn:
+def _own_transaction(
+    engine: Engine,
+    *,
+    write: bool,
+    conn: Connection | None = None,
+    client: str | None = None,
+) -> Iterator[Connection]:
+    with conn if conn is not None else engine.connect() as conn:
         if write and conn.dialect.name == "sqlite":
             # Take SQLite's write lock at BEGIN: a deferred transaction that reads and then
             # writes after another connection committed fails with "database is locked" at
@@ -62,8 +71,30 @@ def _own_transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
                 # statement takes its own snapshot either way, so BEGIN and COMMIT would only
                 # add two round trips to every read (a third of a typical API GET's).
                 conn.execution_options(isolation_level="AUTOCOMMIT")
-        with conn.begin():
-            yield conn
+        record = write and _routing.records_positions(engine)
+        clients: set[str] = {client} if client else set()
+        if record:
+            conn.info[_CLIENTS_INFO] = clients  # remember_writes() adds to it
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if record:
+                conn.info.pop(_CLIENTS_INFO, None)
+        if record and clients:
+            _routing.record_commit(conn, clients)
+
+
+def remember_writes(session: Session, *, client: str) -> None:
+    """Count the current writing unit's writes for ``client`` too (read-your-writes).
+
+    For a client that did not exist when the unit began, e.g. the new session of a log-in: its
+    first reads then see the unit's writes (its token) even on a lagging replica. A no-op when
+    no replica is configured, and in a read-only unit.
+    """
+    clients = session.connection().info.get(_CLIENTS_INFO)
+    if clients is not None:
+        clients.add(client)
 
 
 @contextmanager
@@ -88,7 +119,13 @@ def use_connection(bind: Bind | None = None, *, write: bool = False) -> Iterator
 
 
 @contextmanager
-def unit_of_work(*, read_only: bool = False, bind: Bind | None = None) -> Iterator[Session]:
+def unit_of_work(
+    *,
+    read_only: bool = False,
+    bind: Bind | None = None,
+    client: str | None = None,
+    fresh: bool = False,
+) -> Iterator[Session]:
     """An ORM session in one transaction: commits when the block ends, rolls back if it raises.
 
     * Helpers (``find_by``, ``create``, ...) called inside the block run in the same
@@ -105,8 +142,12 @@ def unit_of_work(*, read_only: bool = False, bind: Bind | None = None) -> Iterat
       SAVEPOINT of that transaction.
 
     ``bind`` defaults to the configured engine (``repo_db.db``); a ``read_only=True`` unit that
-    is not nested in another runs on the read replica instead when ``DATABASE_READ_URL`` is set
-    (replicas lag: read what you just wrote in a writing unit, not a read-only one).
+    is not nested in another may run on the read replica when ``DATABASE_READ_URL`` is set
+    (repo_db._routing): only if the replica answers, is within DATABASE_READ_MAX_LAG_SECONDS and,
+    given a ``client`` (a key of the caller's choosing, e.g. its session), has replayed that
+    client's last write; a writing unit with a ``client`` records that write's position.
+    ``fresh=True`` keeps a read-only unit on the primary (it must see every committed write,
+    e.g. the credentials read by a log-in).
     """
     with translated_db_errors():
         joined = _joinable(bind)
@@ -120,13 +161,13 @@ def unit_of_work(*, read_only: bool = False, bind: Bind | None = None) -> Iterat
             with nested:
                 yield from _session_on(joined, read_only=read_only)
             return
-        if isinstance(bind, Engine):
-            engine = bind
-        else:
-            # A read-only unit of its own goes to the read replica when one is configured
-            # (DATABASE_READ_URL); nested units and helpers stay on their caller's connection.
-            engine = get_read_engine() if read_only else get_engine()
-        with _own_transaction(engine, write=not read_only) as conn:
+        engine = bind if isinstance(bind, Engine) else get_engine()
+        replica = None
+        if read_only and not fresh and not isinstance(bind, Engine):
+            # A read-only unit of its own may go to the read replica (DATABASE_READ_URL);
+            # nested units and helpers stay on their caller's connection.
+            replica = _routing.replica_connection(client)
+        with _own_transaction(engine, write=not read_only, conn=replica, client=client) as conn:
             yield from _session_on(conn, read_only=read_only)
 
 

@@ -195,12 +195,37 @@ def get_direct_engine() -> Engine:
 def get_read_engine() -> Engine:
     """The engine for read-only units of work: the read replica (DATABASE_READ_URL) if set.
 
-    Tests that override the default engine get that engine here too (no replica routing).
+    The replica's engine makes no connect retries and waits at most
+    DATABASE_READ_CONNECT_TIMEOUT seconds: a replica that does not answer is a reason to read
+    from the primary at once (repo_db._routing), not to make the request wait. Tests that
+    override the default engine get that engine here too (no replica routing).
     """
     if _default_override is not None:
         return _default_override
-    read_url = get_settings().read_url
-    return get_engine(read_url) if read_url is not None else get_engine()
+    settings = get_settings()
+    read_url = settings.read_url
+    if read_url is None:
+        return get_engine()
+    key = "read:" + read_url.render_as_string(hide_password=False)
+    engine = _engines.get(key)
+    if engine is None:
+        with _lock:
+            engine = _engines.get(key)
+            if engine is None:
+                read_settings = settings.model_copy(
+                    update={
+                        "db_connect_retries": 0,
+                        "db_connect_timeout": settings.database_read_connect_timeout,
+                    }
+                )
+                engine = build_engine(read_url, settings=read_settings)
+                _engines[key] = engine
+    return engine
+
+
+def replica_configured() -> bool:
+    """Whether read-only units may go to a replica (DATABASE_READ_URL set, no test override)."""
+    return _default_override is None and get_settings().read_url is not None
 
 
 def dispose_engines() -> None:

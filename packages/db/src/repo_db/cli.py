@@ -336,13 +336,15 @@ def health_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Check connectivity and migrations: exit 0 ok, 6 degraded, 3 down."""
+    from repo_db._engine import dispose_engines
     from repo_db._health import check_health
 
     engine = _engine(direct=False)  # what the apps use
     try:
-        report = check_health(engine)
+        report = check_health(engine, replica=True)
     finally:
         engine.dispose()
+        dispose_engines()
     if as_json:
         typer.echo(json.dumps(report.to_dict(), default=str))
     else:
@@ -352,6 +354,13 @@ def health_cmd(
             f"latency_ms={report.latency_ms} revision={report.current_revision} "
             f"head={report.head_revision} pool={report.pool}"
         )
+        replica = report.replica
+        if replica.get("state") != "not_configured":
+            console.print(
+                f"replica={replica['state']} lag_seconds={replica.get('lag_seconds')} "
+                f"url={replica.get('url')}"
+                + (f" error={escape(str(replica['error']))}" if replica.get("error") else "")
+            )
         if report.error:
             err_console.print(
                 f"[bold red]error:[/bold red] {escape(report.error)}",

@@ -16,7 +16,10 @@ Database selection (first match wins):
 A PostgreSQL URL is pooled (PgBouncer in transaction mode: no server-side prepared statements;
 migrations and COPY go to ``DATABASE_DIRECT_URL``) when its host has ``-pooler`` (Neon) or it is
 declared pooled: ``DATABASE_POOLED=true`` or ``?pgbouncer=true``. ``DATABASE_READ_URL`` (optional)
-is a read replica for read-only units of work. See docs/operations.md.
+is a streaming standby for read-only units of work: ``DATABASE_READ_MAX_LAG_SECONDS`` bounds its
+lag, ``DATABASE_READ_RETRY_SECONDS`` how long it is left alone after a failed connect, and
+``REDIS_URL`` (when set) shares the read-your-writes positions between processes
+(repo_db._routing). See docs/operations.md.
 
 Every serving process (``python -m repo_api``, ``python -m repo_web``, ``python -m repo_ai``)
 calls :func:`start_or_exit` first: an unknown environment, SQLite in production or staging, or a
@@ -51,6 +54,15 @@ DEFAULT_CONNECT_RETRIES = 5
 DEFAULT_SLOW_QUERY_MS = 200.0
 DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5_000
+# Read replica (repo_db._routing): reads go to the primary while the standby is further behind.
+DEFAULT_READ_MAX_LAG_S = 10.0
+# After a failed connect the standby is left alone this long (reads go to the primary at once).
+DEFAULT_READ_RETRY_S = 5.0
+# The standby's replay position is measured at most this often per process.
+DEFAULT_READ_STATUS_TTL_MS = 50.0
+# A client's last commit position is remembered this long (far longer than any tolerated lag).
+DEFAULT_READ_YOUR_WRITES_TTL_S = 300
+DEFAULT_READ_CONNECT_TIMEOUT_S = 2
 
 PG_DRIVER = "postgresql+psycopg"
 _PG_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
@@ -165,6 +177,13 @@ class DbSettings(BaseSettings):
     # ops (issue 11): a pooled URL declared explicitly, and an optional read replica.
     database_pooled: bool = False
     database_read_url: str | None = None
+    # issue 19: the standby's lag bound, outage back-off and read-your-writes store.
+    database_read_max_lag_seconds: float = Field(default=DEFAULT_READ_MAX_LAG_S, ge=0)
+    database_read_retry_seconds: float = Field(default=DEFAULT_READ_RETRY_S, ge=0)
+    database_read_status_ttl_ms: float = Field(default=DEFAULT_READ_STATUS_TTL_MS, ge=0)
+    database_read_connect_timeout: int = Field(default=DEFAULT_READ_CONNECT_TIMEOUT_S, ge=1)
+    database_read_your_writes_ttl_seconds: int = Field(default=DEFAULT_READ_YOUR_WRITES_TTL_S, ge=1)
+    redis_url: str | None = None
     sqlite_path: str = DEFAULT_SQLITE_PATH
     sqlite_busy_timeout_ms: int = Field(default=DEFAULT_SQLITE_BUSY_TIMEOUT_MS, ge=0)
 

@@ -10,6 +10,10 @@ Enable with ``pytest_plugins = ["repo_db.testing"]`` in a conftest. Fixtures:
 * ``db_session``: an ORM session joined to ``db_connection`` (rolled back too).
 * ``db_default_engine``: makes ``repo_db.db`` / ``get_engine()`` return ``db_engine`` for code
   that uses the default engine (HTTP handlers); rows are deleted after the test.
+* ``standby_pair`` (module scope): a private PostgreSQL primary and a real hot standby streaming
+  from it with ``recovery_min_apply_delay = '2s'`` (``repo_db.standby_pair``), migrated; stopped
+  after the module whatever happens. ``replica_env(pair)`` points the process's settings at it
+  (DATABASE_URL = primary, DATABASE_READ_URL = standby).
 
 PostgreSQL unreachable: its tests fail with a message saying how to point them at a server,
 because the dialect matrix must never silently shrink. ``REPO_DB_SKIP_POSTGRES=1`` skips them
@@ -34,6 +38,7 @@ from sqlalchemy.pool import NullPool
 from repo_db._engine import build_engine, override_default_engine
 from repo_db.config import DbSettings, normalize_url, redact
 from repo_db.models import metadata
+from repo_db.standby_pair import StandbyPair, server_binaries_available
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DIALECTS = ("sqlite", "postgresql")
@@ -172,6 +177,54 @@ def db_session(db_connection: Connection) -> Iterator[Session]:
         session.close()
 
 
+#: The standby's replay delay in the ``standby_pair`` fixture (the issue's check uses 2 s).
+STANDBY_APPLY_DELAY = "2s"
+
+
+@pytest.fixture(scope="module")
+def standby_pair() -> Iterator[StandbyPair]:
+    """A migrated primary and a streaming standby lagging STANDBY_APPLY_DELAY behind it."""
+    if not server_binaries_available():
+        unavailable("the PostgreSQL server binaries (/usr/lib/postgresql/*/bin) are missing")
+    with StandbyPair(apply_delay=STANDBY_APPLY_DELAY) as pair:
+        pair.wait_streaming()
+        engine = build_engine(pair.primary_url, settings=_test_settings())
+        try:
+            prepare_schema(engine)
+        finally:
+            engine.dispose()
+        yield pair
+
+
+@contextmanager
+def replica_env(pair: StandbyPair, **extra: str) -> Iterator[None]:
+    """Process settings on ``pair``: DATABASE_URL = primary, DATABASE_READ_URL = standby (and
+    ``extra`` variables), with fresh engines; the previous environment comes back after."""
+    from repo_db._engine import dispose_engines
+    from repo_db.config import get_settings
+
+    env = {
+        "DATABASE_URL": pair.primary_url.render_as_string(hide_password=False),
+        "DATABASE_READ_URL": pair.standby_url.render_as_string(hide_password=False),
+        "DB_LOG_QUERIES": "false",
+        **extra,
+    }
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    get_settings.cache_clear()
+    dispose_engines()
+    try:
+        yield
+    finally:
+        dispose_engines()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()
+
+
 @pytest.fixture()
 def db_default_engine(db_engine: Engine) -> Iterator[Engine]:
     """Route ``repo_db.db`` / ``get_engine()`` to ``db_engine``; wipe rows afterwards."""
@@ -194,6 +247,8 @@ __all__ = [
     "db_session",
     "postgres_required",
     "prepare_schema",
+    "replica_env",
+    "standby_pair",
     "temporary_database",
     "truncate_all",
     "unavailable",

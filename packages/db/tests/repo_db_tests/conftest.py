@@ -6,6 +6,12 @@ only accepts ``pytest_plugins`` in a rootdir/initial conftest.
 
 from __future__ import annotations
 
-from repo_db.testing import db_connection, db_default_engine, db_engine, db_session
+from repo_db.testing import (
+    db_connection,
+    db_default_engine,
+    db_engine,
+    db_session,
+    standby_pair,
+)
 
-__all__ = ["db_connection", "db_default_engine", "db_engine", "db_session"]
+__all__ = ["db_connection", "db_default_engine", "db_engine", "db_session", "standby_pair"]

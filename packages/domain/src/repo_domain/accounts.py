@@ -19,7 +19,7 @@ from importlib import resources
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from repo_db import DuplicateError, savepoint
+from repo_db import DuplicateError, remember_writes, savepoint
 from repo_db.models import AuthToken, Role, User
 from repo_db.security import hash_password, needs_rehash, verify_password
 from repo_domain import validation
@@ -304,6 +304,8 @@ def issue_token(
     )
     session.add(row)
     session.flush()
+    # The new session's first reads must find this token even on a lagging read replica.
+    remember_writes(session, client=row.token_hash)
     return IssuedToken(token=token, expires_at=row.expires_at, user=user)
 
 

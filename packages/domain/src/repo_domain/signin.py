@@ -74,7 +74,9 @@ class Offload(Protocol):
 class UnitFactory(Protocol):
     """Opens a unit of work, e.g. ``functools.partial(repo_db.unit_of_work, bind=engine)``."""
 
-    def __call__(self, *, read_only: bool = ...) -> AbstractContextManager[Session]: ...
+    def __call__(
+        self, *, read_only: bool = ..., fresh: bool = ...
+    ) -> AbstractContextManager[Session]: ...
 
 
 async def run_inline(func: Callable[[], T], /) -> T:
@@ -140,7 +142,9 @@ class AccountService:
         await self.run_io(partial(self._create, account, password_hash))
 
     def _credentials(self, email: str) -> accounts.Credentials:
-        with self.units(read_only=True) as session:
+        # fresh: from the primary, never a lagging replica: an account signed up a moment ago
+        # logs in, and a deactivation or a new password takes effect at once.
+        with self.units(read_only=True, fresh=True) as session:
             return accounts.find_credentials(session, email=email)
 
     def _issue(self, credentials: accounts.Credentials, new_hash: str | None) -> IssuedToken:

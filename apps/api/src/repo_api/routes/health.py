@@ -21,7 +21,10 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "database down or migrations behind"}})
 def readyz(request: Request) -> JSONResponse:
-    """Ready when the database answers and its migrations are at head (repo_db.check_health)."""
+    """Ready when the database answers and its migrations are at head (repo_db.check_health).
+
+    ``replica`` reports the read replica (state ok / lagging / down / not_configured, lag in
+    seconds); a replica that is down or behind leaves the API ready: reads use the primary."""
     try:
         from repo_db import check_health
 
@@ -33,14 +36,7 @@ def readyz(request: Request) -> JSONResponse:
             "error": type(exc).__name__,
         }
         return JSONResponse(body, status_code=503)
-    ready = health.status == "ok" and bool(health.migrations_current)
-    body = {
-        "status": "ready" if ready else "not_ready",
-        "database": health.status,
-        "db_type": str(health.db_type),
-        "migrations_current": bool(health.migrations_current),
-        "latency_ms": health.latency_ms,
-    }
+    ready, body = health.readiness()
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
