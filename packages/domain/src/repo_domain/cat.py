@@ -45,10 +45,10 @@ from repo_domain.irt import (
 
 #: Mixed into every draw so that an attempt id alone does not tell which question comes next.
 DRAW_SALT = 0x18CA7
-#: Simulated learners and rounds of the Sympson-Hetter fit (a few seconds for a 120-item bank
+#: Simulated learners and rounds of the Sympson-Hetter fit (5-15 s for a 120-item bank
 #: on a busy 2-core machine; once per process, bank and policy: see ``exposure_parameters``).
 FIT_LEARNERS = 500
-FIT_ROUNDS = 6
+FIT_ROUNDS = 12
 #: The fit aims 3 binomial standard deviations of a cohort of this many learners under the rate:
 #: a fitted exposure is an expectation, and a real cohort scatters around it (SD 0.02 at r=0.3
 #: and 500 learners), so aiming at r itself would put half the busiest items over it.
@@ -265,22 +265,23 @@ def fit_sympson_hetter(
     seed: int = 0,
 ) -> NDArray[np.float64]:
     """Sympson-Hetter's iteration: simulate, then K_i = t / P(selected_i) where that share is
-    above the target t (``fit_target``; else K_i = 1), repeat. It starts from K_i = t for every
-    item, where no item can exceed t in expectation (an item is served only when eligible), and
-    the rounds raise the K_i of the items the simulation shows are not in demand, which
-    shortens the tests. The same simulated learners and draws every round (common random
-    numbers), so the rounds differ only by K. The rounds can overshoot (lowering one item's K
-    sends learners to the next one), so the K returned is the best round's that kept the
-    exposures at the target."""
+    above the target t (``fit_target``; else K_i = 1), repeat, starting from no control (K = 1).
+    The same simulated learners and draws every round (common random numbers), so the rounds
+    differ only by K. Lowering one item's K sends learners to the next one, so the exposures come
+    down over several rounds; the K returned is the best round's (most precise, then shortest
+    tests) among those whose run kept every exposure within 3 SDs of the fit's own sampling
+    noise of t."""
     if policy.max_exposure is None:
         return np.ones(len(bank))
     target = fit_target(policy.max_exposure)
-    # A round's K counts only if its own run kept every item within the fit's sampling noise
-    # of the target; the first round's K (all t) always qualifies in expectation.
+    # A round's K counts only if its own run kept every item within 3 SDs of the fit's sampling
+    # noise of the target.
     allowed = target + 3.0 * math.sqrt(target * (1.0 - target) / n_learners)
     true_theta = np.random.default_rng(seed).standard_normal(n_learners)
-    k = np.full(len(bank), target)
-    best_k, best_score = k, (np.inf, np.inf)
+    k = np.ones(len(bank))
+    # If no round qualifies: K_i = t for every item, under t in expectation whatever the demand
+    # (an item is served only when eligible), at the price of fewer questions per learner.
+    best_k, best_score = np.full(len(bank), target), (np.inf, np.inf)
     for _round in range(rounds):
         run = run_batch(bank, policy, k, true_theta, np.random.default_rng(seed + 1))
         # Best: the most precise tests (SE to 0.01), then the shortest.
