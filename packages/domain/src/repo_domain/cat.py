@@ -8,20 +8,21 @@ functions drive the simulations (apps/ai ``repo_ai.simulation``, ``benchmarks/ad
 r ("no question is seen by more than 30% of learners"). Randomesque (pick at random among the k
 most informative) has no such parameter: it spreads the first item over k candidates, but an
 item that is among the k best at many ability levels is still served to most learners (on a
-120-item bank, k=5 left items at over 0.5; see docs/benchmarks.md). Sympson-Hetter (1985) states
-exactly the author's promise: each item i gets a probability K_i of being administered when it is
-the most informative candidate; when the draw rejects it, the next most informative candidate
-gets its own draw. The K_i are fitted by simulating this very procedure on the assessment's bank
-(abilities from the standard-normal prior the EAP estimate uses) until every item's exposure is
-at most r. Methods that count real exposures as they happen (catsim's ``r_max``, "progressive"
-methods) would make a learner's next question depend on other learners' answers given in the
-meantime, so the question a page showed could stop being the served one before it is answered.
-Here the next question depends only on the attempt itself: the draws are seeded by the attempt id
-and the number of questions answered, so a reload serves the same question and two learners
-with the same answers still get different ones.
-
-A rejected item is not removed for the rest of the attempt (it gets a new draw at the next step);
-the fit simulates exactly that rule, so the K_i account for it.
+120-item bank catsim's k=5 served one item to over 70% of learners; docs/benchmarks.md).
+Sympson-Hetter (1985) states exactly the author's promise: each item i gets a probability K_i of
+being administered when it is the most informative candidate; when the draw rejects it, the next
+most informative candidate gets its own draw. The K_i are fitted by simulating this very
+procedure on the assessment's bank (abilities from the standard-normal prior the EAP estimate
+uses) so that every item's exposure sits a margin under r (``fit_target``; the method is
+probabilistic: a cohort's realised rate scatters around its expectation). Methods that count
+real exposures as they happen (catsim's ``r_max``, "progressive" methods) would make a learner's
+next question depend on other learners' answers given in the meantime, so the question a page
+showed could stop being the served one before it is answered.
+Here the next question depends only on the attempt itself: the draws, one per item, are seeded
+by the attempt id, so a reload serves the same question and two learners with the same answers
+still get different ones. One draw per item and attempt is Sympson-Hetter with its rule that an
+item rejected once stays rejected for that learner (``eligible``); the fit simulates exactly
+that rule.
 """
 
 from __future__ import annotations
