@@ -4,13 +4,14 @@ calibration, ability estimation and adaptive selection are validated against."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from repo_ai.calibration import eap_batch, fit_2pl
-from repo_domain.adaptive import most_informative
-from repo_domain.irt import ItemParams, estimate_ability
+from repo_domain.cat import Bank, Policy, Reason, exposure_parameters, next_item
+from repo_domain.irt import AbilityEstimate, ItemParams, estimate_ability, probability_correct
 
 
 @dataclass(frozen=True)
@@ -105,35 +106,30 @@ def adaptive_vs_fixed(
     *, n_learners: int = 1000, bank_size: int = 200, fixed_length: int = 30, seed: int = 0
 ) -> AdaptiveReport:
     """A fixed form (the same ``fixed_length`` random items for everyone) against adaptive
-    selection from the whole bank with repo_domain.adaptive, stopping at the fixed form's mean SE.
+    selection from the whole bank with repo_domain.cat (no length cap, no exposure control),
+    stopping at the fixed form's mean SE.
     """
     rng = np.random.default_rng(seed)
     sim = simulate(n_learners=n_learners, n_items=bank_size, per_learner=1, seed=seed)
     a, b, truth = sim.discrimination, sim.difficulty, sim.theta
-    bank = {i: ItemParams(float(b[i]), float(a[i])) for i in range(bank_size)}
+    params = {i: ItemParams(float(b[i]), float(a[i])) for i in range(bank_size)}
+    bank = Bank.from_params(params)
 
     def answer(theta: float, i: int) -> bool:
         return bool(rng.random() < 1.0 / (1.0 + np.exp(-a[i] * (theta - b[i]))))
 
     form = sorted(rng.choice(bank_size, fixed_length, replace=False).tolist())
-    fixed = [estimate_ability([answer(t, i) for i in form], [bank[i] for i in form]) for t in truth]
+    fixed = [
+        estimate_ability([answer(t, i) for i in form], [params[i] for i in form]) for t in truth
+    ]
     target = float(np.mean([e.standard_error for e in fixed]))
-    lengths, ses, thetas = [], [], []
-    for t in truth:
-        remaining = dict(bank)
-        asked: list[int] = []
-        answers: list[bool] = []
-        estimate = estimate_ability([], [])
-        while remaining and (not asked or estimate.standard_error > target):
-            pick = most_informative(estimate.theta, remaining)
-            assert pick is not None
-            del remaining[pick]
-            asked.append(pick)
-            answers.append(answer(t, pick))
-            estimate = estimate_ability(answers, [bank[i] for i in asked])
-        lengths.append(len(asked))
-        ses.append(estimate.standard_error)
-        thetas.append(estimate.theta)
+    policy = Policy(target_se=target, min_length=1, max_length=bank_size, max_exposure=None)
+    runs = [
+        run_adaptive(bank, policy, float(t), answer=answer, key=(j,)) for j, t in enumerate(truth)
+    ]
+    lengths = [len(r.asked) for r in runs]
+    ses = [r.estimate.standard_error for r in runs]
+    thetas = [r.estimate.theta for r in runs]
     return AdaptiveReport(
         n_learners=n_learners,
         bank_size=bank_size,
@@ -145,4 +141,93 @@ def adaptive_vs_fixed(
         reached_target=float(np.mean(np.array(ses) <= target)),
         adaptive_ability_r=float(np.corrcoef(thetas, truth)[0, 1]),
         fixed_ability_r=float(np.corrcoef([e.theta for e in fixed], truth)[0, 1]),
+    )
+
+
+@dataclass(frozen=True)
+class AdaptiveRun:
+    """One simulated learner's adaptive test: the bank indices served, in order, and the end."""
+
+    asked: list[int]
+    estimate: AbilityEstimate
+    reason: Reason
+
+
+def run_adaptive(
+    bank: Bank,
+    policy: Policy,
+    theta: float,
+    *,
+    answer: Callable[[float, int], bool],
+    key: tuple[int, ...],
+    k: np.ndarray | None = None,
+) -> AdaptiveRun:
+    """One learner through ``repo_domain.cat.next_item``, the function every real attempt's
+    next question comes from (``key`` plays the attempt id)."""
+    asked: list[int] = []
+    scored: dict[int, bool] = {}
+    while True:
+        pick, reason = next_item(bank, asked=asked, scored=scored, policy=policy, k=k, key=key)
+        if pick is None:
+            break
+        asked.append(pick)
+        scored[pick] = answer(theta, pick)
+    estimate = estimate_ability([scored[i] for i in asked], [bank.item(i) for i in asked])
+    return AdaptiveRun(asked, estimate, reason)
+
+
+@dataclass(frozen=True)
+class ExposureReport:
+    """Many simulated learners through one adaptive policy: length, accuracy and exposure."""
+
+    lengths: np.ndarray
+    rmse: float
+    bias: float
+    exposure: np.ndarray  # per item: the share of learners it was served to
+    reasons: dict[str, int]
+
+    @property
+    def max_exposure(self) -> float:
+        return float(self.exposure.max())
+
+
+def exposure_run(
+    bank: Bank, policy: Policy, thetas: np.ndarray, *, seed: int = 0
+) -> ExposureReport:
+    """``thetas`` learners (true abilities) through the adaptive test under ``policy``, with the
+    exposure-control parameters the platform fits for it; answers drawn under the 2PL/3PL."""
+    rng = np.random.default_rng(seed)
+    k = exposure_parameters(bank, policy)
+
+    def answer(theta: float, i: int) -> bool:
+        return bool(rng.random() < float(probability_correct(theta, bank.item(i))))
+
+    runs = [
+        run_adaptive(bank, policy, float(t), answer=answer, key=(seed, j), k=k)
+        for j, t in enumerate(thetas)
+    ]
+    counts = np.zeros(len(bank))
+    for run in runs:
+        counts[run.asked] += 1
+    errors = np.array([r.estimate.theta for r in runs]) - thetas
+    reasons: dict[str, int] = {}
+    for run in runs:
+        reasons[run.reason] = reasons.get(run.reason, 0) + 1
+    return ExposureReport(
+        lengths=np.array([len(r.asked) for r in runs]),
+        rmse=float(np.sqrt((errors**2).mean())),
+        bias=float(errors.mean()),
+        exposure=counts / len(thetas),
+        reasons=reasons,
+    )
+
+
+def simulated_bank(n_items: int, *, seed: int = 0) -> Bank:
+    """The item parameters ``simulate`` draws, as a bank for adaptive simulations."""
+    sim = simulate(n_learners=1, n_items=n_items, per_learner=1, seed=seed)
+    return Bank.from_params(
+        {
+            i: ItemParams(float(sim.difficulty[i]), float(sim.discrimination[i]))
+            for i in range(n_items)
+        }
     )

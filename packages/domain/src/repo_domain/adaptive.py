@@ -1,46 +1,56 @@
-"""Computerized adaptive testing: which question a learner gets next, and when to stop.
+"""Computerized adaptive testing on an attempt: which question a learner gets next, and when to
+stop (the rules themselves are pure functions in ``repo_domain.cat``).
 
-For an assessment marked ``adaptive`` the next question is the unanswered one with maximum Fisher
-information at the learner's current EAP ability estimate (from this attempt's scored answers),
-using the item parameters that apps/ai calibrated (uncalibrated questions count as b=0, a=1).
-The test stops when the estimate's standard error falls to the assessment's target (or the
-questions run out). Other assessments have no order: learners answer their questions as they like.
-The rule that an adaptive attempt takes only the served question, once, is enforced by
-``attempts.save_response``; ``attempts.next_question`` is the learner's read model.
+For an assessment marked ``adaptive`` the next question is the most informative one at the
+learner's current EAP ability estimate (from this attempt's scored answers), among the questions
+the attempt may be served under exposure control, using the item parameters that apps/ai
+calibrated (uncalibrated questions count as b=0, a=1). The test stops when the estimate's
+standard error falls to the assessment's target (once the minimum length is reached), at the
+maximum length, or when no question is left to serve. Other assessments have no order: learners
+answer their questions as they like. The rule that an adaptive attempt takes only the served
+question, once, is enforced by ``attempts.save_response``; ``attempts.next_question`` is the
+learner's read model.
+
+The limits (``policy_for``), each NULL column meaning its default:
+
+* target SE: ``DEFAULT_TARGET_SE``;
+* minimum length: ``DEFAULT_MIN_LENGTH`` (1);
+* maximum length: ``default_max_length``: min(questions, ceil(2 (1/SE^2 - 1) / I)), where I is
+  the bank's mean peak item information mean(a^2)/4. The EAP posterior variance is about
+  1 / (1 + test information), so a test of perfectly targeted average items reaches the target
+  after (1/SE^2 - 1)/I questions; an adaptive test is off target early on and at the extremes of
+  the bank, and the maximum allows twice that. (120 simulated items, SE 0.35: 37.)
+* maximum exposure rate r: ``DEFAULT_MAX_EXPOSURE`` (0.3). Exposure control (Sympson-Hetter,
+  ``repo_domain.cat``) applies when r x questions >= ``EXPOSURE_MIN_POOL`` and the minimum length:
+  a learner's eligible questions number about r x questions at least, and a smaller pool could
+  not measure anyone (a 6-question quiz at r=0.3 would leave under 2). Below that, and at r=1,
+  every learner gets the most informative question.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from repo_db.models import Assessment, Attempt, AttemptStatus, ItemParameter, Response
+from repo_db.models import Assessment, Attempt, AttemptStatus, ItemParameter, Question, Response
 from repo_domain import results
 from repo_domain.assessments import AssessmentView, load_view
-from repo_domain.irt import (
-    UNCALIBRATED_DIFFICULTY,
-    AbilityEstimate,
-    ItemParams,
-    estimate_ability,
-    information_many,
-)
+from repo_domain.cat import Bank, Policy, Reason, exposure_parameters, next_item
+from repo_domain.irt import UNCALIBRATED_DIFFICULTY, ItemParams
 
 #: Stop an adaptive test once SE(theta) is at most this (about a 20-item fixed form's precision).
 DEFAULT_TARGET_SE = 0.35
-
-
-class Reason(StrEnum):
-    """Why an adaptive attempt serves a question or stops."""
-
-    NEXT = "next"
-    TARGET_SE_REACHED = "target_se_reached"
-    ALL_ANSWERED = "all_answered"
-    SUBMITTED = "submitted"
+DEFAULT_MIN_LENGTH = 1
+#: The maximum length allows this many times the length perfectly targeted items would need.
+LENGTH_ALLOWANCE = 2.0
+#: No question is served to more than this share of learners (in expectation; see repo_domain.cat).
+DEFAULT_MAX_EXPOSURE = 0.3
+#: Exposure control needs r x questions to be at least this (and the minimum length).
+EXPOSURE_MIN_POOL = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,22 +75,38 @@ def load_item_params(session: Session, question_ids: Sequence[int]) -> dict[int,
     return params
 
 
-def most_informative(theta: float, candidates: Mapping[int, ItemParams]) -> int | None:
-    """The candidate with maximum Fisher information at ``theta`` (ties: lowest id)."""
-    if not candidates:
-        return None
-    ids = sorted(candidates)
-    info = information_many(
-        theta,
-        np.array([candidates[q].discrimination for q in ids]),
-        np.array([candidates[q].difficulty for q in ids]),
-        np.array([candidates[q].guessing for q in ids]),
+def default_max_length(bank: Bank, *, target_se: float) -> int:
+    """min(questions, ceil(2 (1/SE^2 - 1) / mean(a^2/4))): see the module docstring."""
+    if len(bank) == 0:
+        return 1
+    peak_information = float((bank.discrimination**2).mean()) / 4.0
+    needed = (1.0 / target_se**2 - 1.0) / peak_information
+    return max(1, min(len(bank), math.ceil(LENGTH_ALLOWANCE * needed)))
+
+
+def policy_for(assessment: Assessment, bank: Bank) -> Policy:
+    """The limits this assessment's adaptive test runs under (defaults for NULL settings)."""
+    target_se = assessment.adaptive_target_se or DEFAULT_TARGET_SE
+    min_length = assessment.adaptive_min_length or DEFAULT_MIN_LENGTH
+    max_length = assessment.adaptive_max_length or max(
+        min_length, default_max_length(bank, target_se=target_se)
     )
-    return ids[int(np.argmax(info))]
+    rate = assessment.adaptive_max_exposure or DEFAULT_MAX_EXPOSURE
+    pool = rate * len(bank)
+    controlled = rate < 1.0 and pool >= max(EXPOSURE_MIN_POOL, min_length)
+    return Policy(
+        target_se=target_se,
+        min_length=min_length,
+        max_length=max_length,
+        max_exposure=rate if controlled else None,
+    )
 
 
-def should_stop(estimate: AbilityEstimate, *, target_se: float, remaining: int) -> bool:
-    return remaining == 0 or (estimate.n_items > 0 and estimate.standard_error <= target_se)
+def current_policy(session: Session, *, assessment: Assessment) -> Policy:
+    """The limits the assessment's next attempt would run under, for authoring pages (no
+    permission check: callers have done it)."""
+    ids = list(session.scalars(select(Question.id).where(Question.assessment_id == assessment.id)))
+    return policy_for(assessment, Bank.from_params(load_item_params(session, ids)))
 
 
 def scored_answers(view: AssessmentView, responses: Mapping[int, Response]) -> dict[int, bool]:
@@ -114,16 +140,32 @@ def plan(session: Session, *, attempt: Attempt, view: AssessmentView | None = No
 
     if attempt.status != AttemptStatus.IN_PROGRESS:
         return state(None, Reason.SUBMITTED)
-    remaining = [q for q in questions if q.id not in responses]
-    if not remaining:
-        return state(None, Reason.ALL_ANSWERED)
+    bank = Bank.from_params(load_item_params(session, [q.id for q in questions]))
+    policy = policy_for(view.assessment, bank)
+    index = {qid: i for i, qid in enumerate(bank.ids)}
     scored = scored_answers(view, responses)
-    params = load_item_params(session, [q.id for q in questions])
-    ids = sorted(scored)
-    estimate = estimate_ability([scored[q] for q in ids], [params[q] for q in ids])
-    target = view.assessment.adaptive_target_se or DEFAULT_TARGET_SE
-    if should_stop(estimate, target_se=target, remaining=len(remaining)):
-        return state(None, Reason.TARGET_SE_REACHED)
-    return state(
-        most_informative(estimate.theta, {q.id: params[q.id] for q in remaining}), Reason.NEXT
+    chosen, reason = next_item(
+        bank,
+        asked=[index[qid] for qid in responses if qid in index],
+        scored={index[qid]: right for qid, right in scored.items()},
+        policy=policy,
+        k=exposure_parameters(bank, policy),
+        key=(attempt.id,),
     )
+    return state(None if chosen is None else bank.ids[chosen], reason)
+
+
+__all__ = [
+    "DEFAULT_MAX_EXPOSURE",
+    "DEFAULT_MIN_LENGTH",
+    "DEFAULT_TARGET_SE",
+    "EXPOSURE_MIN_POOL",
+    "Plan",
+    "Reason",
+    "current_policy",
+    "default_max_length",
+    "load_item_params",
+    "plan",
+    "policy_for",
+    "scored_answers",
+]

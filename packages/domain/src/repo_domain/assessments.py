@@ -34,8 +34,11 @@ from repo_domain.questions import (
     shift_positions,
 )
 from repo_domain.validation import (
+    ADAPTIVE_LENGTH_MAX,
     DESCRIPTION_MAX,
     MAX_ATTEMPTS_MAX,
+    MAX_EXPOSURE_MAX,
+    MAX_EXPOSURE_MIN,
     MAX_ID,
     QUESTIONS_MAX,
     SEARCH_QUERY_MAX,
@@ -180,6 +183,29 @@ def _target_se(value: float | None) -> float | None:
     return se
 
 
+def _adaptive_length(value: int | None, *, field: str) -> int | None:
+    if value is None:
+        return None
+    return integer(value, field=field, minimum=1, maximum=ADAPTIVE_LENGTH_MAX)
+
+
+def _max_exposure(value: float | None) -> float | None:
+    if value is None:
+        return None
+    return number(
+        value, field="adaptive_max_exposure", minimum=MAX_EXPOSURE_MIN, maximum=MAX_EXPOSURE_MAX
+    )
+
+
+def _check_lengths(*, min_length: int | None, max_length: int | None) -> None:
+    if min_length is not None and max_length is not None and min_length > max_length:
+        raise InvalidInput(
+            "adaptive_min_length must not be above adaptive_max_length",
+            code="out_of_range",
+            field="adaptive_min_length",
+        )
+
+
 def _check_policy(*, show_answers: str, closes_at: datetime | None) -> None:
     """Rules between fields, on the values the assessment ends up with."""
     if show_answers == ShowAnswers.AFTER_CLOSE and closes_at is None:
@@ -220,8 +246,12 @@ def create_assessment(
     closes_at: datetime | None = None,
     adaptive: bool = False,
     adaptive_target_se: float | None = None,
+    adaptive_min_length: int | None = None,
+    adaptive_max_length: int | None = None,
+    adaptive_max_exposure: float | None = None,
 ) -> Assessment:
-    """A draft with its settings and (optionally) all its questions in one go."""
+    """A draft with its settings and (optionally) all its questions in one go. The adaptive
+    limits left None take the defaults of ``repo_domain.adaptive.policy_for``."""
     if not actor.can_author:
         raise Forbidden("only authors and admins may create assessments")
     if not isinstance(adaptive, bool):
@@ -234,12 +264,18 @@ def create_assessment(
         pass_percent=_pass_percent(pass_percent),
         adaptive=adaptive,
         adaptive_target_se=_target_se(adaptive_target_se),
+        adaptive_min_length=_adaptive_length(adaptive_min_length, field="adaptive_min_length"),
+        adaptive_max_length=_adaptive_length(adaptive_max_length, field="adaptive_max_length"),
+        adaptive_max_exposure=_max_exposure(adaptive_max_exposure),
         status=AssessmentStatus.DRAFT,
         max_attempts=_max_attempts(max_attempts),
         show_answers=_show_answers(show_answers),
         closes_at=_closes_at(closes_at),
     )
     _check_policy(show_answers=assessment.show_answers, closes_at=assessment.closes_at)
+    _check_lengths(
+        min_length=assessment.adaptive_min_length, max_length=assessment.adaptive_max_length
+    )
     specs = _validated_questions(questions)
     session.add(assessment)
     session.flush()
@@ -260,11 +296,17 @@ def update_assessment(
     max_attempts: int | None | _Unset = UNSET,
     show_answers: ShowAnswers | str | _Unset = UNSET,
     closes_at: datetime | None | _Unset = UNSET,
+    adaptive_min_length: int | None | _Unset = UNSET,
+    adaptive_max_length: int | None | _Unset = UNSET,
+    adaptive_max_exposure: float | None | _Unset = UNSET,
 ) -> Assessment:
-    """Change the settings given (UNSET: unchanged; None clears a limit or the closing time).
+    """Change the settings given (UNSET: unchanged; None clears a limit or the closing time,
+    or puts an adaptive limit back to its default).
 
     Scoring-relevant settings are frozen once published, so past results stay comparable; the
-    attempt policy (max_attempts, show_answers, closes_at) may change until archived. Questions
+    attempt policy (max_attempts, show_answers, closes_at) and the adaptive limits (lengths,
+    maximum exposure: they change which questions later learners are served, not how answers
+    score) may change until archived. Questions
     change one at a time (`add_question`, `change_question`, `move_question`, `delete_question`).
     """
     assessment = get_managed(session, actor=actor, assessment_id=assessment_id, for_update=True)
@@ -290,9 +332,23 @@ def update_assessment(
         changes["show_answers"] = _show_answers(show_answers)
     if not isinstance(closes_at, _Unset):
         changes["closes_at"] = _closes_at(closes_at)
+    if not isinstance(adaptive_min_length, _Unset):
+        changes["adaptive_min_length"] = _adaptive_length(
+            adaptive_min_length, field="adaptive_min_length"
+        )
+    if not isinstance(adaptive_max_length, _Unset):
+        changes["adaptive_max_length"] = _adaptive_length(
+            adaptive_max_length, field="adaptive_max_length"
+        )
+    if not isinstance(adaptive_max_exposure, _Unset):
+        changes["adaptive_max_exposure"] = _max_exposure(adaptive_max_exposure)
     _check_policy(
         show_answers=changes.get("show_answers", assessment.show_answers),
         closes_at=changes.get("closes_at", assessment.closes_at),
+    )
+    _check_lengths(
+        min_length=changes.get("adaptive_min_length", assessment.adaptive_min_length),
+        max_length=changes.get("adaptive_max_length", assessment.adaptive_max_length),
     )
     for name, value in changes.items():
         setattr(assessment, name, value)

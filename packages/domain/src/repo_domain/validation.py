@@ -35,6 +35,12 @@ TIME_LIMIT_SECONDS_MIN = 10
 TIME_LIMIT_SECONDS_MAX = 7 * 24 * 3600
 MAX_ATTEMPTS_MAX = 1000
 TARGET_SE_MAX = 2.0
+#: Adaptive test lengths: 1 to the most questions an assessment can hold.
+ADAPTIVE_LENGTH_MAX = QUESTIONS_MAX
+#: Maximum exposure rate of an adaptive test's questions (1: no exposure control). Under 0.05 the
+#: exposure fit's safety margin (repo_domain.cat.fit_target) would leave almost nothing.
+MAX_EXPOSURE_MIN = 0.05
+MAX_EXPOSURE_MAX = 1.0
 TEXT_ANSWER_MAX = 20_000
 DISPLAY_NAME_MAX = 100
 SEARCH_QUERY_MAX = 100
@@ -123,9 +129,12 @@ def count_at_most(items: Sequence[object], *, field: str, maximum: int) -> None:
 
 
 __all__ = [
+    "ADAPTIVE_LENGTH_MAX",
     "DESCRIPTION_MAX",
     "DISPLAY_NAME_MAX",
     "MAX_ATTEMPTS_MAX",
+    "MAX_EXPOSURE_MAX",
+    "MAX_EXPOSURE_MIN",
     "MAX_ID",
     "NUMBER_MAX",
     "OPTIONS_MAX",

@@ -27,6 +27,7 @@ from repo_domain.common import Actor
 from repo_domain.errors import Conflict, InvalidInput, NotFound
 from repo_domain.questions import OptionSpec, QuestionSpec, content_columns
 from repo_domain.validation import (
+    ADAPTIVE_LENGTH_MAX,
     DESCRIPTION_MAX,
     MAX_ATTEMPTS_MAX,
     NUMBER_MAX,
@@ -401,6 +402,14 @@ def test_question_commands_check_state_owner_and_input(engine: Engine) -> None:
         ({"show_answers": ShowAnswers.AFTER_CLOSE}, "closes_at"),
         ({"adaptive_target_se": 0}, "adaptive_target_se"),
         ({"adaptive_target_se": 2.5}, "adaptive_target_se"),
+        ({"adaptive_min_length": 0}, "adaptive_min_length"),
+        ({"adaptive_min_length": 2.5}, "adaptive_min_length"),
+        ({"adaptive_max_length": ADAPTIVE_LENGTH_MAX + 1}, "adaptive_max_length"),
+        ({"adaptive_max_length": True}, "adaptive_max_length"),
+        ({"adaptive_min_length": 10, "adaptive_max_length": 5}, "adaptive_min_length"),
+        ({"adaptive_max_exposure": 0.01}, "adaptive_max_exposure"),
+        ({"adaptive_max_exposure": 1.5}, "adaptive_max_exposure"),
+        ({"adaptive_max_exposure": float("nan")}, "adaptive_max_exposure"),
     ],
 )
 def test_invalid_settings_are_refused(engine: Engine, settings: dict[str, Any], field: str) -> None:
@@ -448,6 +457,55 @@ def test_update_changes_only_what_is_given(engine: Engine) -> None:
         assessments.update_assessment(
             session, actor=actor, assessment_id=assessment_id, pass_percent=10
         )
+
+
+def test_adaptive_limits_are_stored_changed_and_reset(engine: Engine) -> None:
+    actor = make_actor(engine)
+    assessment_id = create(
+        engine,
+        actor,
+        [single()],
+        adaptive=True,
+        adaptive_min_length=3,
+        adaptive_max_length=12,
+        adaptive_max_exposure=0.25,
+    )
+    with unit_of_work(bind=engine) as session:
+        assessments.publish(session, actor=actor, assessment_id=assessment_id)
+        # Published: the limits still change (they steer later attempts, not scores).
+        updated = assessments.update_assessment(
+            session, actor=actor, assessment_id=assessment_id, adaptive_max_length=8
+        )
+        assert (updated.adaptive_min_length, updated.adaptive_max_length) == (3, 8)
+        assert updated.adaptive_max_exposure == 0.25
+    with unit_of_work(bind=engine) as session:
+        # Checked against the stored minimum; nothing half-applied.
+        with pytest.raises(InvalidInput) as info:
+            assessments.update_assessment(
+                session,
+                actor=actor,
+                assessment_id=assessment_id,
+                adaptive_max_exposure=0.5,
+                adaptive_max_length=2,
+            )
+        assert info.value.field == "adaptive_min_length"
+        session.flush()
+        kept = assessments.get_managed(session, actor=actor, assessment_id=assessment_id)
+        assert (kept.adaptive_max_length, kept.adaptive_max_exposure) == (8, 0.25)
+    with unit_of_work(bind=engine) as session:
+        reset = assessments.update_assessment(
+            session,
+            actor=actor,
+            assessment_id=assessment_id,
+            adaptive_min_length=None,
+            adaptive_max_length=None,
+            adaptive_max_exposure=None,
+        )
+        assert (
+            reset.adaptive_min_length,
+            reset.adaptive_max_length,
+            reset.adaptive_max_exposure,
+        ) == (None, None, None)
 
 
 def test_search_text_is_checked(engine: Engine) -> None:

@@ -133,6 +133,9 @@ def create(body: AssessmentCreate, actor: ActorDep, session: SessionDep) -> Asse
         closes_at=body.closes_at,
         adaptive=body.adaptive,
         adaptive_target_se=body.adaptive_target_se,
+        adaptive_min_length=body.adaptive_min_length,
+        adaptive_max_length=body.adaptive_max_length,
+        adaptive_max_exposure=body.adaptive_max_exposure,
     )
     return _authoring(session, assessment)
 

@@ -6,8 +6,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from repo_api.schemas.common import ORMModel, UtcDatetime
 from repo_db.models import AssessmentStatus, QuestionKind, ShowAnswers
+from repo_domain.adaptive import DEFAULT_MAX_EXPOSURE, DEFAULT_MIN_LENGTH
 from repo_domain.validation import (
+    ADAPTIVE_LENGTH_MAX,
     DESCRIPTION_MAX,
+    MAX_EXPOSURE_MAX,
+    MAX_EXPOSURE_MIN,
     OPTION_TEXT_MAX,
     OPTIONS_MAX,
     OPTIONS_MIN,
@@ -73,6 +77,22 @@ class AssessmentBase(BaseModel):
 class AssessmentCreate(AssessmentBase):
     adaptive: bool = Field(default=False, description="serve questions by maximum information")
     adaptive_target_se: float | None = Field(default=None, description="stop below this SE")
+    adaptive_min_length: int | None = Field(
+        default=None,
+        description=f"adaptive: at least this many questions (1 to {ADAPTIVE_LENGTH_MAX}); "
+        f"null: {DEFAULT_MIN_LENGTH}",
+    )
+    adaptive_max_length: int | None = Field(
+        default=None,
+        description="adaptive: at most this many questions; null: derived from the bank size and "
+        "the target SE (repo_domain.adaptive)",
+    )
+    adaptive_max_exposure: float | None = Field(
+        default=None,
+        description=f"adaptive: no question served to more than this share of learners "
+        f"({MAX_EXPOSURE_MIN} to {MAX_EXPOSURE_MAX}; 1: no exposure control); "
+        f"null: {DEFAULT_MAX_EXPOSURE}",
+    )
     questions: list[QuestionCreate] = Field(
         default_factory=list, description=f"up to {QUESTIONS_MAX} questions, in order"
     )
@@ -80,8 +100,9 @@ class AssessmentCreate(AssessmentBase):
 
 class AssessmentUpdate(BaseModel):
     """Partial update: only the fields sent change (null clears a time limit, max_attempts or
-    closes_at). Title, description and the attempt policy may change until archived; the pass
-    mark and time limit only in draft. Questions change one at a time under
+    closes_at, or puts an adaptive limit back to its default). Title, description, the attempt
+    policy and the adaptive limits may change until archived; the pass mark and time limit only
+    in draft. Questions change one at a time under
     /assessments/{id}/questions."""
 
     model_config = ConfigDict(extra="forbid")  # e.g. the removed `questions` is refused
@@ -93,6 +114,9 @@ class AssessmentUpdate(BaseModel):
     max_attempts: int | None = None
     show_answers: ShowAnswers | None = None
     closes_at: UtcDatetime | None = None
+    adaptive_min_length: int | None = None
+    adaptive_max_length: int | None = None
+    adaptive_max_exposure: float | None = None
 
 
 class OptionPublic(ORMModel):
@@ -135,6 +159,9 @@ class AssessmentSummary(ORMModel):
     closes_at: UtcDatetime | None
     adaptive: bool = False
     adaptive_target_se: float | None = None
+    adaptive_min_length: int | None = None
+    adaptive_max_length: int | None = None
+    adaptive_max_exposure: float | None = None
     created_at: UtcDatetime
     updated_at: UtcDatetime
     published_at: UtcDatetime | None

@@ -10,10 +10,13 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from repo_db.models import AssessmentStatus, Question, QuestionKind, ShowAnswers
-from repo_domain import assessments, readmodels, stats
+from repo_domain import adaptive, assessments, readmodels, stats
 from repo_domain.assessments import AssessmentView, OptionSpec, QuestionSpec
 from repo_domain.errors import Conflict, InvalidInput
 from repo_domain.validation import (
+    ADAPTIVE_LENGTH_MAX,
+    MAX_EXPOSURE_MAX,
+    MAX_EXPOSURE_MIN,
     MAX_ID,
     OPTIONS_MAX,
     TIME_LIMIT_SECONDS_MAX,
@@ -73,6 +76,9 @@ SETTINGS_FIELDS = {
     "max_attempts": "max_attempts",
     "show_answers": "show_answers",
     "closes_at": "closes_at",
+    "adaptive_min_length": "adaptive_min_length",
+    "adaptive_max_length": "adaptive_max_length",
+    "adaptive_max_exposure": "adaptive_max_exposure_percent",
 }
 #: Fields that only a draft's settings form shows and saves.
 DRAFT_ONLY_FIELDS = {"time_limit_seconds": "time_limit_minutes", "pass_percent": "pass_percent"}
@@ -84,6 +90,9 @@ SETTINGS_LABELS = {
     "max_attempts": "Attempts allowed",
     "show_answers": "Learners see their marks and the correct answers",
     "closes_at": "Closes at",
+    "adaptive_min_length": "Fewest questions",
+    "adaptive_max_length": "Most questions",
+    "adaptive_max_exposure_percent": "Most learners one question is shown to (percent)",
 }
 
 
@@ -109,6 +118,13 @@ def _settings_from(form: Form) -> dict[str, Any]:
         fields["show_answers"] = form.raw("show_answers")  # the domain names the members
     if form.present("closes_at"):
         fields["closes_at"] = form.utc_datetime("closes_at")
+    # Adaptive limits: only an adaptive assessment's form has them; empty means the default.
+    for name in ("adaptive_min_length", "adaptive_max_length"):
+        if form.present(name):
+            fields[name] = form.whole_number(name)
+    if form.present("adaptive_max_exposure_percent"):
+        percent = form.number("adaptive_max_exposure_percent")
+        fields["adaptive_max_exposure"] = None if percent is None else percent / 100
     return fields
 
 
@@ -128,6 +144,17 @@ def _settings_error(form: Form, exc: InvalidInput) -> None:
         )
     elif name == "show_answers":
         form.errors[name] = "Choose one of the options."
+    elif name == "adaptive_max_exposure_percent":
+        form.errors[name] = (
+            f"Between {MAX_EXPOSURE_MIN * 100:g} and {MAX_EXPOSURE_MAX * 100:g} percent, or empty "
+            "for the default."
+        )
+    elif name in ("adaptive_min_length", "adaptive_max_length") and exc.code == "out_of_range":
+        form.errors[name] = (
+            "The fewest questions cannot be more than the most questions."
+            if "must not be above" in exc.message
+            else f"A whole number from 1 to {ADAPTIVE_LENGTH_MAX}, or empty for the default."
+        )
     else:
         form.errors[name] = _message(exc, SETTINGS_LABELS.get(name))
 
@@ -161,10 +188,15 @@ async def create(request: Request, session: DbDep, user: AuthorDep) -> Response:
     )
 
 
+def _whole(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
 def _edit_page(
     request: Request,
     view: AssessmentView,
     *,
+    policy: adaptive.Policy | None,
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
@@ -179,6 +211,11 @@ def _edit_page(
         "max_attempts": "" if a.max_attempts is None else str(a.max_attempts),
         "show_answers": a.show_answers,
         "closes_at": datetime_local(a.closes_at),
+        "adaptive_min_length": _whole(a.adaptive_min_length),
+        "adaptive_max_length": _whole(a.adaptive_max_length),
+        "adaptive_max_exposure_percent": (
+            "" if a.adaptive_max_exposure is None else f"{a.adaptive_max_exposure * 100:g}"
+        ),
     }
     return render(
         request,
@@ -190,6 +227,10 @@ def _edit_page(
         errors=errors or {},
         labels=SETTINGS_LABELS,
         notice=notice,
+        adaptive_policy=policy,
+        adaptive_default_min_length=adaptive.DEFAULT_MIN_LENGTH,
+        adaptive_default_exposure=adaptive.DEFAULT_MAX_EXPOSURE,
+        adaptive_min_pool=adaptive.EXPOSURE_MIN_POOL,
     )
 
 
@@ -197,7 +238,19 @@ def _edit_page(
 def edit_page(request: Request, assessment_id: Id, session: DbDep, user: AuthorDep) -> Response:
     assessment = assessments.get_managed(session, actor=user.actor, assessment_id=assessment_id)
     view = assessments.load_view(session, assessment=assessment)
-    return _edit_page(request, view, notice=notice_text(request.query_params.get("notice")))
+    return _edit_page(
+        request,
+        view,
+        policy=_adaptive_policy(session, view),
+        notice=notice_text(request.query_params.get("notice")),
+    )
+
+
+def _adaptive_policy(session: DbDep, view: AssessmentView) -> adaptive.Policy | None:
+    """What an adaptive assessment's next attempt runs under (the form shows the defaults)."""
+    if not view.assessment.adaptive:
+        return None
+    return adaptive.current_policy(session, assessment=view.assessment)
 
 
 @router.post("/{assessment_id}")
@@ -223,7 +276,14 @@ async def update(request: Request, assessment_id: Id, session: DbDep, user: Auth
                 f"/manage/{assessment_id}?notice={Notice.SAVED}", status_code=303
             )
     view = assessments.load_view(session, assessment=assessment)
-    return _edit_page(request, view, values=form.values(), errors=form.errors, status_code=422)
+    return _edit_page(
+        request,
+        view,
+        policy=_adaptive_policy(session, view),
+        values=form.values(),
+        errors=form.errors,
+        status_code=422,
+    )
 
 
 # --- questions, one at a time ------------------------------------------------------------------

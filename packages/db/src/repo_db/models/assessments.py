@@ -67,6 +67,11 @@ class Assessment(Base):
         server_default=ShowAnswers.AFTER_LAST_ATTEMPT.value,
     )
     closes_at: Mapped[datetime | None]
+    # Adaptive test limits (0008, repo_domain.adaptive.policy_for): length bounds and the maximum
+    # item exposure rate; NULL: the domain's default.
+    adaptive_min_length: Mapped[int | None]
+    adaptive_max_length: Mapped[int | None]
+    adaptive_max_exposure: Mapped[float | None] = mapped_column(Float)
 
 
 class Question(Base):
