@@ -165,12 +165,15 @@ def test_countdown_submits_the_form_when_the_time_runs_out(
 ) -> None:
     base, fixture = served
     fixture.posts.clear()
-    fixture.deadline = datetime.now(UTC) + timedelta(seconds=3)
+    # The page must open before the deadline (one opened after it never submits itself):
+    # 10 s covers a page load on a loaded 2-core machine (3.5 s seen at load average 25).
+    fixture.deadline = datetime.now(UTC) + timedelta(seconds=10)
     page = browser.new_page()
     page.context.add_cookies([{"name": CSRF_COOKIE, "value": CSRF, "url": base}])
     page.goto(f"{base}/fixture?q=2")
     expect(page.locator("[data-countdown]")).to_have_attribute("data-warning", "")
-    deadline = time.monotonic() + 15
+    assert page.locator("[data-countdown]").text_content() != "time is up", "opened too late"
+    deadline = time.monotonic() + 30
     while not any(p["autosave"] is None for p in fixture.posts) and time.monotonic() < deadline:
         page.wait_for_timeout(200)
     plain = [p for p in fixture.posts if p["autosave"] is None]
