@@ -6,7 +6,6 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -94,12 +93,65 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# pydantic's own `msg` may repeat the submitted value (email-validator quotes the characters it
+# refused, a custom validator's ValueError whatever it was given) and `input`/`ctx` are the value
+# itself: a 422 body is written here instead, from the error's type and the schema's own limits
+# (`ctx` keys that come from the schema, never from the request).
+_VALIDATION_MESSAGES = {
+    "missing": "field required",
+    "extra_forbidden": "unknown field",
+    "string_too_short": "at least {min_length} characters",
+    "string_too_long": "at most {max_length} characters",
+    "too_short": "at least {min_length} items",
+    "too_long": "at most {max_length} items",
+    "greater_than": "must be greater than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be less than {lt}",
+    "less_than_equal": "must be at most {le}",
+    "multiple_of": "must be a multiple of {multiple_of}",
+    "literal_error": "must be one of {expected}",
+    "enum": "must be one of {expected}",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "finite_number": "must be a finite number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string",
+    "string_unicode": "must be valid text",
+    "string_pattern_mismatch": "has the wrong format",
+    "list_type": "must be a list",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "json_invalid": "the body is not valid JSON",
+    "json_type": "the body is not valid JSON",
+}
+_SCHEMA_CTX = ("min_length", "max_length", "gt", "ge", "lt", "le", "multiple_of", "expected")
+
+
+def validation_detail(error: Any) -> dict[str, Any]:
+    """One pydantic error as `{"loc", "msg", "type"}` without anything the client sent: the
+    message comes from `_VALIDATION_MESSAGES`; the location is the schema's field names (an
+    unknown key is the client's text, so an `extra_forbidden` names its parent only)."""
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    template = _VALIDATION_MESSAGES.get(kind, "invalid value")
+    try:
+        msg = template.format(**{k: ctx[k] for k in _SCHEMA_CTX if k in ctx})
+    except (KeyError, IndexError):
+        msg = template.split(" {")[0]
+    loc = [p if isinstance(p, int) else str(p) for p in error.get("loc", ())]
+    if kind == "extra_forbidden" or kind.startswith("json_"):
+        loc = loc[:1]  # the unknown key / a position in the client's text
+    return {"loc": loc, "msg": msg, "type": kind or "value_error"}
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = [
-        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
-        for e in exc.errors()
-    ]
+    details = [validation_detail(e) for e in exc.errors()]
     first = details[0] if details else {"loc": [], "msg": "invalid request"}
     where = ".".join(str(p) for p in first["loc"])
     return error_response(
@@ -107,7 +159,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         status=422,
         code="validation_error",
         message=f"{where}: {first['msg']}" if where else str(first["msg"]),
-        extra={"details": jsonable_encoder(details)},
+        extra={"details": details},
     )
 
 

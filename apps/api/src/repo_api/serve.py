@@ -19,7 +19,7 @@ import uvicorn
 from repo_api.config import ApiSettings, get_settings
 from repo_db import ConfigError
 from repo_db.config import start_or_exit
-from repo_observability import configure_logging
+from repo_observability import configure_logging, uvicorn_log_config
 
 logger = structlog.get_logger("repo_api.serve")
 
@@ -136,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers=args.workers,
         reload=False,
         log_level=args.log_level,
+        # Every process (this one and each worker) logs through repo_observability: JSON lines
+        # in production, secrets redacted, tracebacks without local variables.
+        log_config=uvicorn_log_config(level=args.log_level, json_logs=settings.json_logs),
         access_log=False,  # RequestContextMiddleware logs every request with its id
         # X-Forwarded-For/-Proto only from FORWARDED_ALLOW_IPS (default: nobody), so a client
         # cannot choose the address the throttle counts by sending the header itself.

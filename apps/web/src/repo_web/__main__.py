@@ -11,7 +11,7 @@ import uvicorn
 
 import repo_db
 from repo_db.config import start_or_exit
-from repo_observability import configure_logging
+from repo_observability import configure_logging, uvicorn_log_config
 from repo_web.app import create_app
 from repo_web.config import get_settings
 
@@ -58,7 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         proxy_headers=settings.trusts_proxy,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level=settings.log_level,
-        log_config=None,  # uvicorn's lines go to the root handler of configure_logging
+        # uvicorn's lines through the same set-up (the same as the API's launcher).
+        log_config=uvicorn_log_config(level=settings.log_level, json_logs=settings.json_logs),
         access_log=False,  # repo_http's access line (with the request id) replaces uvicorn's
     )
     return 0

@@ -1,4 +1,9 @@
-"""Every error becomes an HTML page (never a traceback): 403, 404, 409/422, 500 and 503."""
+"""Every error becomes an HTML page (never a traceback): 403, 404, 409/422, 500 and 503.
+
+No error page repeats what the client sent: the messages are fixed sentences or the domain's
+own (which name the field, never its value). A form page that answers 422 re-fills the fields
+the user typed; that is the form, not an error message (the hostile sweep's "echo" class holds
+both apps to this)."""
 
 from __future__ import annotations
 

@@ -23,16 +23,23 @@ import structlog
 
 from repo_observability.redaction import REDACTED, redact, redact_secrets
 
-__all__ = ["REDACTED", "configure_logging", "redact", "redact_secrets"]
+__all__ = [
+    "REDACTED",
+    "configure_logging",
+    "redact",
+    "redact_secrets",
+    "uvicorn_log_config",
+]
 
 _HANDLER_NAME = "repo_observability"
 
 
-def configure_logging(*, level: str = "info", json_logs: bool = False) -> None:
+def configure_logging(*, level: str = "info", json_logs: bool = False) -> logging.Handler:
     """Route structlog and the standard library's logging to stderr at ``level``.
 
     An unknown level name falls back to ``info``. Alembic's per-plugin start-up line is silenced.
-    Calling it again replaces the previous set-up (its root handler included).
+    Calling it again replaces the previous set-up (its root handler included). Returns the root
+    handler it installed.
     """
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
@@ -82,3 +89,41 @@ def configure_logging(*, level: str = "info", json_logs: bool = False) -> None:
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
+    return handler
+
+
+def uvicorn_log_config(*, level: str = "info", json_logs: bool = False) -> dict[str, Any]:
+    """uvicorn's ``log_config`` for both serving apps: every line through `configure_logging`.
+
+    uvicorn applies its ``log_config`` (a `logging.config.dictConfig` dictionary) in its own
+    process AND in every worker process it spawns (``--workers``), where nothing of the parent's
+    logging set-up survives. Its default gives its loggers their own plain-text handlers, so the
+    API's workers wrote uvicorn's lines (start-up, "Invalid HTTP request", "Exception in ASGI
+    application" with a traceback) outside the JSON lines and the redaction. This configuration
+    runs `configure_logging` in each process (the handler factory) and sends uvicorn's loggers to
+    its root handler; uvicorn's access log stays off (repo_http's access line replaces it).
+    """
+    upper = level.upper() if isinstance(logging.getLevelName(level.upper()), int) else "INFO"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {
+            _HANDLER_NAME: {
+                "()": "repo_observability._configured_handler",
+                "level": upper,
+                "log_level": level,
+                "json_logs": json_logs,
+            }
+        },
+        "root": {"handlers": [_HANDLER_NAME], "level": upper},
+        "loggers": {
+            "uvicorn": {"handlers": [], "propagate": True, "level": upper},
+            "uvicorn.error": {"handlers": [], "propagate": True, "level": upper},
+            "uvicorn.access": {"handlers": [], "propagate": False},
+        },
+    }
+
+
+def _configured_handler(*, log_level: str, json_logs: bool) -> logging.Handler:
+    """`uvicorn_log_config`'s handler factory: the whole set-up, then its root handler."""
+    return configure_logging(level=log_level, json_logs=json_logs)

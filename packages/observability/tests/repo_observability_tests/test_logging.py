@@ -119,3 +119,24 @@ def test_secret_keys_are_redacted_at_any_depth(capsys: pytest.CaptureFixture[str
 )
 def test_which_keys_are_secret(key: str, secret: bool) -> None:
     assert is_secret_key(key) is secret
+
+
+def test_uvicorns_log_config_sends_its_lines_through_the_json_handler(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """What uvicorn does with `log_config` in each of its processes: dictConfig, then log."""
+    import logging.config
+
+    from repo_observability import uvicorn_log_config
+
+    logging.config.dictConfig(uvicorn_log_config(level="info", json_logs=True))
+    logging.getLogger("uvicorn.error").warning("Invalid HTTP request received.")
+    logging.getLogger("uvicorn.access").info("GET / 200")  # repo_http's access line replaces it
+    structlog.get_logger("app").info("app.event", password="hunter2")
+    lines = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()]
+    assert [line["event"] for line in lines] == ["Invalid HTTP request received.", "app.event"]
+    assert lines[0]["logger"] == "uvicorn.error" and lines[0]["level"] == "warning"
+    assert lines[1]["password"] == REDACTED
+    root = logging.getLogger()
+    assert [h.get_name() for h in root.handlers].count("repo_observability") == 1
+    assert root.level == logging.INFO
