@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from repo_ai.ability import estimate_ability
 from repo_ai.calibration import fit_2pl
+from repo_ai.clustering import assign_review_clusters
 from repo_ai.grading import MODEL_VERSION, Rubric, grade_answer
 from repo_ai.store import latest_calibration_id, load_responses, save_ability, save_calibration
 from repo_db import jobs
@@ -18,6 +19,7 @@ from repo_db.models import (
     Assessment,
     Attempt,
     AttemptStatus,
+    Feedback,
     FeedbackSource,
     GradingStatus,
     Job,
@@ -57,15 +59,14 @@ def grade_attempt(session: Session, *, attempt_id: int, review_threshold: float)
         )
         .order_by(Response.id)
     ).all()
-    flagged = 0
+    flagged: list[tuple[Feedback, Response]] = []
     for response, question in pending:
         grade = grade_answer(
             Rubric.of(question.reference_answer, question.rubric_keywords),
             response.text_value or "",
         )
         needs_review = grade.confidence < review_threshold
-        flagged += needs_review
-        grading.record_grade(
+        feedback = grading.record_grade(
             session,
             response=response,
             question=question,
@@ -76,8 +77,11 @@ def grade_attempt(session: Session, *, attempt_id: int, review_threshold: float)
             confidence=grade.confidence,
             needs_review=needs_review,
         )
+        if needs_review:
+            flagged.append((feedback, response))
+    assign_review_clusters(session, flagged)  # one author decision per group of look-alikes
     grading.refresh_result(session, attempt_id=attempt.id)
-    return GradeOutcome(len(pending), flagged, attempt.status)
+    return GradeOutcome(len(pending), len(flagged), attempt.status)
 
 
 def estimate_for_attempt(session: Session, *, attempt_id: int) -> bool:

@@ -46,7 +46,7 @@ from repo_api_tests.helpers import (
     submitted_attempt,
 )
 from repo_db import unit_of_work
-from repo_db.models import User
+from repo_db.models import Feedback, User
 from repo_db.testing import truncate_all
 from repo_http.testing import Tally
 
@@ -164,6 +164,8 @@ class World:
     published: dict[str, Any]
     attempt_id: int
     feedback_id: int
+    group_id: int
+    decision_id: int
     spec: dict[str, Any]
 
     def path_values(self) -> dict[str, int]:
@@ -174,6 +176,9 @@ class World:
             "user_id": self.learner.id,
             # a flagged AI grade on the author's assessment: only that author may review it
             "feedback_id": self.feedback_id,
+            # its review group (a group of one), and the author's decision on another group
+            "group_id": self.group_id,
+            "decision_id": self.decision_id,
         }
 
 
@@ -186,6 +191,18 @@ def _world(client: TestClient, db_engine: Engine) -> World:
     assert started.status_code == 201
     graded_learner = make_user(db_engine)
     feedback_id = flag_ai_grade(db_engine, submitted_attempt(client, graded_learner, published))
+    decided_id = flag_ai_grade(
+        db_engine, submitted_attempt(client, make_user(db_engine), published)
+    )
+    with unit_of_work(read_only=True, bind=db_engine) as session:
+        group_id, decided_group = (
+            session.scalars(select(Feedback.response_id).where(Feedback.id == i)).one()
+            for i in (feedback_id, decided_id)
+        )
+    decision = client.post(
+        f"/review-groups/{decided_group}", json={"score": 1}, headers=author.headers
+    )
+    assert decision.status_code == 200, decision.text
     return World(
         author=author,
         other_author=make_user(db_engine, role="author"),
@@ -196,6 +213,8 @@ def _world(client: TestClient, db_engine: Engine) -> World:
         published=published,
         attempt_id=started.json()["id"],
         feedback_id=feedback_id,
+        group_id=group_id,
+        decision_id=decision.json()["id"],
         spec=client.get("/openapi.json").json(),
     )
 
@@ -225,6 +244,7 @@ VALID_BODIES: dict[str, Any] = {
     "/attempts/{attempt_id}/responses/{question_id}": {"numeric_value": 1},
     "/admin/users/{user_id}": {"role": "admin", "is_active": False},
     "/reviews/{feedback_id}": {"score": 100, "comment": "full marks"},
+    "/review-groups/{group_id}": {"score": 100, "comment": "full marks"},
     "/auth/register": {
         "email": "n@example.org",
         "password": "a-fine-passphrase",

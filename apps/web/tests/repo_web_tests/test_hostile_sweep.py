@@ -44,9 +44,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from repo_db import unit_of_work
-from repo_db.models import Assessment, Feedback
+from repo_db.models import Assessment, Feedback, Response
 from repo_db.testing import truncate_all
-from repo_domain import attempts
+from repo_domain import attempts, review_groups
 from repo_http import HSTS
 from repo_http.testing import Tally
 from repo_web.app import create_app
@@ -73,7 +73,7 @@ OWNER_BY_PREFIX = {
 }
 ROLE_RANK = {"learner": 0, "author": 1, "admin": 2}
 # Query parameters the pages read from the raw query string (the others are in the signature).
-RAW_QUERY = ("notice", "next", "graded", "registered", "q", "after")
+RAW_QUERY = ("notice", "next", "registered", "q", "after")
 OFFSITE = [
     "https://evil.example/",
     "//evil.example/",
@@ -160,7 +160,8 @@ class World:
     published: int
     draft: int
     attempt_id: int
-    feedback_id: int
+    group_id: int
+    decision_id: int
 
     def values(self, path: str) -> dict[str, int]:
         """The victim's ids for a route: the author's draft for /manage, else the published
@@ -170,7 +171,8 @@ class World:
             "attempt_id": self.attempt_id,
             "number": 1,
             "position": 1,
-            "feedback_id": self.feedback_id,
+            "group_id": self.group_id,
+            "decision_id": self.decision_id,
             "user_id": self.learner.id,
         }
 
@@ -187,12 +189,21 @@ def _world(db_engine: Engine) -> World:
     published = make_assessment(db_engine, author, title="Public")
     draft = make_assessment(db_engine, author, title="Secret draft", publish=False)
     graded = make_assessment(db_engine, author, title="Graded")
+    decided = _submitted_with_flagged_grade(db_engine, make_user(db_engine), graded)
     _submitted_with_flagged_grade(db_engine, make_user(db_engine), graded)
     with unit_of_work(bind=db_engine) as session:
         attempt, _ = attempts.start_attempt(session, actor=learner.actor, assessment_id=published)
         attempt_id = attempt.id
-        feedback_id = session.scalar(select(Feedback.id).where(Feedback.needs_review))
-    assert feedback_id is not None
+        # The author's decision on one flagged answer (its undo is a victim); the other waits.
+        [decided_group, group_id] = session.scalars(
+            select(Response.id)
+            .join(Feedback, Feedback.response_id == Response.id)
+            .where(Feedback.needs_review)
+            .order_by(Response.attempt_id != decided)
+        ).all()
+        decision = review_groups.review_group(
+            session, actor=author.actor, group_id=decided_group, score=1, comment=""
+        )
     return World(
         admin=make_user(db_engine, role="admin"),
         author=author,
@@ -202,7 +213,8 @@ def _world(db_engine: Engine) -> World:
         published=published,
         draft=draft,
         attempt_id=attempt_id,
-        feedback_id=feedback_id,
+        group_id=group_id,
+        decision_id=decision.id,
     )
 
 

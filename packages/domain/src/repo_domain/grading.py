@@ -96,12 +96,27 @@ def record_grade(
         created_at=utcnow(),
     )
     session.add(feedback)
-    response.score = feedback.score
+    set_response_grade(response, score=feedback.score, fraction=fraction)
+    session.flush()
+    return feedback
+
+
+def set_response_grade(response: Response, *, score: float | None, fraction: float) -> None:
+    """The answer's marks and correctness from a grade (one rule for grading and undo)."""
+    response.score = score
     response.is_correct = fraction >= CORRECT_FRACTION
     response.grading_status = GradingStatus.GRADED
     response.updated_at = utcnow()
-    session.flush()
-    return feedback
+
+
+def refresh_after_review(session: Session, *, attempt_id: int) -> Result:
+    """After an author changed a grade: refresh the result and, once the attempt is graded,
+    queue the learner's ability estimate (once per attempt: the queue ignores repeats)."""
+    result = refresh_result(session, attempt_id=attempt_id)
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is not None and attempt.status == AttemptStatus.GRADED:
+        jobs.enqueue(session, kind=ESTIMATE_ABILITY, subject_id=attempt.id)
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,10 +227,7 @@ def review(
         confidence=1.0,
         reviewer_id=actor.id,
     )
-    result = refresh_result(session, attempt_id=response.attempt_id)
-    attempt = session.get(Attempt, response.attempt_id)
-    if attempt is not None and attempt.status == AttemptStatus.GRADED:
-        jobs.enqueue(session, kind=ESTIMATE_ABILITY, subject_id=attempt.id)
+    result = refresh_after_review(session, attempt_id=response.attempt_id)
     # The reviewer manages the assessment (checked above): the policy shows them everything.
     [view] = visibility.feedback_views([human], visible=True)
     return view, visibility.result_view(result, visible=True)

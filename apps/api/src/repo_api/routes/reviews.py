@@ -7,17 +7,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from repo_api.deps import ActorDep, PageDep, SessionDep
+from repo_api.deps import ActorDep, PageDep, SessionDep, SettingsDep
 from repo_api.schemas.attempts import ResultPublic
 from repo_api.schemas.common import ErrorBody, Page
 from repo_api.schemas.reviews import (
     FeedbackPublic,
+    GroupDecisionPublic,
     NextQuestionPublic,
     ReviewDone,
     ReviewGrade,
+    ReviewGroupPage,
+    ReviewGroupPublic,
     ReviewItemPublic,
+    UndonePublic,
 )
-from repo_domain import attempts, grading
+from repo_domain import attempts, grading, review_groups
 from repo_domain.validation import MAX_ID
 
 router = APIRouter(tags=["reviews"])
@@ -66,6 +70,71 @@ def grade_review(
     return ReviewDone(
         feedback=FeedbackPublic.model_validate(feedback), result=ResultPublic.of(result)
     )
+
+
+@router.get("/review-groups", response_model=ReviewGroupPage, responses=_errors)
+def list_review_groups(
+    actor: ActorDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    assessment_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    after: Annotated[
+        str | None, Query(max_length=40, description="`next_after` of the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 20,
+) -> ReviewGroupPage:
+    """Flagged AI grades as groups of look-alike answers, least confident and largest first."""
+    page = review_groups.review_groups(
+        session,
+        actor=actor,
+        assessment_id=assessment_id,
+        after=after,
+        limit=min(limit, settings.max_page_size),
+    )
+    return ReviewGroupPage(
+        items=[ReviewGroupPublic.model_validate(g) for g in page.items],
+        next_after=page.next_after,
+    )
+
+
+@router.post(
+    "/review-groups/{group_id}",
+    response_model=GroupDecisionPublic,
+    responses={
+        **_errors,
+        404: {"model": ErrorBody},
+        409: {"model": ErrorBody, "description": "nothing left to review (not_in_review)"},
+        422: {"model": ErrorBody},
+    },
+)
+def grade_review_group(
+    group_id: Id, body: ReviewGrade, actor: ActorDep, session: SessionDep
+) -> GroupDecisionPublic:
+    """One score and comment for every flagged answer of the group; returns the decision's id,
+    which undoes it."""
+    decision = review_groups.review_group(
+        session, actor=actor, group_id=group_id, score=body.score, comment=body.comment
+    )
+    return GroupDecisionPublic.model_validate(decision)
+
+
+@router.post(
+    "/review-decisions/{decision_id}/undo",
+    response_model=UndonePublic,
+    responses={
+        **_errors,
+        404: {"model": ErrorBody},
+        409: {
+            "model": ErrorBody,
+            "description": "undone already (already_undone) or graded again since (changed_since)",
+        },
+    },
+)
+def undo_review_decision(decision_id: Id, actor: ActorDep, session: SessionDep) -> UndonePublic:
+    """Take a group decision back: the AI grades return to the queue, the results are
+    refreshed; refused if any of its answers was graded again since."""
+    undone = review_groups.undo_review_group(session, actor=actor, decision_id=decision_id)
+    return UndonePublic.model_validate(undone)
 
 
 @router.get(

@@ -77,3 +77,55 @@ class NextQuestionPublic(ORMModel):
     reason: Reason
     n_answered: int
     n_questions: int
+
+
+class ReviewSamplePublic(ORMModel):
+    feedback_id: int
+    response_id: int
+    attempt_id: int
+    answer: str
+    ai_score: float | None = Field(description="the AI's suggested points")
+    confidence: float | None
+    comment: str
+    created_at: UtcDatetime
+
+
+class ReviewGroupPublic(ORMModel):
+    """Flagged answers to one question that the AI worker found alike: one decision grades all."""
+
+    group_id: int
+    question_id: int
+    assessment_id: int
+    assessment_title: str
+    prompt: str
+    reference_answer: str | None
+    points: float
+    size: int = Field(description="flagged answers in the group")
+    confidence: float = Field(description="the AI's lowest confidence in the group")
+    samples: list[ReviewSamplePublic] = Field(description="the least confident few answers")
+
+
+class ReviewGroupPage(BaseModel):
+    """One keyset page: pass `next_after` back as `?after=` for the next (null = last page)."""
+
+    items: list[ReviewGroupPublic]
+    next_after: str | None
+
+
+class GroupDecisionPublic(ORMModel):
+    """`id` undoes the decision: `POST /review-decisions/{id}/undo`."""
+
+    id: int
+    group_id: int
+    question_id: int
+    assessment_id: int
+    graded: int = Field(description="answers graded by this decision")
+    score: float
+    comment: str
+    created_at: UtcDatetime
+
+
+class UndonePublic(ORMModel):
+    decision_id: int
+    group_id: int
+    restored: int = Field(description="answers back in the review queue with their AI grade")

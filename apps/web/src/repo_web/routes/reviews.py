@@ -1,6 +1,7 @@
 """Author review queue: AI grades flagged for review (low confidence) on the author's
-assessments (admins: all), each with a form to grade it. Grading refreshes the attempt's result
-(repo_domain.grading.review does it)."""
+assessments (admins: all), as groups of look-alike answers (repo_domain.review_groups), least
+confident and largest first. One form per group grades every answer in it and refreshes the
+results; the page then offers to undo that decision."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from repo_domain import grading
+from repo_domain import review_groups
 from repo_domain.errors import Conflict, InvalidInput
 from repo_domain.validation import MAX_ID
 from repo_web.deps import AuthorDep, DbDep, WebUser
@@ -28,12 +29,15 @@ def _queue_page(
     session: Session,
     user: WebUser,
     *,
-    after: int | None,
+    after: str | None,
     errors: dict[int, dict[str, str]] | None = None,
     values: dict[int, dict[str, str]] | None = None,
+    problem: str | None = None,
+    decided: tuple[int, int] | None = None,
+    undone: int | None = None,
     status_code: int = 200,
 ) -> Response:
-    page = grading.review_queue(
+    page = review_groups.review_groups(
         session, actor=user.actor, assessment_id=None, after=after, limit=PAGE_SIZE
     )
     return render(
@@ -43,7 +47,9 @@ def _queue_page(
         page=page,
         errors=errors or {},
         values=values or {},
-        graded=request.query_params.get("graded") == "1",
+        problem=problem,
+        decided=decided,
+        undone=undone,
     )
 
 
@@ -52,13 +58,25 @@ def queue(
     request: Request,
     session: DbDep,
     user: AuthorDep,
-    after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+    after: Annotated[str | None, Query(max_length=40)] = None,
+    decided: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    n: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    undone: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
 ) -> Response:
-    return _queue_page(request, session, user, after=after)
+    """``decided``/``n`` after a group decision (the page offers its undo), ``undone`` after
+    an undo: both only choose which notice the page shows."""
+    return _queue_page(
+        request,
+        session,
+        user,
+        after=after,
+        decided=(decided, n or 1) if decided is not None else None,
+        undone=undone,
+    )
 
 
-@router.post("/{feedback_id}")
-async def grade(request: Request, feedback_id: Id, session: DbDep, user: AuthorDep) -> Response:
+@router.post("/groups/{group_id}")
+async def grade_group(request: Request, group_id: Id, session: DbDep, user: AuthorDep) -> Response:
     form = await read_form(request)
     score = form.number("score", required=True)  # parsed here; its range is the domain's
     comment = form.data.get("comment")
@@ -66,12 +84,8 @@ async def grade(request: Request, feedback_id: Id, session: DbDep, user: AuthorD
     errors = dict(form.errors)
     if score is not None and not errors:
         try:
-            grading.review(
-                session,
-                actor=user.actor,
-                feedback_id=feedback_id,
-                score=score,
-                comment=raw_comment,
+            decision = review_groups.review_group(
+                session, actor=user.actor, group_id=group_id, score=score, comment=raw_comment
             )
         except InvalidInput as exc:
             errors[exc.field if exc.field in ("score", "comment") else "score"] = exc.message
@@ -81,19 +95,30 @@ async def grade(request: Request, feedback_id: Id, session: DbDep, user: AuthorD
             # Someone else graded it first: nothing left to do here.
             return RedirectResponse("/reviews", status_code=303)
         else:
-            return RedirectResponse("/reviews?graded=1", status_code=303)
+            return RedirectResponse(
+                f"/reviews?decided={decision.id}&n={decision.graded}", status_code=303
+            )
     raw_score = form.data.get("score")
     return _queue_page(
         request,
         session,
         user,
         after=None,
-        errors={feedback_id: errors or {"score": "Enter a score."}},
+        errors={group_id: errors or {"score": "Enter a score."}},
         values={
-            feedback_id: {
+            group_id: {
                 "score": raw_score[:64] if isinstance(raw_score, str) else "",
                 "comment": raw_comment,
             }
         },
         status_code=422,
     )
+
+
+@router.post("/decisions/{decision_id}/undo")
+async def undo(request: Request, decision_id: Id, session: DbDep, user: AuthorDep) -> Response:
+    try:  # the form carries only the CSRF token, checked app-wide (repo_web.security)
+        done = review_groups.undo_review_group(session, actor=user.actor, decision_id=decision_id)
+    except Conflict as exc:
+        return _queue_page(request, session, user, after=None, problem=exc.message, status_code=409)
+    return RedirectResponse(f"/reviews?undone={done.restored}", status_code=303)

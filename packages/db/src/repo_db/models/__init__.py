@@ -22,6 +22,7 @@ from repo_db.models.enums import (
 )
 from repo_db.models.intelligence import AbilityEstimate, Calibration, Feedback, ItemParameter
 from repo_db.models.jobs import Job
+from repo_db.models.reviews import ReviewDecision, ReviewDecisionAnswer
 
 metadata = Base.metadata
 
@@ -45,6 +46,8 @@ __all__ = [
     "QuestionKind",
     "Response",
     "Result",
+    "ReviewDecision",
+    "ReviewDecisionAnswer",
     "Role",
     "ShowAnswers",
     "User",

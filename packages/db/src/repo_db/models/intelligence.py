@@ -107,3 +107,7 @@ class Feedback(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     needs_review: Mapped[bool] = mapped_column(default=False, server_default=false())
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Review group key (migration 0008): flagged answers to one question that the AI worker found
+    # near-identical share it, so one author decision covers them all. It is the id of the
+    # group's first response; NULL means a group of one (the response's own id).
+    cluster: Mapped[int | None] = mapped_column(Id)
