@@ -107,7 +107,7 @@ def _feedback(fraction: float, matched: int, total: int, values: dict[str, float
 
 def load_labelled_set() -> dict[str, Any]:
     """The first labelled answers shipped with the app (repo_ai/data/grading_set.json; scores
-    0-2, three questions). The grader is never fitted on them: they check it on unseen
+    0-2, six questions). The grader is never fitted on them: they check it on unseen
     questions. The larger set with classes and a held-out split is
     ``repo_ai.grading_model.load_labelled()``."""
     text = resources.files("repo_ai").joinpath("data/grading_set.json").read_text("utf-8")

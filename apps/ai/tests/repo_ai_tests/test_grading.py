@@ -1,6 +1,6 @@
 """Free-text grading against answers scored by a human.
 
-Two labelled sets: repo_ai/data/grading_set.json (the first 3 questions, scores 0-2; the model
+Two labelled sets: repo_ai/data/grading_set.json (6 other questions, scores 0-2; the model
 is never fitted on it) and repo_ai/data/grading_labelled.json (8 questions x 50 answers with
 classes and a fixed held-out split: the model is fitted on its training answers only). The
 targets below are asserted on answers the model never saw.
