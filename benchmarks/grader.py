@@ -29,6 +29,8 @@ import numpy as np
 
 from benchmarks import grader_main
 from repo_ai import grading, grading_model
+from repo_ai.grading_features import char_grams
+from repo_ai.grading_text import tokens
 from repo_ai.grading_eval import Item, Report, evaluate, expected_calibration_error, items, qwk
 from repo_ai.grading_rubric import Rubric
 
@@ -172,7 +174,8 @@ def timing(subset: list[Item], rounds: int) -> None:
             grader(it.rubric, it.text)  # warm-up
         samples = []
         for _ in range(rounds):
-            grading.features.__globals__["tokens"].cache_clear()
+            tokens.cache_clear()
+            char_grams.cache_clear()
             start = time.perf_counter()
             for it in subset:
                 grader(it.rubric, it.text)
