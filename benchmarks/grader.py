@@ -29,10 +29,10 @@ import numpy as np
 
 from benchmarks import grader_main
 from repo_ai import grading, grading_model
-from repo_ai.grading_features import char_grams
-from repo_ai.grading_text import tokens
 from repo_ai.grading_eval import Item, Report, evaluate, expected_calibration_error, items, qwk
+from repo_ai.grading_features import char_grams
 from repo_ai.grading_rubric import Rubric
+from repo_ai.grading_text import tokens
 
 THRESHOLD = grading.DEFAULT_REVIEW_THRESHOLD
 CLASSES = (
@@ -50,7 +50,7 @@ CLASSES = (
 
 def keyword_baseline(rubric: Rubric, answer: str) -> tuple[float, float]:
     text = answer.lower()
-    ideas = [k for k in rubric.keywords]
+    ideas = list(rubric.keywords)
     if not ideas:
         return 0.0, 1.0
     found = sum(any(alt.strip().lower() in text for alt in k.split("|")) for k in ideas)
@@ -89,14 +89,16 @@ def legacy_items() -> list[Item]:
 def agreement(subsets: dict[str, list[Item]]) -> dict[tuple[str, str], Report]:
     reports = {}
     print("\n## Agreement with the human scores")
-    print(f"{'set':16s} {'grader':9s} {'n':>4s} {'accuracy':>8s} {'QWK':>6s} {'QWK/kw':>7s} {'flagged':>7s}")
+    columns = ("n", "accuracy", "QWK", "QWK/kw", "flagged")
+    print(f"{'set':16s} {'grader':9s} " + " ".join(f"{c:>8s}" for c in columns))
     for name, subset in subsets.items():
         for gname, grader in GRADERS.items():
             r = evaluate(grader, subset, THRESHOLD)
             reports[(name, gname)] = r
             base = reports[(name, "keywords")].qwk
             ratio = f"{r.qwk / base:7.2f}" if base > 0 else "    n/a"
-            print(f"{name:16s} {gname:9s} {r.n:4d} {r.accuracy:8.3f} {r.qwk:6.3f} {ratio} {r.flagged:7.2f}")
+            figures = f"{r.n:8d} {r.accuracy:8.3f} {r.qwk:8.3f} {ratio:>8s} {r.flagged:8.2f}"
+            print(f"{name:16s} {gname:9s} {figures}")
     return reports
 
 
@@ -197,7 +199,9 @@ def main() -> None:
     grading_model.shipped_model()
     print(f"model fitted in {time.perf_counter() - start:.2f} s")
     all_items = items(grading_model.load_labelled())
-    subsets = {s: [it for it in all_items if it.split == s] for s in ("train", "heldout_answers", "unseen")}
+    subsets = {
+        s: [it for it in all_items if it.split == s] for s in ("train", "heldout_answers", "unseen")
+    }
     subsets["legacy"] = legacy_items()
     reports = agreement(subsets)
     credit_table(reports, ["train", "heldout_answers", "unseen"])

@@ -59,9 +59,7 @@ class Grade:
     feedback: str
 
 
-def grade_answer(
-    rubric: Rubric, answer: str, reviewed: Sequence[tuple[str, float]] = ()
-) -> Grade:
+def grade_answer(rubric: Rubric, answer: str, reviewed: Sequence[tuple[str, float]] = ()) -> Grade:
     """Grade one answer against a rubric (no database, no state). ``reviewed`` holds the
     author's (answer, fraction) grades of earlier answers to this question, if any."""
     if not any(is_content(t) for t in tokens(answer)):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -75,11 +76,17 @@ def evaluate(grader: Grader, subset: list[Item], threshold: float) -> Report:
     for it, f in zip(subset, fractions, strict=True):
         by_class[it.cls].append(f)
     reliability = []
-    for lo, hi in zip(BINS, BINS[1:], strict=False):
+    for lo, hi in pairwise(BINS):
         mask = (confidences >= lo) & (confidences < hi)
         if mask.any():
             reliability.append(
-                (lo, min(hi, 1.0), int(mask.sum()), float(confidences[mask].mean()), float(right[mask].mean()))
+                (
+                    lo,
+                    min(hi, 1.0),
+                    int(mask.sum()),
+                    float(confidences[mask].mean()),
+                    float(right[mask].mean()),
+                )
             )
     return Report(
         n=len(subset),

@@ -104,8 +104,10 @@ def _match_phrase(phrase: Phrase, toks: tuple[Token, ...]) -> tuple[bool, bool, 
         if len(present) < len(needed):
             continue
         window = _tightest_window([i for i in positions if toks[i].concept in needed], toks, needed)
-        if window and window[1] - window[0] < limit and (
-            best is None or window[1] - window[0] < best[1] - best[0]
+        if (
+            window
+            and window[1] - window[0] < limit
+            and (best is None or window[1] - window[0] < best[1] - best[0])
         ):
             best = window
     if best is None:
@@ -120,7 +122,7 @@ def _tightest_window(
     best: tuple[int, int] | None = None
     counts: dict[str, int] = {}
     left = 0
-    for right, pos in enumerate(positions):
+    for pos in positions:
         counts[toks[pos].concept] = counts.get(toks[pos].concept, 0) + 1
         while len(counts) == len(needed):
             start, end = positions[left], pos
@@ -173,10 +175,14 @@ def char_similarity(answer: str, references: tuple[str, ...]) -> float:
 
 
 @lru_cache(maxsize=1024)
-def _rubric_concepts(rubric_key: tuple[tuple[str, ...], tuple[str, ...]]) -> tuple[set[str], set[str]]:
+def _rubric_concepts(
+    rubric_key: tuple[tuple[str, ...], tuple[str, ...]]
+) -> tuple[set[str], set[str]]:
     references, keywords = rubric_key
     ref = {t.concept for r in references for t in tokens(r) if is_content(t)}
-    rub = {t.concept for k in keywords for alt in k.split("|") for t in tokens(alt) if is_content(t)}
+    rub = {
+        t.concept for k in keywords for alt in k.split("|") for t in tokens(alt) if is_content(t)
+    }
     return ref, ref | rub
 
 
@@ -191,10 +197,14 @@ def features(rubric: Rubric, answer: str) -> dict[str, float]:
     answer_concepts = set(content)
     ref_prefixes = {c[:4] for c in ref_concepts}
     recall_prefix = (
-        len({c[:4] for c in answer_concepts} & ref_prefixes) / len(ref_prefixes) if ref_prefixes else 0.0
+        len({c[:4] for c in answer_concepts} & ref_prefixes) / len(ref_prefixes)
+        if ref_prefixes
+        else 0.0
     )
     ref_recall = len(answer_concepts & ref_concepts) / len(ref_concepts) if ref_concepts else 0.0
-    precision = len(answer_concepts & all_concepts) / len(answer_concepts) if answer_concepts else 0.0
+    precision = (
+        len(answer_concepts & all_concepts) / len(answer_concepts) if answer_concepts else 0.0
+    )
     chars = char_similarity(answer, references) if n else 0.0
     function_ratio = sum(t.function for t in toks) / n if n else 0.0
     # A list of terms has almost no function words, or is chopped up by commas/semicolons

@@ -43,7 +43,10 @@ class ReviewedModel:
         self.weight = len(reviewed) / (len(reviewed) + REVIEW_PRIOR)
         self.ngrams = FeatureUnion(
             [
-                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
+                (
+                    "chars",
+                    TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
+                ),
                 ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
             ]
         )

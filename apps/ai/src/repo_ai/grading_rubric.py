@@ -25,7 +25,9 @@ from repo_ai.grading_text import tokens
 
 FALSE_PREFIX = "!"
 #: Words a phrasing's match may skip (everything else an author wrote must be found).
-GLUE = frozenset("a an the of to in on at is are was were be been by for with and or it its".split())
+GLUE = frozenset(
+    "a an the of to in on at is are was were be been by for with and or it its".split()
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,8 +72,10 @@ slow slowly slower sluggish
 big large huge great bigger larger
 small little tiny smaller
 many lots multiple several numerous plenty
-increase rise rises rising rose risen grow grows growing grew climb climbs climbing higher raise raised boost
-decrease fall falls falling fell drop drops dropping dropped decline declines lower reduce reduced shrink
+increase rise rises rising rose risen grow grows growing grew climb climbs climbing higher raise
+increase raised boost
+decrease fall falls falling fell drop drops dropping dropped decline declines lower reduce
+decrease reduced shrink
 begin start starts started beginning
 end finish finished stop stops stopped
 buy buys bought purchase purchases purchasing
@@ -81,7 +83,8 @@ buyer buyers customer customers consumer consumers shopper shoppers purchaser pu
 seller sellers vendor vendors supplier suppliers merchant merchants shop shops
 price prices cost costs
 same identical equal equally alike
-different differ differs differed difference differences distinct vary varies varied variation variations
+different differ differs differed difference differences distinct vary varies varied
+different variation variations
 child children offspring young baby babies kid kids descendant descendants
 parent parents mother father ancestor ancestors
 survive survives survived survival live lives alive

@@ -117,6 +117,9 @@ def test_reviewed_answers_are_the_latest_human_grades_of_a_question(db_session: 
     answer(question, "undone", (FeedbackSource.HUMAN, 2.0), (FeedbackSource.AI, 0.0))
     answer(other, "other question", (FeedbackSource.HUMAN, 2.0))
 
-    assert reviewed_answers(session, question.id) == [("reviewed half", 0.5), ("reviewed right", 1.0)]
+    assert reviewed_answers(session, question.id) == [
+        ("reviewed half", 0.5),
+        ("reviewed right", 1.0),
+    ]
     assert reviewed_answers(session, question.id, limit=1) == [("reviewed half", 0.5)]
     assert reviewed_answers(session, 999) == []
