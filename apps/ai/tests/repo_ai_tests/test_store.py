@@ -91,11 +91,11 @@ def test_reviewed_answers_are_the_latest_human_grades_of_a_question(db_session: 
     )
     session.add_all([question, other])
     session.flush()
-    attempt = Attempt(assessment_id=assessment.id, user_id=user.id)
-    session.add(attempt)
-    session.flush()
 
     def answer(q: Question, text: str, *grades: tuple[str, float]) -> None:
+        attempt = Attempt(assessment_id=assessment.id, user_id=user.id, status="graded")
+        session.add(attempt)
+        session.flush()
         response = Response(attempt_id=attempt.id, question_id=q.id, text_value=text)
         session.add(response)
         session.flush()
