@@ -1,168 +1,113 @@
-"""Free-text grading that a teacher can follow: rubric keywords plus similarity to the model answer.
+"""Free-text grading from the question's rubric, and from the author's reviews once there are some.
 
-Three signals; the feedback says how far each goes (never which rubric keywords matched or are
-missing: that would hand the rubric to the learner):
+``grade_answer(rubric, answer)`` works zero-shot, from the rubric alone
+(``repo_ai.grading_rubric``: model answers, key ideas with accepted phrasings, known false
+statements). It measures what the answer *says* (``repo_ai.grading_features``: key ideas
+stated with the right polarity, ideas contradicted or negated, known false statements, overlap
+with the model answer) and *how* (a keyword list is not a sentence: function-word share,
+connectives), and a small logistic regression over those features, fitted on the training
+answers of the shipped labelled set, picks the level: 0, half or full points
+(``repo_ai.grading_model``). The confidence is the calibrated chance that the level agrees with
+a human's on a question the model has not seen; below ``DEFAULT_REVIEW_THRESHOLD`` the worker
+sends the grade to the review queue.
 
-* **rubric coverage**: the share of the question's rubric keywords found in the answer (a keyword
-  may list alternatives, ``"b-tree|btree|sorted"``; a few letters of suffix are allowed, so
-  ``price`` matches ``prices``);
-* **wording**: cosine similarity of character 3-5-gram vectors (scikit-learn
-  ``HashingVectorizer`` on word-bounded n-grams, binary presence, L2-normalised) with the
-  closest reference answer, which is robust to inflections and typos;
-* **content words**: cosine similarity of word uni/bigram vectors without English stop words.
+With ``reviewed`` (the author's grades of earlier answers to the same question), a per-question
+model trained on them joins in (``repo_ai.grading_reviews``).
 
-``score = 0.6 * coverage + 0.4 * similarity`` with similarity the better of the two rescaled
-similarities; the grade is the nearest level (0, half or full points) under fixed thresholds,
-and the confidence falls as the score nears a threshold or the signals disagree. Nothing is
-downloaded or trained at run time: the thresholds were set once against the labelled set in
-``repo_ai/data/grading_set.json``, and tests/test_grading.py asserts the agreement on it.
+The learner-facing feedback never names a key idea (naming a missing one hands over the rubric,
+and a retake with it scores full): it says how many key ideas the answer covers.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from sklearn.feature_extraction.text import HashingVectorizer  # type: ignore[import-untyped]
+from repo_ai.grading_features import as_vector, features, matched_ideas
+from repo_ai.grading_model import LEVELS, shipped_model
+from repo_ai.grading_reviews import question_model
+from repo_ai.grading_rubric import Rubric
+from repo_ai.grading_text import is_content, tokens
 
-MODEL_VERSION = "rubric-tfidf-1"
-KEYWORD_WEIGHT = 0.6
-#: Character-n-gram cosine between unrelated English sentences is mostly below 0.2.
-CHAR_FLOOR, CHAR_SPAN = 0.20, 0.45
-WORD_FLOOR, WORD_SPAN = 0.05, 0.45
-#: score < PARTIAL -> 0 points; < FULL -> half the points; else full points.
-PARTIAL_THRESHOLD = 0.22
-FULL_THRESHOLD = 0.6
-#: How far from a threshold a score must be for full confidence.
-CONFIDENCE_MARGIN = 0.15
+__all__ = [
+    "DEFAULT_REVIEW_THRESHOLD",
+    "MODEL_VERSION",
+    "Grade",
+    "Rubric",
+    "grade_answer",
+    "load_labelled_set",
+    "quadratic_weighted_kappa",
+]
+
+MODEL_VERSION = "rubric-ideas-2"
 #: Below this confidence a grade goes to the review queue.
 DEFAULT_REVIEW_THRESHOLD = 0.6
-_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
-
-
-@dataclass(frozen=True, slots=True)
-class Rubric:
-    reference_answers: list[str]
-    keywords: list[str] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, reference_answer: str | None, keywords: list[str] | None) -> Rubric:
-        refs = [r.strip() for r in (reference_answer or "").split("\n\n") if r.strip()]
-        return cls(reference_answers=refs, keywords=list(keywords or []))
 
 
 @dataclass(frozen=True, slots=True)
 class Grade:
     fraction: float  # 0, 0.5 or 1: the share of the question's points
-    score: float  # the continuous score in [0, 1] the level was taken from
-    confidence: float
-    coverage: float | None
-    similarity: float
-    matched: list[str]
+    score: float  # the expected share of points in [0, 1] under the model's probabilities
+    confidence: float  # calibrated probability that the level is the one a human would give
+    coverage: float | None  # share of key ideas stated (None: the rubric lists none)
+    similarity: float  # overlap of content with the model answer, in [0, 1]
+    matched: list[str]  # key ideas stated: for the grader's own use, never for the learner
     missing: list[str]
     feedback: str
 
 
-def _normalise(text: str) -> str:
-    return " ".join(_WORD.findall(text.lower()))
-
-
-def _keyword_hits(answer: str, keywords: list[str]) -> tuple[list[str], list[str]]:
-    text = _normalise(answer)
-    matched: list[str] = []
-    missing: list[str] = []
-    for group in keywords:
-        alternatives = [_normalise(a) for a in group.split("|") if _normalise(a)]
-        label = alternatives[0] if alternatives else group
-        found = any(re.search(rf"\b{re.escape(alt)}[a-z]{{0,3}}\b", text) for alt in alternatives)
-        (matched if found else missing).append(label)
-    return matched, missing
-
-
-# Stateless hashing (no vocabulary to fit): the same answer always maps to the same vector, and a
-# rubric's reference vectors can be cached. Binary term presence dampens repeated words.
-_CHARS = HashingVectorizer(
-    analyzer="char_wb", ngram_range=(3, 5), alternate_sign=False, binary=True, n_features=2**18
-)
-_WORDS = HashingVectorizer(
-    stop_words="english", ngram_range=(1, 2), alternate_sign=False, binary=True, n_features=2**18
-)
-
-
-@lru_cache(maxsize=1024)
-def _reference_vectors(references: tuple[str, ...]) -> tuple[Any, Any]:
-    docs = [_normalise(r) for r in references]
-    return _CHARS.transform(docs), _WORDS.transform(docs)
-
-
-def _similarities(answer: str, references: tuple[str, ...]) -> tuple[float, float]:
-    """Cosine similarity (vectors are L2-normalised) of the answer with its closest reference."""
-    chars, words = _reference_vectors(references)
-    doc = [_normalise(answer)]
-    char_sim = float((chars @ _CHARS.transform(doc).T).toarray().max())
-    word_sim = float((words @ _WORDS.transform(doc).T).toarray().max())
-    return char_sim, word_sim
-
-
-def _rescale(value: float, floor: float, span: float) -> float:
-    return min(max((value - floor) / span, 0.0), 1.0)
-
-
-def grade_answer(rubric: Rubric, answer: str) -> Grade:
-    """Grade one answer against a rubric (no database, no state)."""
-    if not _normalise(answer):
-        return Grade(0.0, 0.0, 1.0, 0.0, 0.0, [], list(rubric.keywords), "No answer was given.")
-    references = tuple(rubric.reference_answers or [" ".join(rubric.keywords)])
-    char_sim, word_sim = _similarities(answer, references)
-    similarity = max(
-        _rescale(char_sim, CHAR_FLOOR, CHAR_SPAN), _rescale(word_sim, WORD_FLOOR, WORD_SPAN)
-    )
-    matched, missing = _keyword_hits(answer, rubric.keywords)
-    coverage = len(matched) / len(rubric.keywords) if rubric.keywords else None
-    if coverage is None:
-        score = similarity
+def grade_answer(rubric: Rubric, answer: str, reviewed: Sequence[tuple[str, float]] = ()) -> Grade:
+    """Grade one answer against a rubric (no database, no state). ``reviewed`` holds the
+    author's (answer, fraction) grades of earlier answers to this question, if any."""
+    if not any(is_content(t) for t in tokens(answer)):
+        return Grade(0.0, 0.0, 1.0, 0.0, 0.0, [], _labels(rubric), "No answer was given.")
+    values = features(rubric, answer)
+    model = question_model(rubric, tuple(reviewed)) if reviewed else None
+    if model is not None:
+        level, confidence, proba = model.predict(answer)
     else:
-        score = KEYWORD_WEIGHT * coverage + (1.0 - KEYWORD_WEIGHT) * similarity
-    fraction = 0.0 if score < PARTIAL_THRESHOLD else 0.5 if score < FULL_THRESHOLD else 1.0
-    margin = min(abs(score - PARTIAL_THRESHOLD), abs(score - FULL_THRESHOLD))
-    confidence = 0.5 + 0.5 * min(margin / CONFIDENCE_MARGIN, 1.0)
-    if coverage is not None and abs(coverage - similarity) > 0.6:
-        confidence -= 0.2  # keywords and wording disagree: a human should look
-    confidence = round(min(max(confidence, 0.0), 1.0), 3)
+        levels, confidences, probas = shipped_model().predict(as_vector(values))
+        level, confidence, proba = int(levels[0]), float(confidences[0]), probas[0]
+    fraction = LEVELS[level]
+    matched, missing = matched_ideas(rubric, answer)
+    coverage = len(matched) / len(rubric.ideas) if rubric.ideas else None
     return Grade(
         fraction=fraction,
-        score=round(score, 4),
-        confidence=confidence,
+        score=round(float(sum(p * v for p, v in zip(proba, LEVELS, strict=True))), 4),
+        confidence=round(confidence, 3),
         coverage=coverage,
-        similarity=round(similarity, 4),
+        similarity=round(values["ref_recall"], 4),
         matched=matched,
         missing=missing,
-        feedback=_feedback(fraction, coverage, similarity, len(matched), len(rubric.keywords)),
+        feedback=_feedback(fraction, len(matched), len(rubric.ideas), values),
     )
 
 
-def _feedback(
-    fraction: float, coverage: float | None, similarity: float, matched: int, total: int
-) -> str:
+def _labels(rubric: Rubric) -> list[str]:
+    return [idea.label for idea in rubric.ideas]
+
+
+def _feedback(fraction: float, matched: int, total: int, values: dict[str, float]) -> str:
     """The learner-facing explanation: how much of the rubric the answer covers, never which
-    keywords (naming a missing one hands over the rubric, and a retake with it scores full)."""
-    verdict = {1.0: "Full marks.", 0.5: "Partly right.", 0.0: "Not yet right."}[fraction]
-    parts = [verdict]
-    if coverage is not None:
+    key ideas (naming a missing one hands over the rubric, and a retake with it scores full)."""
+    parts = [{1.0: "Full marks.", 0.5: "Partly right.", 0.0: "Not yet right."}[fraction]]
+    if total:
         parts.append(f"Covers {matched} of {total} key ideas.")
-    closeness = (
-        "close to" if similarity >= 0.6 else "partly like" if similarity >= 0.3 else "unlike"
-    )
-    parts.append(f"Wording {closeness} the model answer (similarity {similarity:.2f}).")
+    if values["contradicted"] or values["false"]:
+        parts.append("Part of the answer states something that is not right.")
+    elif values["fluency"] < 0.3 and fraction < 1.0:
+        parts.append("Explain in sentences: a list of terms is not an explanation.")
     return " ".join(parts)
 
 
 def load_labelled_set() -> dict[str, Any]:
-    """The labelled answers shipped with the app (repo_ai/data/grading_set.json)."""
+    """The first labelled answers shipped with the app (repo_ai/data/grading_set.json; scores
+    0-2, six questions). The grader is never fitted on them: they check it on unseen
+    questions. The larger set with classes and a held-out split is
+    ``repo_ai.grading_model.load_labelled()``."""
     text = resources.files("repo_ai").joinpath("data/grading_set.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data

@@ -5,13 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from repo_ai.ability import AbilityEstimate
 from repo_ai.calibration import Calibration2PL
 from repo_db.models import AbilityEstimate as AbilityEstimateRow
-from repo_db.models import Attempt, AttemptStatus, Calibration, ItemParameter, Response
+from repo_db.models import (
+    Attempt,
+    AttemptStatus,
+    Calibration,
+    Feedback,
+    FeedbackSource,
+    ItemParameter,
+    Question,
+    Response,
+)
 from repo_domain.common import utcnow
 
 
@@ -131,3 +140,36 @@ def save_calibration(
         row.calibrated_at = utcnow()
     session.flush()
     return calibration
+
+
+#: The newest reviews a question's model learns from (older ones add little and cost time).
+MAX_REVIEWS = 400
+
+
+def reviewed_answers(
+    session: Session, question_id: int, limit: int = MAX_REVIEWS
+) -> list[tuple[str, float]]:
+    """The author's grades of a question's answers, newest first: (answer text, share of the
+    points). Only answers whose latest grade is a human's count (a later AI grade, e.g. after
+    an undo, replaces it)."""
+    latest = (
+        select(func.max(Feedback.id).label("id"))
+        .join(Response, Response.id == Feedback.response_id)
+        .where(Response.question_id == question_id)
+        .group_by(Feedback.response_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Response.text_value, Feedback.score, Question.points)
+        .join(latest, latest.c.id == Feedback.id)
+        .join(Response, Response.id == Feedback.response_id)
+        .join(Question, Question.id == Response.question_id)
+        .where(Feedback.source == FeedbackSource.HUMAN, Feedback.score.is_not(None))
+        .order_by(Feedback.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        (text, min(max(score / points, 0.0), 1.0) if points else 0.0)
+        for text, score, points in rows
+        if text and text.strip()
+    ]

@@ -13,7 +13,14 @@ from repo_ai.ability import estimate_ability
 from repo_ai.calibration import fit_2pl
 from repo_ai.clustering import assign_review_clusters
 from repo_ai.grading import MODEL_VERSION, Rubric, grade_answer
-from repo_ai.store import latest_calibration_id, load_responses, save_ability, save_calibration
+from repo_ai.grading_reviews import MIN_REVIEWS
+from repo_ai.store import (
+    latest_calibration_id,
+    load_responses,
+    reviewed_answers,
+    save_ability,
+    save_calibration,
+)
 from repo_db import jobs
 from repo_db.models import (
     Assessment,
@@ -60,10 +67,15 @@ def grade_attempt(session: Session, *, attempt_id: int, review_threshold: float)
         .order_by(Response.id)
     ).all()
     flagged: list[tuple[Feedback, Response]] = []
+    reviews: dict[int, list[tuple[str, float]]] = {}
     for response, question in pending:
+        if question.id not in reviews:  # the author's grades of this question's answers
+            reviews[question.id] = reviewed_answers(session, question.id)
+        reviewed = reviews[question.id]
         grade = grade_answer(
             Rubric.of(question.reference_answer, question.rubric_keywords),
             response.text_value or "",
+            reviewed,
         )
         needs_review = grade.confidence < review_threshold
         feedback = grading.record_grade(
@@ -73,7 +85,11 @@ def grade_attempt(session: Session, *, attempt_id: int, review_threshold: float)
             fraction=grade.fraction,
             comment=grade.feedback,
             source=FeedbackSource.AI,
-            model_version=MODEL_VERSION,
+            model_version=(
+                f"{MODEL_VERSION}+reviews:{len(reviewed)}"
+                if len(reviewed) >= MIN_REVIEWS
+                else MODEL_VERSION
+            ),
             confidence=grade.confidence,
             needs_review=needs_review,
         )

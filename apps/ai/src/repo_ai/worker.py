@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from repo_ai.config import AiSettings
+from repo_ai.grading_model import shipped_model
 from repo_ai.hold_switch import HoldSwitch
 from repo_ai.work import (
     ESTIMATE_ABILITY,
@@ -168,6 +169,11 @@ class Worker:
 
     def run(self, *, drain: bool = False) -> WorkerStats:
         """Run until stopped (or, with ``drain``, until no job is due)."""
+        if GRADE_ATTEMPT in self.kinds:
+            # Fit the grader's model now (seconds), not inside the first job's lease.
+            started = time.monotonic()
+            shipped_model()
+            log.info("grader.ready", seconds=round(time.monotonic() - started, 2))
         log.info(
             "worker.started",
             worker=self.name,

@@ -244,3 +244,36 @@ def test_a_failing_job_is_retried_then_marked_failed(engine: Engine) -> None:
     with unit_of_work(bind=engine, read_only=True) as session:
         job = session.scalars(select(Job)).one()
     assert (job.status, job.tries) == ("failed", 2) and worker.stats.failed == 2
+
+
+def test_the_authors_reviews_of_a_question_feed_its_grading(engine: Engine) -> None:
+    """After MIN_REVIEWS author-graded answers, the worker grades that question with its own
+    reviewed model too (named in the grade's model_version)."""
+    from repo_ai.grading_reviews import MIN_REVIEWS
+
+    author = make_user(engine, "author")
+    quiz = make_quiz(engine, author)
+    texts = [GOOD, BAD, "Because the rows are sorted.", "no idea"]
+    for i in range(MIN_REVIEWS):
+        submit_attempt(engine, make_user(engine), quiz, text=texts[i % 4], right=True)
+    _drain(engine, review_threshold=1.01)  # every grade goes to the author
+    with unit_of_work(bind=engine) as session:
+        page = grading.review_queue(session, actor=author, assessment_id=None, after=None, limit=50)
+        items = [i for i in page.items if i.question_id == quiz.free_id]
+        assert len(items) == MIN_REVIEWS
+        for item in items:
+            score = {GOOD: 2.0, BAD: 0.0, "no idea": 0.0}.get(item.answer, 1.0)
+            grading.review(
+                session, actor=author, feedback_id=item.feedback_id, score=score, comment=""
+            )
+
+    later = submit_attempt(engine, make_user(engine), quiz, text=GOOD, right=True)
+    _drain(engine, review_threshold=0.0)
+    with unit_of_work(bind=engine, read_only=True) as session:
+        fb = session.scalars(
+            select(Feedback)
+            .join(Response, Response.id == Feedback.response_id)
+            .where(Response.attempt_id == later, Response.question_id == quiz.free_id)
+        ).one()
+        assert fb.source == "ai" and fb.model_version.endswith(f"+reviews:{MIN_REVIEWS}")
+        assert fb.score == 2.0

@@ -1,0 +1,88 @@
+"""The rubric an author fills in, read from what repo_db's Question stores.
+
+``Question.reference_answer`` holds one or more model answers (separated by a blank line);
+``Question.rubric_keywords`` holds a JSON list of strings, one entry per key idea:
+
+* ``"avoid a full table scan|without scanning every row|not read every row"``: a key idea
+  with its accepted phrasings, separated by ``|``. A phrasing is matched by its content
+  words (stemmed, in any order, close together in one sentence), so write the words that
+  carry the idea, and list the synonyms learners use: the grader knows only a few everyday
+  synonyms by itself.
+* ``"!conducts cold|metal is colder"``: an entry starting with ``!`` lists known false
+  statements (misconceptions); an answer that makes one loses credit.
+
+Polarity counts: a phrasing written with a negation (``without scanning every row``) is
+matched only by an answer that negates it too (``it does not have to scan every row``); an
+answer that states the opposite (``it scans every row``) contradicts the idea. Older rubrics
+(plain keyword lists) are valid rubrics of this format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from repo_ai.grading_text import tokens
+
+FALSE_PREFIX = "!"
+#: Words a phrasing's match may skip (everything else an author wrote must be found).
+GLUE = frozenset(
+    "a an the of to in on at is are was were be been by for with and or it its".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    text: str
+    concepts: tuple[str, ...]  # content concepts, in order
+    negated: bool  # the phrasing itself carries an odd number of negation cues
+
+
+@dataclass(frozen=True, slots=True)
+class Idea:
+    label: str  # the first phrasing: for the grader's own use, never shown to a learner
+    phrases: tuple[Phrase, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rubric:
+    reference_answers: list[str]
+    keywords: list[str] = field(default_factory=list)  # the key ideas' entries
+    ideas: tuple[Idea, ...] = ()
+    false_statements: tuple[Idea, ...] = ()
+    raw_keywords: tuple[str, ...] = ()  # as stored, false statements included
+
+    @classmethod
+    def of(cls, reference_answer: str | None, keywords: list[str] | None) -> Rubric:
+        """Read a question's stored rubric. Empty phrasings and entries are ignored."""
+        refs = [r.strip() for r in (reference_answer or "").split("\n\n") if r.strip()]
+        raw = [k for k in (keywords or []) if isinstance(k, str) and k.strip()]
+        ideas: list[Idea] = []
+        false: list[Idea] = []
+        for entry in raw:
+            target = false if entry.lstrip().startswith(FALSE_PREFIX) else ideas
+            idea = _idea(entry.lstrip().removeprefix(FALSE_PREFIX))
+            if idea is not None:
+                target.append(idea)
+        return cls(
+            reference_answers=refs,
+            keywords=[k for k in raw if not k.lstrip().startswith(FALSE_PREFIX)],
+            ideas=tuple(ideas),
+            false_statements=tuple(false),
+            raw_keywords=tuple(raw),
+        )
+
+
+def _idea(entry: str) -> Idea | None:
+    phrases = tuple(p for p in (_phrase(alt) for alt in entry.split("|")) if p is not None)
+    if not phrases:
+        return None
+    return Idea(label=phrases[0].text, phrases=phrases)
+
+
+def _phrase(text: str) -> Phrase | None:
+    toks = tokens(text)
+    concepts = tuple(t.concept for t in toks if t.word not in GLUE and not t.negation)
+    if not concepts:
+        return None
+    negated = sum(t.negation for t in toks) % 2 == 1
+    return Phrase(text=" ".join(text.split()), concepts=concepts, negated=negated)
