@@ -50,6 +50,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -744,7 +745,7 @@ def run(o: Options) -> Report:
             # The next fault only once a request has succeeded after this one (or the recovery
             # bound has passed): a fault that waited long for its state must not cut the
             # window in which this one's recovery is measured.
-            _wait_for(lambda f=fault: _succeeded_since(clients, f.ended), o.recovery_bound_s + 1)
+            _wait_for(partial(_succeeded_since, clients, fault.ended), o.recovery_bound_s + 1)
         time.sleep(max(0.0, t0 + o.duration - time.monotonic()))
         stop.set()
         watch.stop.set()

@@ -277,7 +277,7 @@ def fit_sympson_hetter(
     target = fit_target(policy.max_exposure)
     # A round's K counts only if its own run kept every item within 3 SDs of the fit's sampling
     # noise of the target.
-    allowed = target
+    allowed = target + 3.0 * math.sqrt(target * (1.0 - target) / n_learners)
     true_theta = np.random.default_rng(seed).standard_normal(n_learners)
     k = np.ones(len(bank))
     # If no round qualifies: K_i = t for every item, under t in expectation whatever the demand
