@@ -65,7 +65,9 @@ def started(tmp_path):
             "grandchild_pid": int((tmp_path / "grandchild.pid").read_text()),
             "watchdog_pid": servers.watchdog_pid(),
         }
-        STATE.write_text(json.dumps(state))
+        # Written aside, then renamed: the parent waits for the name, never reads half a file.
+        STATE.with_suffix(".tmp").write_text(json.dumps(state))
+        STATE.with_suffix(".tmp").rename(STATE)
         go = STATE.with_name("go")
         while not go.exists():  # the parent has seen everything running
             time.sleep(0.05)
