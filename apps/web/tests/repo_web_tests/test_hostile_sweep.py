@@ -59,8 +59,9 @@ from repo_web_tests.test_review_pages import _submitted_with_flagged_grade
 MIB = 1024 * 1024
 DEVICE_SECRET = "hostile-sweep-device-cookie-secret-0123456789"
 PHISHING = "Session expired. Re-enter your password at https://evil.example/login"
-# Pages anybody may use; every other route needs a session.
-PUBLIC = {"/", "/login", "/signup", "/healthz"}
+# Pages anybody may use (liveness and readiness are for load balancers, like the API's); every
+# other route needs a session.
+PUBLIC = {"/", "/login", "/signup", "/healthz", "/readyz"}
 # Who may use a route, by its first path segment: the rules the sweep holds the app to.
 OWNER_BY_PREFIX = {
     "/admin": "admin",
