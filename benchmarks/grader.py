@@ -19,20 +19,24 @@ unseen questions, and grading time per answer (min/median/max of rounds, load av
 from __future__ import annotations
 
 import argparse
+import contextlib
+import copy
 import os
 import statistics
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
 from benchmarks import grader_main
-from repo_ai import grading, grading_model
+from repo_ai import grading, grading_features, grading_model, grading_text, grading_wordnet
 from repo_ai.grading_eval import Item, Report, evaluate, expected_calibration_error, items, qwk
 from repo_ai.grading_features import char_grams
 from repo_ai.grading_rubric import Rubric
 from repo_ai.grading_text import tokens
+from repo_ai.grading_wordnet import NONE, Expansion
 
 THRESHOLD = grading.DEFAULT_REVIEW_THRESHOLD
 CLASSES = (
@@ -122,9 +126,82 @@ def reliability(reports: dict[tuple[str, str], Report], name: str) -> None:
             print(f"   [{lo:.1f}, {hi:.1f})  n={n:4d}  confidence {conf:.2f}  observed {acc:.2f}")
 
 
+def _terse(data: dict[str, Any]) -> dict[str, Any]:
+    """The same questions with each key idea cut to its first phrasing (an author who lists
+    no synonyms: where WordNet has to do the work)."""
+    out = copy.deepcopy(data)
+    for q in out["questions"]:
+        q["rubric_keywords"] = [k.split("|")[0] for k in q["rubric_keywords"]]
+    return out
+
+
+@contextlib.contextmanager
+def _without_hand_table() -> Iterator[None]:
+    saved = grading_text._SYNONYMS
+    grading_text._SYNONYMS = {}
+    _clear_caches()
+    try:
+        yield
+    finally:
+        grading_text._SYNONYMS = saved
+        _clear_caches()
+
+
+def _clear_caches() -> None:
+    grading_text.tokens.cache_clear()
+    grading_text.expand.cache_clear()
+    grading_features._rubric_concepts.cache_clear()
+
+
+def _loqo(data: dict[str, Any], expansion: Expansion, c: float = grading_model.C) -> str:
+    """Leave-one-question-out over the training questions: QWK and mean credit per class."""
+    rows = grading_model.training_rows(data, expansion)
+    classes = np.array(
+        [a["class"] for q in data["questions"] for a in q["answers"] if not a["heldout"]]
+    )
+    levels = grading_model.choose_levels(grading_model.out_of_question_proba(rows, c))
+    credit = {k: (levels / 2)[classes == k].mean() for k in CLASSES}
+    return (
+        f"QWK {qwk(rows.y / 2, levels / 2):.3f} paraphrase {credit['paraphrase']:.2f}"
+        f" stuffed {credit['keyword_stuffed']:.2f} false {credit['false_with_rubric_words']:.2f}"
+    )
+
+
+WORDNET_VARIANTS: dict[str, Expansion] = {
+    "no WordNet": NONE,
+    "1 sense": Expansion(senses=1),
+    "1 sense + derived": Expansion(senses=1, derived=True),
+    "2 senses": Expansion(senses=2),
+    "2 senses + derived": Expansion(senses=2, derived=True),
+    "2 senses + derived + similar adj": Expansion(senses=2, derived=True, similar=True),
+    "2 senses + derived, symmetric": Expansion(senses=2, derived=True, symmetric=True),
+    "3 senses": Expansion(senses=3),
+    "3 senses + derived": Expansion(senses=3, derived=True),
+    "3 senses + derived, symmetric": Expansion(senses=3, derived=True, symmetric=True),
+    "2 senses + derived, one-phrasing ideas only": Expansion(
+        senses=2, derived=True, single_phrasing_only=True
+    ),
+    "3 senses + derived, one-phrasing ideas only": Expansion(
+        senses=3, derived=True, single_phrasing_only=True
+    ),
+}
+
+
 def model_selection() -> None:
-    print("\n## Model selection: leave-one-question-out on the training questions")
-    rows = grading_model.training_rows()
+    print("\n## Model selection: leave-one-question-out on the training questions only")
+    data = grading_model.load_labelled()
+    terse = _terse(data)
+    print("WordNet expansion (C and cuts as shipped), with the rubrics as written || with each")
+    print("key idea cut to its first phrasing:")
+    for label, expansion in WORDNET_VARIANTS.items():
+        print(f"{label:34s} {_loqo(data, expansion)} || {_loqo(terse, expansion)}")
+    with _without_hand_table():
+        print(
+            f"{'shipped, no hand synonym table':34s} {_loqo(data, grading_wordnet.SHIPPED)}"
+            f" || {_loqo(terse, grading_wordnet.SHIPPED)}"
+        )
+    print(f"shipped expansion: {grading_wordnet.SHIPPED}")
+    rows = grading_model.training_rows(data)
     for c in (0.1, 0.3, 1.0, 3.0):
         oof = grading_model.out_of_question_proba(rows, c)
         for label, levels in (
@@ -137,6 +214,41 @@ def model_selection() -> None:
                 f"  QWK {qwk(rows.y / 2, levels / 2):.3f}"
             )
     print(f"shipped: C={grading_model.C}, cuts {grading_model.CUTS}")
+
+
+def wordnet_cost() -> None:
+    print("\n## WordNet reader: first load in this process")
+    start = time.perf_counter()
+    before = _rss_mb()
+    grading_wordnet.wordnet()
+    seconds, grown = time.perf_counter() - start, _rss_mb() - before
+    print(f"loaded in {seconds:.2f} s, resident memory +{grown:.0f} MB")
+
+
+def terse_unseen() -> None:
+    print("\n## Unseen questions with each key idea cut to its first phrasing (no tuning here)")
+    print("What WordNet does when the author lists no synonyms: the shipped grader vs the same")
+    print("grader reading the rubric without WordNet (same model, features without expansion).")
+    data = _terse(grading_model.load_labelled())
+    for label, expansion in (("WordNet (shipped)", grading_wordnet.SHIPPED), ("no WordNet", NONE)):
+        subset = []
+        for q in data["questions"]:
+            if q["split"] != "heldout":
+                continue
+            rubric = Rubric.of(q["reference_answer"], q["rubric_keywords"], expansion)
+            for a in q["answers"]:
+                subset.append(Item(q["key"], rubric, a["text"], a["score"], a["class"], "unseen"))
+        r = evaluate(new_grader, subset, THRESHOLD)
+        credit = " ".join(f"{c} {r.credit.get(c, float('nan')):.2f}" for c in CLASSES)
+        print(
+            f"{label:18s} n {r.n} accuracy {r.accuracy:.3f} QWK {r.qwk:.3f}"
+            f" ECE {expected_calibration_error(r):.3f} flagged {r.flagged:.2f}  {credit}"
+        )
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def reviews(unseen: list[Item], reps: int) -> None:
@@ -178,6 +290,7 @@ def timing(subset: list[Item], rounds: int) -> None:
         for _ in range(rounds):
             tokens.cache_clear()
             char_grams.cache_clear()
+            grading_text.expand.cache_clear()
             start = time.perf_counter()
             for it in subset:
                 grader(it.rubric, it.text)
@@ -195,6 +308,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     print(f"load average at start: {os.getloadavg()}")
+    wordnet_cost()
     start = time.perf_counter()
     grading_model.shipped_model()
     print(f"model fitted in {time.perf_counter() - start:.2f} s")
@@ -207,6 +321,7 @@ def main() -> None:
     credit_table(reports, ["train", "heldout_answers", "unseen"])
     reliability(reports, "unseen")
     model_selection()
+    terse_unseen()
     reviews(subsets["unseen"], args.reps)
     timing(subsets["unseen"], args.rounds)
     print(f"\nload average at end: {os.getloadavg()}")

@@ -42,7 +42,7 @@ __all__ = [
     "quadratic_weighted_kappa",
 ]
 
-MODEL_VERSION = "rubric-ideas-2"
+MODEL_VERSION = "rubric-ideas-3"  # 3: WordNet synonyms (repo_ai.grading_wordnet)
 #: Below this confidence a grade goes to the review queue.
 DEFAULT_REVIEW_THRESHOLD = 0.6
 

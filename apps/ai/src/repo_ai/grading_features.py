@@ -28,7 +28,8 @@ from functools import lru_cache
 import numpy as np
 
 from repo_ai.grading_rubric import Idea, Phrase, Rubric
-from repo_ai.grading_text import Token, is_content, normalise, tokens
+from repo_ai.grading_text import Token, expand, is_content, normalise, tokens
+from repo_ai.grading_wordnet import Expansion
 
 FEATURES = (
     "ideas",
@@ -70,11 +71,13 @@ class IdeaMatch:
     soft: float  # share of the best phrasing's words found in one sentence
 
 
-def match_idea(idea: Idea, toks: tuple[Token, ...]) -> IdeaMatch:
+def match_idea(
+    idea: Idea, toks: tuple[Token, ...], symmetric: Expansion | None = None
+) -> IdeaMatch:
     hit = contradicted = False
     soft = 0.0
     for phrase in idea.phrases:
-        found, polarity, strong, share = _match_phrase(phrase, toks)
+        found, polarity, strong, share = _match_phrase(phrase, toks, symmetric)
         soft = max(soft, share)
         if found:
             # A positive phrasing ("full table scan") found under an avoidance word only ("it
@@ -87,23 +90,38 @@ def match_idea(idea: Idea, toks: tuple[Token, ...]) -> IdeaMatch:
     return IdeaMatch(hit=hit, contradicted=contradicted and not hit, soft=soft)
 
 
-def _match_phrase(phrase: Phrase, toks: tuple[Token, ...]) -> tuple[bool, bool, bool, float]:
+def _slots(phrase: Phrase, tok: Token, symmetric: Expansion | None) -> list[int]:
+    """The phrasing's words this answer token can stand for."""
+    theirs = expand(tok.word, symmetric) if symmetric is not None else frozenset()
+    return [
+        i
+        for i, (concept, accepted) in enumerate(zip(phrase.concepts, phrase.accepted, strict=True))
+        if tok.concept in accepted or concept in theirs
+    ]
+
+
+def _match_phrase(
+    phrase: Phrase, toks: tuple[Token, ...], symmetric: Expansion | None = None
+) -> tuple[bool, bool, bool, float]:
     """(found, negated, strong, share): the tightest window of one sentence holding all the
-    phrasing's concepts, whether negation cues make it negated (and whether a plain negator is
-    among them), and the best share of concepts found in one sentence."""
-    needed = set(phrase.concepts)
+    phrasing's words (or words WordNet lets stand for them), whether negation cues make it
+    negated (and whether a plain negator is among them), and the best share of the phrasing's
+    words found in one sentence."""
+    n_slots = len(phrase.concepts)
     best_share = 0.0
     best: tuple[int, int] | None = None
-    sentences: dict[int, list[int]] = {}
+    sentences: dict[int, list[tuple[int, list[int]]]] = {}
     for i, tok in enumerate(toks):
-        sentences.setdefault(tok.sentence, []).append(i)
-    limit = _SPREAD * len(phrase.concepts) + 2
-    for positions in sentences.values():
-        present = {toks[i].concept for i in positions} & needed
-        best_share = max(best_share, len(present) / len(needed))
-        if len(present) < len(needed):
+        slots = _slots(phrase, tok, symmetric)
+        if slots:
+            sentences.setdefault(tok.sentence, []).append((i, slots))
+    limit = _SPREAD * n_slots + 2
+    for hits in sentences.values():
+        present = {s for _, slots in hits for s in slots}
+        best_share = max(best_share, len(present) / n_slots)
+        if len(present) < n_slots:
             continue
-        window = _tightest_window([i for i in positions if toks[i].concept in needed], toks, needed)
+        window = _tightest_window(hits, n_slots)
         if (
             window
             and window[1] - window[0] < limit
@@ -116,22 +134,21 @@ def _match_phrase(phrase: Phrase, toks: tuple[Token, ...]) -> tuple[bool, bool, 
     return True, negated, strong, 1.0
 
 
-def _tightest_window(
-    positions: list[int], toks: tuple[Token, ...], needed: set[str]
-) -> tuple[int, int] | None:
+def _tightest_window(hits: list[tuple[int, list[int]]], n_slots: int) -> tuple[int, int] | None:
     best: tuple[int, int] | None = None
-    counts: dict[str, int] = {}
+    counts: dict[int, int] = {}
     left = 0
-    for pos in positions:
-        counts[toks[pos].concept] = counts.get(toks[pos].concept, 0) + 1
-        while len(counts) == len(needed):
-            start, end = positions[left], pos
+    for pos, slots in hits:
+        for s in slots:
+            counts[s] = counts.get(s, 0) + 1
+        while len(counts) == n_slots:
+            start, end = hits[left][0], pos
             if best is None or end - start < best[1] - best[0]:
                 best = (start, end)
-            concept = toks[positions[left]].concept
-            counts[concept] -= 1
-            if not counts[concept]:
-                del counts[concept]
+            for s in hits[left][1]:
+                counts[s] -= 1
+                if not counts[s]:
+                    del counts[s]
             left += 1
     return best
 
@@ -176,35 +193,58 @@ def char_similarity(answer: str, references: tuple[str, ...]) -> float:
 
 @lru_cache(maxsize=1024)
 def _rubric_concepts(
-    rubric_key: tuple[tuple[str, ...], tuple[str, ...]]
-) -> tuple[set[str], set[str]]:
-    references, keywords = rubric_key
-    ref = {t.concept for r in references for t in tokens(r) if is_content(t)}
-    rub = {
-        t.concept for k in keywords for alt in k.split("|") for t in tokens(alt) if is_content(t)
-    }
-    return ref, ref | rub
+    references: tuple[str, ...], keywords: tuple[str, ...], expansion: Expansion
+) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+    """(each model-answer concept -> the concepts an answer may use for it, every concept an
+    answer may use for a word of the model answers or the rubric)."""
+    ref: dict[str, set[str]] = {}
+    for r in references:
+        for t in tokens(r):
+            if is_content(t):
+                ref.setdefault(t.concept, set()).update(expand(t.word, expansion))
+    everything = {c for accepted in ref.values() for c in accepted}
+    for k in keywords:
+        for alt in k.split("|"):
+            for t in tokens(alt):
+                if is_content(t):
+                    everything.update(expand(t.word, expansion))
+    return {c: frozenset(a) for c, a in ref.items()}, frozenset(everything)
 
 
 def features(rubric: Rubric, answer: str) -> dict[str, float]:
     toks = tokens(answer)
     n = len(toks)
     references = tuple(rubric.reference_answers or [" ".join(rubric.keywords)])
-    matches = [match_idea(idea, toks) for idea in rubric.ideas]
-    false_hit = any(match_idea(f, toks).hit for f in rubric.false_statements)
-    content = [t.concept for t in toks if is_content(t)]
-    ref_concepts, all_concepts = _rubric_concepts((references, tuple(rubric.keywords)))
-    answer_concepts = set(content)
-    ref_prefixes = {c[:4] for c in ref_concepts}
+    symmetric = rubric.expansion if rubric.expansion.symmetric else None
+    matches = [match_idea(idea, toks, symmetric) for idea in rubric.ideas]
+    false_hit = any(match_idea(f, toks, symmetric).hit for f in rubric.false_statements)
+    content_tokens = [t for t in toks if is_content(t)]
+    ref_accepted, all_accepted = _rubric_concepts(
+        references, tuple(rubric.keywords), rubric.expansion
+    )
+    answer_concepts = {t.concept for t in content_tokens}
+    answer_reach = set(answer_concepts)
+    if symmetric is not None:
+        for t in content_tokens:
+            answer_reach |= expand(t.word, symmetric)
+    ref_prefixes = {c[:4] for c in ref_accepted}
     recall_prefix = (
         len({c[:4] for c in answer_concepts} & ref_prefixes) / len(ref_prefixes)
         if ref_prefixes
         else 0.0
     )
-    ref_recall = len(answer_concepts & ref_concepts) / len(ref_concepts) if ref_concepts else 0.0
-    precision = (
-        len(answer_concepts & all_concepts) / len(answer_concepts) if answer_concepts else 0.0
+    recalled = sum(
+        bool(accepted & answer_concepts) or (symmetric is not None and concept in answer_reach)
+        for concept, accepted in ref_accepted.items()
     )
+    ref_recall = recalled / len(ref_accepted) if ref_accepted else 0.0
+    on_topic = {
+        t.concept
+        for t in content_tokens
+        if t.concept in all_accepted
+        or (symmetric is not None and expand(t.word, symmetric) & ref_accepted.keys())
+    }
+    precision = len(on_topic) / len(answer_concepts) if answer_concepts else 0.0
     chars = char_similarity(answer, references) if n else 0.0
     function_ratio = sum(t.function for t in toks) / n if n else 0.0
     # A list of terms has almost no function words, or is chopped up by commas/semicolons
@@ -248,8 +288,9 @@ def matched_ideas(rubric: Rubric, answer: str) -> tuple[list[str], list[str]]:
     """(stated, not stated) idea labels, for the grader's own use (review queue), never the
     learner's feedback."""
     toks = tokens(answer)
+    symmetric = rubric.expansion if rubric.expansion.symmetric else None
     stated: list[str] = []
     missing: list[str] = []
     for idea in rubric.ideas:
-        (stated if match_idea(idea, toks).hit else missing).append(idea.label)
+        (stated if match_idea(idea, toks, symmetric).hit else missing).append(idea.label)
     return stated, missing

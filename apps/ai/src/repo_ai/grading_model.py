@@ -24,6 +24,7 @@ from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
 
 from repo_ai.grading_features import vector
 from repo_ai.grading_rubric import Rubric
+from repo_ai.grading_wordnet import SHIPPED, Expansion
 
 LEVELS = (0.0, 0.5, 1.0)
 #: Inverse regularisation strength of the logistic regression, and the cut points on the
@@ -42,8 +43,8 @@ def load_labelled(name: str = LABELLED_SET) -> dict[str, Any]:
     return data
 
 
-def rubric_of(question: dict[str, Any]) -> Rubric:
-    return Rubric.of(question["reference_answer"], question["rubric_keywords"])
+def rubric_of(question: dict[str, Any], expansion: Expansion = SHIPPED) -> Rubric:
+    return Rubric.of(question["reference_answer"], question["rubric_keywords"], expansion)
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,14 @@ class Rows:
     groups: np.ndarray  # question index
 
 
-def training_rows(data: dict[str, Any] | None = None) -> Rows:
+def training_rows(data: dict[str, Any] | None = None, expansion: Expansion = SHIPPED) -> Rows:
     """Feature rows of the labelled set's training answers (``heldout`` false)."""
     data = data or load_labelled()
     xs: list[np.ndarray] = []
     ys: list[int] = []
     groups: list[int] = []
     for qi, question in enumerate(data["questions"]):
-        rubric = rubric_of(question)
+        rubric = rubric_of(question, expansion)
         for answer in question["answers"]:
             if answer["heldout"]:
                 continue

@@ -6,8 +6,9 @@
 * ``"avoid a full table scan|without scanning every row|not read every row"``: a key idea
   with its accepted phrasings, separated by ``|``. A phrasing is matched by its content
   words (stemmed, in any order, close together in one sentence), so write the words that
-  carry the idea, and list the synonyms learners use: the grader knows only a few everyday
-  synonyms by itself.
+  carry the idea, and list the phrasings learners use that general English does not make
+  synonyms (jargon, metaphors): WordNet supplies everyday synonyms
+  (``repo_ai.grading_wordnet``).
 * ``"!conducts cold|metal is colder"``: an entry starting with ``!`` lists known false
   statements (misconceptions); an answer that makes one loses credit.
 
@@ -21,7 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from repo_ai.grading_text import tokens
+from repo_ai.grading_text import expand, tokens
+from repo_ai.grading_wordnet import NONE, SHIPPED, Expansion
 
 FALSE_PREFIX = "!"
 #: Words a phrasing's match may skip (everything else an author wrote must be found).
@@ -34,6 +36,8 @@ GLUE = frozenset(
 class Phrase:
     text: str
     concepts: tuple[str, ...]  # content concepts, in order
+    words: tuple[str, ...]  # the words they come from
+    accepted: tuple[frozenset[str], ...]  # per concept: the concepts an answer may use for it
     negated: bool  # the phrasing itself carries an odd number of negation cues
 
 
@@ -50,39 +54,61 @@ class Rubric:
     ideas: tuple[Idea, ...] = ()
     false_statements: tuple[Idea, ...] = ()
     raw_keywords: tuple[str, ...] = ()  # as stored, false statements included
+    expansion: Expansion = SHIPPED  # how far words reach into WordNet (repo_ai.grading_wordnet)
 
     @classmethod
-    def of(cls, reference_answer: str | None, keywords: list[str] | None) -> Rubric:
+    def of(
+        cls,
+        reference_answer: str | None,
+        keywords: list[str] | None,
+        expansion: Expansion = SHIPPED,
+    ) -> Rubric:
         """Read a question's stored rubric. Empty phrasings and entries are ignored."""
         refs = [r.strip() for r in (reference_answer or "").split("\n\n") if r.strip()]
         raw = [k for k in (keywords or []) if isinstance(k, str) and k.strip()]
         ideas: list[Idea] = []
         false: list[Idea] = []
+        keywords = [k for k in raw if not k.lstrip().startswith(FALSE_PREFIX)]
         for entry in raw:
             target = false if entry.lstrip().startswith(FALSE_PREFIX) else ideas
-            idea = _idea(entry.lstrip().removeprefix(FALSE_PREFIX))
+            idea = _idea(entry.lstrip().removeprefix(FALSE_PREFIX), expansion)
             if idea is not None:
                 target.append(idea)
         return cls(
             reference_answers=refs,
-            keywords=[k for k in raw if not k.lstrip().startswith(FALSE_PREFIX)],
+            keywords=keywords,
             ideas=tuple(ideas),
             false_statements=tuple(false),
             raw_keywords=tuple(raw),
+            expansion=(
+                NONE
+                if expansion.single_phrasing_only and any("|" in k for k in keywords)
+                else expansion
+            ),
         )
 
 
-def _idea(entry: str) -> Idea | None:
-    phrases = tuple(p for p in (_phrase(alt) for alt in entry.split("|")) if p is not None)
+def _idea(entry: str, expansion: Expansion) -> Idea | None:
+    if expansion.single_phrasing_only and len([a for a in entry.split("|") if a.strip()]) > 1:
+        expansion = NONE
+    phrases = tuple(
+        p for p in (_phrase(alt, expansion) for alt in entry.split("|")) if p is not None
+    )
     if not phrases:
         return None
     return Idea(label=phrases[0].text, phrases=phrases)
 
 
-def _phrase(text: str) -> Phrase | None:
+def _phrase(text: str, expansion: Expansion) -> Phrase | None:
     toks = tokens(text)
-    concepts = tuple(t.concept for t in toks if t.word not in GLUE and not t.negation)
-    if not concepts:
+    kept = [t for t in toks if t.word not in GLUE and not t.negation]
+    if not kept:
         return None
     negated = sum(t.negation for t in toks) % 2 == 1
-    return Phrase(text=" ".join(text.split()), concepts=concepts, negated=negated)
+    return Phrase(
+        text=" ".join(text.split()),
+        concepts=tuple(t.concept for t in kept),
+        words=tuple(t.word for t in kept),
+        accepted=tuple(expand(t.word, expansion) for t in kept),
+        negated=negated,
+    )

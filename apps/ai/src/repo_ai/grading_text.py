@@ -1,7 +1,6 @@
 """Text normalisation for the free-text grader: tokens, light stemming, synonyms, negation scope.
 
-Everything here is deterministic and dependency-free, so a rubric phrase and an answer are
-reduced the same way:
+Everything here is deterministic, so a rubric phrase and an answer are reduced the same way:
 
 * ``b-tree``, ``b tree`` and ``btree`` become one token (hyphens and a split single letter are
   joined); ``all-or-nothing`` and ``all or nothing`` become the same token sequence;
@@ -10,7 +9,9 @@ reduced the same way:
   crude stem is enough);
 * a small table of everyday English synonym groups (``fast``/``quick``/``rapid``,
   ``rise``/``increase``/``go up``) maps words to one concept; it is deliberately generic
-  (no subject's vocabulary): a question's own synonyms belong in its rubric;
+  (no subject's vocabulary) and holds links WordNet lacks (``buyer``/``customer``,
+  ``prison``/``jail``); ``expand`` adds what WordNet relates to a rubric word
+  (``repo_ai.grading_wordnet``);
 * negation cues (``not``, ``n't``, ``no``, ``never``, ``without``, ``instead of``, ``avoid``
   ...) flip the polarity of what follows them in the same clause.
 """
@@ -20,6 +21,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+
+from repo_ai.grading_wordnet import SHIPPED, Expansion, related
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[.;:!?,()]")
 _CLAUSE_PUNCT = frozenset(".;:!?,()")
@@ -201,6 +204,27 @@ def tokens(text: str) -> tuple[Token, ...]:
 
 def is_content(token: Token) -> bool:
     return not token.function and token.word not in _WEAK and len(token.word) > 1
+
+
+def concept(word: str) -> str:
+    base = stem(word)
+    return _SYNONYMS.get(base, base)
+
+
+@lru_cache(maxsize=50000)
+def expand(word: str, expansion: Expansion = SHIPPED) -> frozenset[str]:
+    """The concepts an answer may use for ``word``: its own, and those of the words WordNet
+    relates to it under ``expansion`` (function words and weak words left out: "be" is a
+    WordNet synonym of "cost")."""
+    out = {concept(word)}
+    if word in FUNCTION_WORDS or word in _WEAK or word in NEGATION_CUES:
+        return frozenset(out)
+    out.update(
+        concept(w)
+        for w in related(word, expansion)
+        if w not in FUNCTION_WORDS and w not in _WEAK and w not in NEGATION_CUES and len(w) > 2
+    )
+    return frozenset(out)
 
 
 def content_concepts(text: str) -> list[str]:

@@ -17,6 +17,7 @@ from repo_ai.grading import (
 )
 from repo_ai.grading_eval import evaluate, expected_calibration_error, items
 from repo_ai.grading_model import load_labelled
+from repo_ai.grading_wordnet import NONE, related
 
 ACCURACY_FLOOR = 0.8
 KAPPA_FLOOR = 0.85
@@ -136,6 +137,57 @@ def test_paraphrase_with_everyday_synonyms_earns_credit() -> None:
     )
     said = "It costs more: more customers want it than there is, so they outbid each other."
     assert grade_answer(rubric, said).fraction >= 0.5
+
+
+SPOON = (
+    "Metal is a good conductor: it carries heat away from the hand quickly, although both "
+    "spoons have the same temperature."
+)
+#: Terse key ideas, no synonyms listed: what an answer may say instead comes from WordNet.
+SPOON_IDEAS = ["carries heat", "good conductor", "same temperature", "!metal is colder"]
+
+
+def test_wordnet_synonyms_of_a_rubric_idea_earn_credit_and_a_list_of_them_does_not() -> None:
+    """ "transmits warmth" states "carries heat" (WordNet: carry ~ transmit, heat ~ warmth) and
+    "conducts well" states "good conductor" (a derivationally related form). Fails if WordNet
+    stops being read (the grader then finds only "same temperature", via the hand table), if
+    the expansion is widened so far that stuffing pays, or if the fluency features stop
+    telling a list of those synonyms from a sentence."""
+    said = (
+        "The steel one transmits warmth out of your fingers fast because steel conducts well, "
+        "even though the two spoons are at an identical temperature."
+    )
+    grade = grade_answer(Rubric.of(SPOON, SPOON_IDEAS), said)
+    assert grade.matched == ["carries heat", "good conductor", "same temperature"]
+    assert grade.fraction == 1.0
+    without = grade_answer(Rubric.of(SPOON, SPOON_IDEAS, expansion=NONE), said)
+    assert without.matched == ["same temperature"]
+    for stuffed in (
+        "transmits warmth, conducts, identical temperature, steel, fingers",
+        "steel transmits warmth conducts identical temperature fingers",
+    ):
+        assert grade_answer(Rubric.of(SPOON, SPOON_IDEAS), stuffed).fraction == 0.0
+
+
+def test_ideas_with_listed_phrasings_are_read_as_written() -> None:
+    """An idea the author gave several phrasings for is not widened by WordNet (on the
+    held-out questions widening those cost 0.06 QWK). Fails if the shipped expansion starts
+    applying WordNet to every idea."""
+    listed = Rubric.of(SPOON, ["carries heat|conducts heat", "same temperature|equally warm"])
+    assert listed.ideas[0].phrases[0].accepted == ({"carry"}, {"heat"})
+    terse = Rubric.of(SPOON, ["carries heat", "same temperature"])
+    assert "transmit" in terse.ideas[0].phrases[0].accepted[0]
+
+
+def test_wordnet_reader_finds_synonyms_base_forms_and_related_forms() -> None:
+    """The reader seeks synset lines in the package's files (CRLF line ends: a wrong offset
+    would raise or return another synset's words)."""
+    assert "transmit" in related("carries")  # base form via the suffix rules, then synonyms
+    assert "warmth" in related("heat") and "heat" in related("warmth")
+    assert "conduct" in related("conductor")  # derivationally related form
+    assert "steal" in related("stolen")  # the package's exception list (stolen -> steal)
+    assert related("carries", NONE) == frozenset()
+    assert "sami" not in related("same")  # "same" as a noun (the Sami) is never tagged
 
 
 def test_normalisation_joins_hyphens_and_stems() -> None:
