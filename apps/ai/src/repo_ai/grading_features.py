@@ -7,8 +7,9 @@ Each feature is a number in about [0, 1] with a meaning a teacher can follow:
   a half-stated idea, blind to polarity);
 * ``contradicted``: share of key ideas the answer states the opposite of (negated);
 * ``false``: the answer makes one of the rubric's known false statements;
-* ``ref_recall`` / ``ref_precision``: overlap of content concepts (stems, everyday synonyms)
-  with the model answer and rubric, in both directions;
+* ``ref_recall`` / ``ref_precision``: overlap of content concepts (stems, everyday synonyms,
+  WordNet's when the rubric's expansion allows) with the model answer and rubric, in both
+  directions;
 * ``chars``: character 3-5-gram cosine with the closest model answer (typos, inflections);
 * ``fluency``: share of function words (a keyword list has almost none) and ``connectives``
   (``because``, ``so``, ``which`` ...): stuffed answers are word lists, not sentences;
