@@ -290,6 +290,11 @@ def main() -> int:
             if failures.is_file() and len(failures.read_text().splitlines()) > 1:
                 print(f"\nfailures {phase}:\n{failures.read_text()[:2000]}")
         errors = {p: int(results[p]["Aggregated"]["Failure Count"]) for p in PHASES}
+        p99 = {p: _ms(results[p]["Aggregated"]["99%"]) for p in PHASES}
+        print(
+            f"p99 all endpoints vs before the kill (same run): during "
+            f"{p99['during'] / p99['before']:.2f}x, after {p99['after'] / p99['before']:.2f}x"
+        )
         print(
             f"\nerrors before/during/after: {errors['before']}/{errors['during']}/"
             f"{errors['after']}; DOWN after {down_after:.2f}s; throttle shared: "
