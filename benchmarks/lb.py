@@ -209,7 +209,8 @@ def main() -> int:
                 env=child_env(env),
             )
         )
-        lb = HAProxy(ports).start()
+        lb = HAProxy(ports)  # assigned first: `finally` removes its directory whatever happens
+        lb.start()
         for iname in ports:
             lb.wait_status(iname, "UP")
         print(f"\nHAProxy {lb.url} ({lb.config_path}):\n{lb.config_path.read_text()}", flush=True)

@@ -49,7 +49,7 @@ defaults
     timeout connect 2s
     timeout client 60s
     timeout server 60s
-    timeout check 2s
+    timeout check 5s
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response
