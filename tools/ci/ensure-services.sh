@@ -73,3 +73,15 @@ if ! "$(dirname "${BASH_SOURCE[0]}")/../pgbouncer/start" --port "$PGBOUNCER_PORT
   exit 1
 fi
 echo "ensure-services: PgBouncer is up on 127.0.0.1:$PGBOUNCER_PORT (transaction mode)"
+
+# HAProxy for tests/test_load_balancer.py and benchmarks/lb.py (several API instances behind a real
+# balancer). Only the binary: each test writes its own configuration and starts its own process.
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+  echo "ensure-services: haproxy is missing; installing the Debian package"
+  if ! { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null 2>&1 \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }; }; then
+    echo "ensure-services: could not install haproxy (apt-get install -y haproxy); the load-balancer test cannot run." >&2
+    exit 1
+  fi
+fi
+echo "ensure-services: haproxy is $(command -v haproxy || echo /usr/sbin/haproxy) ($( (haproxy -v 2>/dev/null || /usr/sbin/haproxy -v) | head -n1))"
