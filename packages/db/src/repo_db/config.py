@@ -109,8 +109,8 @@ def parse_environment(app_env: str | None, node_env: str | None) -> Environment:
 def redact(url: URL | str) -> str:
     """Render a URL for messages and logs with the password replaced by ``***``."""
     try:
-        parsed = make_url(url) if isinstance(url, str) else url
-    except ArgumentError:
+        parsed = make_url(_multi_host_form(url)) if isinstance(url, str) else url
+    except (ArgumentError, ValueError):
         return "<unparseable URL>"
     return parsed.render_as_string(hide_password=True)
 

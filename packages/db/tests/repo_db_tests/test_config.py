@@ -232,6 +232,9 @@ def test_libpq_multi_host_url_reaches_psycopg_as_every_host() -> None:
     assert (args["target_session_attrs"], args["sslmode"]) == ("read-write", "require")
     assert args["password"] == SECRET
     assert SECRET not in redact(url)
+    raw = f"postgresql://app:{SECRET}@db1:5432,db2:5433/app"
+    assert SECRET not in redact(raw) and "db2" in redact(raw)
+    assert redact(f"postgresql://app:{SECRET}@db:five/app") == "<unparseable URL>"
 
 
 def test_bad_port_is_a_config_error_without_the_password() -> None:
