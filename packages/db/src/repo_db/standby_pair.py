@@ -78,6 +78,7 @@ class StandbyPair:
         self.primary_port = free_port()
         self.standby_port = free_port()
         self._watchdog: subprocess.Popen[bytes] | None = None
+        self._stalled: list[int] = []  # walsenders under SIGSTOP (stall_replication)
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
 
@@ -136,6 +137,12 @@ class StandbyPair:
 
     def stop(self) -> None:
         """Stop both servers (fast, then immediate) and delete the directory; idempotent."""
+        for sender in self._stalled:  # a stopped walsender would hold up the shutdown
+            try:
+                os.kill(sender, signal.SIGCONT)
+            except ProcessLookupError:
+                continue
+        self._stalled.clear()
         for data in (self.standby_data, self.primary_data):
             if (data / "postmaster.pid").exists():
                 try:
@@ -161,12 +168,20 @@ class StandbyPair:
 
     def kill_primary(self) -> None:
         """The primary's machine lost: SIGKILL to its postmaster and every server process."""
-        pid = int((self.primary_data / "postmaster.pid").read_text().splitlines()[0])
-        for victim in [pid, *_children(pid)]:
+        pid_file = self.primary_data / "postmaster.pid"
+        pid = int(pid_file.read_text().splitlines()[0])
+        victims = [pid, *_children(pid)]
+        for victim in victims:
             try:
                 os.kill(victim, signal.SIGKILL)
             except ProcessLookupError:
                 continue
+        deadline = time.monotonic() + 10
+        while any(_alive(v) for v in victims) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        # A stale pid file would make stop() signal whatever process reuses that pid.
+        pid_file.unlink(missing_ok=True)
+        self._stalled.clear()
 
     def set_synchronous(self, on: bool) -> None:
         """Synchronous replication on the primary (``synchronous_standby_names``), live."""
@@ -184,14 +199,12 @@ class StandbyPair:
         Asynchronous commits are still acknowledged; synchronous ones wait. ``kill_primary()``
         ends it (SIGKILL also ends a stopped process)."""
         pid = int((self.primary_data / "postmaster.pid").read_text().splitlines()[0])
-        senders = [
-            child for child in _children(pid)
-            if b"walsender" in Path(f"/proc/{child}/cmdline").read_bytes()
-        ]  # fmt: skip
+        senders = [child for child in _children(pid) if b"walsender" in _cmdline(child)]
         if not senders:
             raise RuntimeError("the primary has no walsender: is the standby streaming?")
         for sender in senders:
             os.kill(sender, signal.SIGSTOP)
+            self._stalled.append(sender)
 
     def promote(self) -> None:
         """``pg_ctl promote``: the standby leaves recovery and accepts writes."""
@@ -305,6 +318,22 @@ class StandbyPair:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"standby not streaming after {timeout_s}s: {proc.stderr}")
             time.sleep(0.2)
+
+
+def _cmdline(pid: int) -> bytes:
+    """``pid``'s command line, empty once it has exited."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _children(pid: int) -> list[int]:
