@@ -21,11 +21,20 @@
 ``--pgbouncer`` puts the apps' database URL on PgBouncer in transaction mode (migrations and COPY
 stay on the direct URL); the output names the path used.
 
+``--replica`` (issue 19) runs on a private primary and a streaming hot standby
+(``repo_db.standby_pair``, ``pg_basebackup -R``) instead of ``--pg-url``, and measures twice on the
+same data: the apps on the primary alone, then restarted with DATABASE_READ_URL on the standby
+(REDIS_URL shares read-your-writes positions between the processes; throttling stays in memory as
+in the first phase). It prints both phases' p99 per endpoint side by side and the share of SELECT
+statements the standby served (pg_stat_statements on both servers, the routing probes left out;
+SELECTs inside writing units count on the primary's side).
+
 Exit status 1 if any request failed. Targets (issue 11): 0 errors at 64 clients, p99 < 250 ms
 for reads and < 500 ms for writes; the verdict is printed, never asserted.
 
     ./pants run benchmarks/scale.py                  # full scale (the defaults), direct
     ./pants run benchmarks/scale.py -- --pgbouncer   # the same through PgBouncer on 6432
+    ./pants run benchmarks/scale.py -- --replica ...  # small enough for 2 cores: docs/benchmarks.md
 """
 
 from __future__ import annotations
@@ -57,6 +66,7 @@ from repo_db.bulk_seed import bulk_seed
 from repo_db.migrate import upgrade
 from repo_db.models import AuthToken, User, metadata
 from repo_db.models.base import utcnow
+from repo_db.standby_pair import StandbyPair
 from repo_domain.search import user_page_statement
 from repo_domain.tokens import hash_token, new_token
 
@@ -68,6 +78,15 @@ PG_BACKGROUND = re.compile(
     r"^postgres: \S+: (checkpointer|background writer|walwriter|autovacuum|logical replication)"
 )
 READ_P99_MS = 250.0
+#: --replica: statement statistics on both servers, for the share of reads the standby served.
+REPLICA_CONF = "shared_preload_libraries = 'pg_stat_statements'\n"
+#: SELECT statements of the apps (not repo_db's routing probes) in pg_stat_statements.
+_SELECTS_SQL = text(
+    "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s "
+    "JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database() "
+    "AND s.query ~* '^\\s*select' "
+    "AND s.query !~ 'pg_is_in_recovery|pg_current_wal_lsn|pg_last_wal|pg_stat_statements'"
+)
 WRITE_P99_MS = 500.0
 
 
@@ -373,6 +392,53 @@ def _think_range(text: str) -> tuple[float, float]:
     return (values[0], values[1])
 
 
+def select_statements(url: str, *, reset: bool = False) -> int:
+    """SELECT statements run on ``url``'s server in its database since the last reset."""
+    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if reset:
+                conn.execute(text("SELECT pg_stat_statements_reset()"))
+                return 0
+            return int(conn.scalar(_SELECTS_SQL) or 0)
+    finally:
+        engine.dispose()
+
+
+def stop_processes(procs: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM, SIGKILL after 15 s; the list is emptied."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    procs.clear()
+
+
+def print_replica_comparison(
+    p99_by_phase: dict[str, dict[str, float]], selects: dict[str, tuple[int, int]]
+) -> None:
+    """--replica: both phases' p99 per endpoint side by side, and where the SELECTs ran."""
+    first, second = "primary only", "standby reads"
+    print(f"\np99 per endpoint (ms, median of the samples): {first} vs {second}")
+    print(f"{'endpoint':44} {first:>13} {second:>13} {'ratio':>6}")
+    for endpoint, base in p99_by_phase.get(first, {}).items():
+        other = p99_by_phase.get(second, {}).get(endpoint)
+        ratio = f"x{other / base:.2f}" if other is not None and base else "-"
+        shown = f"{other:.0f}" if other is not None else "-"
+        print(f"{endpoint[:44]:44} {base:13.0f} {shown:>13} {ratio:>6}")
+    for phase, (on_primary, on_standby) in selects.items():
+        total = on_primary + on_standby
+        share = on_standby / total if total else 0.0
+        print(
+            f"SELECT statements, {phase}: primary {on_primary:,}, standby {on_standby:,}: "
+            f"{share:.1%} served by the standby"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormatter)
     parser.add_argument("--users", type=int, default=100_000)
@@ -444,18 +510,41 @@ def main() -> int:
         f"{PGBOUNCER_URL}, started with tools/pgbouncer/start if it does not answer); the "
         "harness seeds and migrates on the direct URL (DATABASE_DIRECT_URL)",
     )
+    parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="on a private primary + streaming standby: measure without, then with "
+        "DATABASE_READ_URL on the standby (--pg-url and --pg-log are then the pair's)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("DB_LOG_QUERIES", "0")
+    pair = None
+    if args.replica:
+        if args.pgbouncer:
+            parser.error("--replica and --pgbouncer are measured apart")
+        pair = StandbyPair(extra_conf=REPLICA_CONF)  # stopped in the finally below
+        try:
+            pair.start().wait_streaming()
+        except BaseException:
+            pair.stop()
+            raise
+        args.pg_url = pair.primary_url.render_as_string(hide_password=False)
+        args.pg_log = str(pair.dir / "primary.log")
+        print(f"private primary :{pair.primary_port}, standby :{pair.standby_port}", flush=True)
 
     admin_url = make_url(args.pg_url).set(drivername="postgresql+psycopg")
     name = f"repo_scale_{uuid.uuid4().hex[:8]}"
     url = admin_url.set(database=name).render_as_string(hide_password=False)
     admin = create_engine(admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
     procs: list[subprocess.Popen[bytes]] = []
     workdir = Path(tempfile.mkdtemp(prefix="scale-"))
     try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        if pair is not None:
+            with get_engine(url).connect() as conn:
+                conn.execute(text("CREATE EXTENSION pg_stat_statements"))
+                conn.commit()
         print(f"database {name}: migrating, seeding {args.users:,} users (COPY)...", flush=True)
         t0 = time.perf_counter()
         upgrade(get_engine(url))
@@ -494,7 +583,7 @@ def main() -> int:
         pg_log = Path(args.pg_log) if args.pg_log else None
         pg_offset = pg_log.stat().st_size if pg_log and pg_log.is_file() else 0
 
-        env = {
+        base_env = {
             **os.environ,
             "DATABASE_URL": url,
             "API_LOG_LEVEL": "warning",
@@ -504,145 +593,178 @@ def main() -> int:
             "DB_SLOW_QUERY_MS": "200",
         }
         if args.pgbouncer:
-            env.update(pooled_env(url, args.pgbouncer))
+            base_env.update(pooled_env(url, args.pgbouncer))
         db_path = (
-            f"PgBouncer (transaction mode) at {make_url(env['DATABASE_URL']).port}, "
+            f"PgBouncer (transaction mode) at {make_url(base_env['DATABASE_URL']).port}, "
             f"migrations and COPY direct"
             if args.pgbouncer
             else f"direct to PostgreSQL at {make_url(url).port or 5432} (no pooler)"
         )
-        env.pop("NODE_ENV", None)
-        env.pop("APP_ENV", None)
-        variant = Variant("scale", {"WORKERS": str(args.workers)})
-        api, proc = start_server(variant, env, argparse.Namespace(workers=args.workers), workdir)
-        procs.append(proc)
-        web_port = _free_port()
-        web = f"http://127.0.0.1:{web_port}"
-        procs.append(
-            start_process(
-                [sys.executable, "-m", "repo_web", "--port", str(web_port)],
-                env,
-                workdir / "web.log",
-                f"{web}/login",
-            )
-        )
-        procs.append(
-            start_process(
-                [sys.executable, "-m", "repo_ai", "worker"], env, workdir / "ai.log", None
-            )
-        )
-        tokens = workdir / "tokens.tsv"
-        lines = [f"learner\t{t}" for t in users["learner"]]
-        lines += [f"admin\t{t}" for t in users["admin"]] + [f"author\t{t}" for t in authors]
-        tokens.write_text("\n".join(lines) + "\n")
-        locust_env = {
-            **env,
-            "SCALE_TOKENS": str(tokens),
-            "SCALE_ASSESSMENTS": ",".join(users["catalogue_ids"]),
-            "SCALE_WEB": web,
-            "SCALE_USERS": str(args.users),
-            "SCALE_HTTP_CLIENT": args.http_client,
-            "SCALE_ANSWER_THINK": ",".join(str(v) for v in args.answer_think),
-        }
-        load_before = os.getloadavg()
-        print(
-            f"locust ({args.http_client} client): {args.clients} clients, "
-            f"spawn {args.spawn_rate}/s, {args.duration}s, think before each answer "
-            f"{args.answer_think[0]:g}-{args.answer_think[1]:g}s; "
-            f"API {api} ({args.workers} workers), web {web}, AI worker; database {db_path}; "
-            f"load average {load_before[0]:.2f}",
-            flush=True,
-        )
-        if args.warmup:
-            # The same load, not measured: first requests warm each worker's statement and
-            # template caches and the database's buffers, which a live server has done long ago.
-            warm = _start_locust(args, api, locust_env, workdir / "warmup", args.warmup)
-            warm.wait()
-            warm_rows = list(csv.DictReader((workdir / "warmup_stats.csv").open()))
-            warm_total = next(r for r in warm_rows if r["Name"] == "Aggregated")
-            print(
-                f"warm-up: {args.warmup}s, {warm_total['Request Count']} requests, "
-                f"{warm_total['Failure Count']} failed (not measured)",
-                flush=True,
-            )
-        account = CpuAccount(
-            roots={
-                f"API ({args.workers} workers + master)": procs[0].pid,
-                "web app": procs[1].pid,
-                "AI worker": procs[2].pid,
-            },
-            matchers={
-                # One locust process per sample, each started after the account.
-                "locust (load generator)": lambda cmd: f"-m locust -f {LOCUSTFILE}" in cmd,
-                "PostgreSQL backends of this database": lambda cmd: cmd.startswith("postgres: ")
-                and f" {name} " in cmd,
-                "PostgreSQL background (whole server)": lambda cmd: bool(PG_BACKGROUND.match(cmd)),
-                "PgBouncer (shared)": lambda cmd: Path(cmd.split(" ")[0]).name == "pgbouncer",
-            },
-        )
-        account.start()
-        samples: list[dict[str, dict[str, str]]] = []
-        for i in range(args.samples):
-            locust = _start_locust(args, api, locust_env, workdir / f"locust{i}", args.duration)
-            locust.wait()
-            stats_file = workdir / f"locust{i}_stats.csv"
-            if not stats_file.is_file():
-                raise SystemExit(
-                    f"locust wrote no stats:\n{(workdir / 'locust.log').read_text()[-3000:]}"
-                )
-            samples.append({r["Name"]: r for r in csv.DictReader(stats_file.open())})
-            agg = samples[-1]["Aggregated"]
-            print(
-                f"sample {i + 1}/{args.samples}: {agg['Request Count']} requests, "
-                f"{float(agg['Requests/s']):.1f}/s, p99 {agg['99%']} ms, "
-                f"{agg['Failure Count']} failed",
-                flush=True,
-            )
-        account.stop()
-        load_after = os.getloadavg()
-        header = (
-            f"{'endpoint':44} {'requests':>8} {'req/s':>6} {'p50':>5} {'p95':>5} "
-            f"{'p99 min/med/max':>16} {'errors':>6}  target (every sample)"
-        )
-        print(
-            f"\nper endpoint (ms), {args.samples} samples x {args.duration}s (requests and "
-            f"errors summed, req/s p50 p95 medians), load average "
-            f"{load_before[0]:.2f} -> {load_after[0]:.2f}"
-        )
-        print(header)
-        print("-" * len(header))
+        base_env.pop("NODE_ENV", None)
+        base_env.pop("APP_ENV", None)
+        phases: list[tuple[str, dict[str, str]]] = [("", {})]
+        if pair is not None:
+            standby = pair.url(standby=True, database=name).render_as_string(hide_password=False)
+            shared = {
+                "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+                "API_RATE_LIMIT_STORAGE": "memory://",
+                "WEB_RATE_LIMIT_STORAGE": "memory://",
+            }
+            phases = [
+                ("primary only", shared),
+                ("standby reads", {**shared, "DATABASE_READ_URL": standby}),
+            ]
+            primary_db, standby_db = url, standby
         errors = 0
-        missed = []
-        for endpoint in samples[0]:
-            runs = [sample[endpoint] for sample in samples if endpoint in sample]
-            label = endpoint if endpoint != "Aggregated" else "ALL endpoints"
-            n_fail = sum(int(r["Failure Count"]) for r in runs)
-            p99s = sorted(_ms(r["99%"]) for r in runs)
-            write = runs[0]["Type"] in {"POST", "PUT", "PATCH", "DELETE"}
-            limit = WRITE_P99_MS if write else READ_P99_MS
-            verdict = ""
-            if endpoint != "Aggregated":
-                errors += n_fail
-                met = sum(p < limit for p in p99s)
-                verdict = (
-                    f"p99<{limit:.0f} {'met' if met == len(p99s) else 'MISSED'} ({met}/{len(p99s)})"
-                )
-                if met < len(p99s):
-                    missed.append(label)
-            p99 = f"{p99s[0]:.0f}/{statistics.median(p99s):.0f}/{p99s[-1]:.0f}"
-            print(
-                f"{label[:44]:44} {sum(int(r['Request Count']) for r in runs):>8} "
-                f"{statistics.median(float(r['Requests/s']) for r in runs):6.1f} "
-                f"{statistics.median(_ms(r['50%']) for r in runs):5.0f} "
-                f"{statistics.median(_ms(r['95%']) for r in runs):5.0f} "
-                f"{p99:>16} {n_fail:>6}  {verdict}"
+        missed: list[str] = []
+        p99_by_phase: dict[str, dict[str, float]] = {}
+        selects: dict[str, tuple[int, int]] = {}
+        for phase, phase_env in phases:
+            env = {**base_env, **phase_env}
+            if phase:
+                print(f"\n=== phase: {phase} ===", flush=True)
+            api, proc = start_server(
+                Variant("scale", {"WORKERS": str(args.workers)}),
+                env,
+                argparse.Namespace(workers=args.workers),
+                workdir,
             )
-        total = sum(int(sample["Aggregated"]["Request Count"]) for sample in samples)
-        print(f"\nCPU during the load ({account.wall_seconds:.0f}s, {total} requests; /proc):")
-        for line in cpu_report(account, total, {f"API ({args.workers} workers + master)"}):
-            print(f"  {line}")
-        for failures in sorted(workdir.glob("locust*_failures.csv")) if errors else []:
-            print(f"\nfailures ({failures.name}):\n" + failures.read_text()[:3000])
+            procs.append(proc)
+            web_port = _free_port()
+            web = f"http://127.0.0.1:{web_port}"
+            procs.append(
+                start_process(
+                    [sys.executable, "-m", "repo_web", "--port", str(web_port)],
+                    env,
+                    workdir / "web.log",
+                    f"{web}/login",
+                )
+            )
+            procs.append(
+                start_process(
+                    [sys.executable, "-m", "repo_ai", "worker"], env, workdir / "ai.log", None
+                )
+            )
+            tokens = workdir / "tokens.tsv"
+            lines = [f"learner\t{t}" for t in users["learner"]]
+            lines += [f"admin\t{t}" for t in users["admin"]] + [f"author\t{t}" for t in authors]
+            tokens.write_text("\n".join(lines) + "\n")
+            locust_env = {
+                **env,
+                "SCALE_TOKENS": str(tokens),
+                "SCALE_ASSESSMENTS": ",".join(users["catalogue_ids"]),
+                "SCALE_WEB": web,
+                "SCALE_USERS": str(args.users),
+                "SCALE_HTTP_CLIENT": args.http_client,
+                "SCALE_ANSWER_THINK": ",".join(str(v) for v in args.answer_think),
+            }
+            load_before = os.getloadavg()
+            print(
+                f"locust ({args.http_client} client): {args.clients} clients, "
+                f"spawn {args.spawn_rate}/s, {args.duration}s, think before each answer "
+                f"{args.answer_think[0]:g}-{args.answer_think[1]:g}s; "
+                f"API {api} ({args.workers} workers), web {web}, AI worker; database {db_path}; "
+                f"load average {load_before[0]:.2f}",
+                flush=True,
+            )
+            if args.warmup:
+                # The same load, not measured: first requests warm each worker's statement and
+                # template caches and the database's buffers, which a live server has done long ago.
+                warm = _start_locust(args, api, locust_env, workdir / "warmup", args.warmup)
+                warm.wait()
+                warm_rows = list(csv.DictReader((workdir / "warmup_stats.csv").open()))
+                warm_total = next(r for r in warm_rows if r["Name"] == "Aggregated")
+                print(
+                    f"warm-up: {args.warmup}s, {warm_total['Request Count']} requests, "
+                    f"{warm_total['Failure Count']} failed (not measured)",
+                    flush=True,
+                )
+            account = CpuAccount(
+                roots={
+                    f"API ({args.workers} workers + master)": procs[0].pid,
+                    "web app": procs[1].pid,
+                    "AI worker": procs[2].pid,
+                },
+                matchers={
+                    # One locust process per sample, each started after the account.
+                    "locust (load generator)": lambda cmd: f"-m locust -f {LOCUSTFILE}" in cmd,
+                    "PostgreSQL backends of this database": lambda cmd: cmd.startswith("postgres: ")
+                    and f" {name} " in cmd,
+                    "PostgreSQL background (whole server)": lambda cmd: bool(
+                        PG_BACKGROUND.match(cmd)
+                    ),
+                    "PgBouncer (shared)": lambda cmd: Path(cmd.split(" ")[0]).name == "pgbouncer",
+                },
+            )
+            if pair is not None:
+                for db_url in (primary_db, standby_db):
+                    select_statements(db_url, reset=True)
+            account.start()
+            samples: list[dict[str, dict[str, str]]] = []
+            for i in range(args.samples):
+                locust = _start_locust(args, api, locust_env, workdir / f"locust{i}", args.duration)
+                locust.wait()
+                stats_file = workdir / f"locust{i}_stats.csv"
+                if not stats_file.is_file():
+                    raise SystemExit(
+                        f"locust wrote no stats:\n{(workdir / 'locust.log').read_text()[-3000:]}"
+                    )
+                samples.append({r["Name"]: r for r in csv.DictReader(stats_file.open())})
+                agg = samples[-1]["Aggregated"]
+                print(
+                    f"sample {i + 1}/{args.samples}: {agg['Request Count']} requests, "
+                    f"{float(agg['Requests/s']):.1f}/s, p99 {agg['99%']} ms, "
+                    f"{agg['Failure Count']} failed",
+                    flush=True,
+                )
+            account.stop()
+            if pair is not None:
+                selects[phase] = (select_statements(primary_db), select_statements(standby_db))
+            load_after = os.getloadavg()
+            header = (
+                f"{'endpoint':44} {'requests':>8} {'req/s':>6} {'p50':>5} {'p95':>5} "
+                f"{'p99 min/med/max':>16} {'errors':>6}  target (every sample)"
+            )
+            print(
+                f"\nper endpoint (ms), {args.samples} samples x {args.duration}s (requests and "
+                f"errors summed, req/s p50 p95 medians), load average "
+                f"{load_before[0]:.2f} -> {load_after[0]:.2f}"
+            )
+            print(header)
+            print("-" * len(header))
+            for endpoint in samples[0]:
+                runs = [sample[endpoint] for sample in samples if endpoint in sample]
+                label = endpoint if endpoint != "Aggregated" else "ALL endpoints"
+                n_fail = sum(int(r["Failure Count"]) for r in runs)
+                p99s = sorted(_ms(r["99%"]) for r in runs)
+                write = runs[0]["Type"] in {"POST", "PUT", "PATCH", "DELETE"}
+                limit = WRITE_P99_MS if write else READ_P99_MS
+                verdict = ""
+                p99_by_phase.setdefault(phase, {})[label] = statistics.median(p99s)
+                if endpoint != "Aggregated":
+                    errors += n_fail
+                    met = sum(p < limit for p in p99s)
+                    state = "met" if met == len(p99s) else "MISSED"
+                    verdict = f"p99<{limit:.0f} {state} ({met}/{len(p99s)})"
+                    if met < len(p99s):
+                        missed.append(f"{phase}: {label}" if phase else label)
+                p99 = f"{p99s[0]:.0f}/{statistics.median(p99s):.0f}/{p99s[-1]:.0f}"
+                print(
+                    f"{label[:44]:44} {sum(int(r['Request Count']) for r in runs):>8} "
+                    f"{statistics.median(float(r['Requests/s']) for r in runs):6.1f} "
+                    f"{statistics.median(_ms(r['50%']) for r in runs):5.0f} "
+                    f"{statistics.median(_ms(r['95%']) for r in runs):5.0f} "
+                    f"{p99:>16} {n_fail:>6}  {verdict}"
+                )
+            total = sum(int(sample["Aggregated"]["Request Count"]) for sample in samples)
+            print(f"\nCPU during the load ({account.wall_seconds:.0f}s, {total} requests; /proc):")
+            for line in cpu_report(account, total, {f"API ({args.workers} workers + master)"}):
+                print(f"  {line}")
+            for failures in sorted(workdir.glob("locust*_failures.csv")) if errors else []:
+                print(f"\nfailures ({failures.name}):\n" + failures.read_text()[:3000])
+            stop_processes(procs)  # the next phase starts its own
+        if pair is not None:
+            print_replica_comparison(p99_by_phase, selects)
         with get_engine(url).connect() as conn:
             size = conn.scalar(text("SELECT pg_size_pretty(pg_database_size(current_database()))"))
             graded = (
@@ -676,6 +798,8 @@ def main() -> int:
         return 0 if errors == 0 else 1
     finally:
         tear_down(procs, admin, None if args.keep else name, workdir)
+        if pair is not None:
+            pair.stop()
 
 
 if __name__ == "__main__":

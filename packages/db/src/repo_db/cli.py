@@ -34,7 +34,7 @@ from repo_db import migrate
 from repo_db._engine import build_engine
 from repo_db._errors import ConfigError, DatabaseUnavailableError, RepoDbError
 from repo_db._query_log import install_query_logging
-from repo_db.config import db_type_of, get_settings, normalize_url, redact
+from repo_db.config import db_type_of, get_settings, normalize_url, redact, url_hosts
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -131,9 +131,19 @@ def _engine(*, direct: bool = True) -> Engine:
 
 
 def _is_remote_postgres(url: URL) -> bool:
-    if db_type_of(url) != "postgresql" or not url.host:
-        return False  # no host: a local Unix socket
-    host = url.host.strip("[]").lower()
+    if db_type_of(url) != "postgresql":
+        return False
+    # No host: a local Unix socket. A multi-host URL is remote if any of its hosts is.
+    return any(_is_remote_host(host) for host in url_hosts(url))
+
+
+def _is_remote_host(address: str) -> bool:
+    # A ?host= entry may carry its port: "db:5432", "[::1]:5432".
+    if address.startswith("["):
+        host = address[1 : address.find("]")]
+    else:
+        host = address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+    host = host.lower()
     if host in _LOOPBACK_NAMES:
         return False
     try:
@@ -152,8 +162,8 @@ def _refuse_in_production(action: str, confirmed: bool) -> None:
         why = f"the environment is {settings.environment}"
     elif _is_remote_postgres(url):
         why = (
-            f"the target is a PostgreSQL server on another machine ({url.host}), treated as "
-            "production even though the environment is not"
+            f"the target is a PostgreSQL server on another machine ({' '.join(url_hosts(url))}), "
+            "treated as production even though the environment is not"
         )
     else:
         return

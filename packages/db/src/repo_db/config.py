@@ -109,24 +109,57 @@ def parse_environment(app_env: str | None, node_env: str | None) -> Environment:
 def redact(url: URL | str) -> str:
     """Render a URL for messages and logs with the password replaced by ``***``."""
     try:
-        parsed = make_url(url) if isinstance(url, str) else url
-    except ArgumentError:
+        parsed = make_url(_multi_host_form(url)) if isinstance(url, str) else url
+    except (ArgumentError, ValueError):
         return "<unparseable URL>"
     return parsed.render_as_string(hide_password=True)
 
 
+def _multi_host_form(raw: str) -> str:
+    """libpq's multi-host URL (``postgresql://u@h1:p1,h2:p2/db?...``) in the form SQLAlchemy
+    parses (``postgresql://u@/db?host=h1:p1&host=h2:p2&...``); any other URL unchanged.
+
+    libpq (and psycopg 3) try the hosts in order and, with ``target_session_attrs=read-write``,
+    keep the first that accepts writes: after a failover the promoted standby, with no change of
+    settings (docs/operations.md, "Failover").
+    """
+    scheme, sep, rest = raw.partition("://")
+    if not sep:
+        return raw
+    end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    authority, tail = rest[:end], rest[end:]
+    userinfo, at, hostlist = authority.rpartition("@")
+    if "," not in hostlist:
+        return raw
+    path, qmark, query = tail.partition("?")
+    hosts = "&".join(f"host={host}" for host in hostlist.split(",") if host)
+    return f"{scheme}://{userinfo}{at}{path or '/'}?{hosts}{'&' + query if qmark and query else ''}"
+
+
+def url_hosts(url: URL) -> list[str]:
+    """The URL's server addresses: its host, or each ``?host=`` of a multi-host URL."""
+    if url.host:
+        return [url.host]
+    hosts = url.query.get("host", ())
+    return [hosts] if isinstance(hosts, str) else list(hosts)
+
+
 def normalize_url(raw: str | URL, *, variable: str = "DATABASE_URL") -> URL:
-    """Parse ``raw`` and pin PostgreSQL URLs to psycopg 3, keeping query params (sslmode...)."""
+    """Parse ``raw`` and pin PostgreSQL URLs to psycopg 3, keeping query params (sslmode...).
+
+    A libpq multi-host URL (``postgresql://u@h1:5432,h2:5432/db?target_session_attrs=read-write``)
+    is accepted and kept as SQLAlchemy's equivalent ``?host=h1:5432&host=h2:5432`` form.
+    """
     try:
-        url = make_url(raw) if isinstance(raw, str) else raw
-    except ArgumentError:
+        url = make_url(_multi_host_form(raw)) if isinstance(raw, str) else raw
+    except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
         # The value may contain a password: never echo it.
         raise ConfigError(
             f"{variable} is not a valid database URL (value not shown). Expected e.g. "
             "postgresql://USER:PASSWORD@HOST/DB?sslmode=require or sqlite:///path/to/file.sqlite3"
         ) from None
     if url.drivername in _PG_SCHEMES:
-        if not url.host:
+        if not url_hosts(url):
             raise ConfigError(f"{variable} has no host: {redact(url)}")
         url = url.set(drivername=PG_DRIVER)
     elif url.get_backend_name() != "sqlite":

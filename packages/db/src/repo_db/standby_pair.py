@@ -5,7 +5,11 @@
 the standby with ``pg_basebackup -R`` (``standby.signal`` + ``primary_conninfo``) and starts it
 as a hot standby on another free port. ``apply_delay`` (``recovery_min_apply_delay``, e.g.
 ``"2s"``) makes the standby lag deterministically: it receives the WAL at once but replays each
-commit that much later.
+commit that much later. ``synchronous=True`` makes the primary wait, at every commit, until the
+standby has flushed the commit's WAL (``synchronous_standby_names = '*'``, ``synchronous_commit =
+on``): an acknowledged commit then survives the primary's loss. ``kill_primary()`` /
+``stop_primary()`` and ``promote()`` drive a failover drill, ``multi_host_url()`` is the libpq
+URL an application uses to follow it (benchmarks/failover.py, docs/operations.md "Failover").
 
 Every server it starts is stopped whatever happens to the process that started it:
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -61,14 +66,19 @@ def free_port() -> int:
 class StandbyPair:
     """A primary and a streaming hot standby, private to this process (see the module doc)."""
 
-    def __init__(self, *, apply_delay: str = "0") -> None:
+    def __init__(
+        self, *, apply_delay: str = "0", synchronous: bool = False, extra_conf: str = ""
+    ) -> None:
         self.apply_delay = apply_delay
+        self.synchronous = synchronous
+        self.extra_conf = extra_conf  # postgresql.conf lines for both servers
         self.dir = Path(tempfile.mkdtemp(prefix="repo-standby-", dir="/tmp"))
         self.primary_data = self.dir / "primary"
         self.standby_data = self.dir / "standby"
         self.primary_port = free_port()
         self.standby_port = free_port()
         self._watchdog: subprocess.Popen[bytes] | None = None
+        self._stalled: list[int] = []  # walsenders under SIGSTOP (stall_replication)
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
 
@@ -93,7 +103,8 @@ class StandbyPair:
             self._configure(
                 self.primary_data,
                 self.primary_port,
-                "wal_level = replica\nmax_wal_senders = 5\nwal_keep_size = '64MB'\n",
+                "wal_level = replica\nmax_wal_senders = 5\nwal_keep_size = '64MB'\n"
+                + self.extra_conf,  # the base backup copies it to the standby
             )
             self.pg_ctl(self.primary_data, "start")
             self._run(
@@ -106,7 +117,17 @@ class StandbyPair:
                 "-p", str(self.primary_port), "-U", "replicator", "-R", "-X", "stream",
                 "--checkpoint=fast",
             )  # fmt: skip
-            self._configure(self.standby_data, self.standby_port, "hot_standby = on\n")
+            self._configure(
+                self.standby_data,
+                self.standby_port,
+                # After the primary is lost the startup process retries the WAL source every
+                # wal_retrieve_retry_interval (5 s by default), and a promote waits for that.
+                "hot_standby = on\nwal_retrieve_retry_interval = '1s'\n",
+            )
+            if self.synchronous:
+                # Only now, after the base backup: a promoted standby that inherited the setting
+                # would wait for a synchronous standby of its own and hang every commit.
+                self.set_synchronous(True)
             self.set_apply_delay(self.apply_delay, reload=False)
             self.pg_ctl(self.standby_data, "start")
         except BaseException:
@@ -116,6 +137,12 @@ class StandbyPair:
 
     def stop(self) -> None:
         """Stop both servers (fast, then immediate) and delete the directory; idempotent."""
+        for sender in self._stalled:  # a stopped walsender would hold up the shutdown
+            try:
+                os.kill(sender, signal.SIGCONT)
+            except ProcessLookupError:
+                continue
+        self._stalled.clear()
         for data in (self.standby_data, self.primary_data):
             if (data / "postmaster.pid").exists():
                 try:
@@ -135,6 +162,54 @@ class StandbyPair:
     def start_standby(self) -> None:
         self.pg_ctl(self.standby_data, "start")
 
+    def stop_primary(self, mode: str = "fast") -> None:
+        """The primary's loss: ``pg_ctl stop -m fast`` (or ``immediate``)."""
+        self.pg_ctl(self.primary_data, "stop", "-m", mode)
+
+    def kill_primary(self) -> None:
+        """The primary's machine lost: SIGKILL to its postmaster and every server process."""
+        pid_file = self.primary_data / "postmaster.pid"
+        pid = int(pid_file.read_text().splitlines()[0])
+        victims = [pid, *_children(pid)]
+        for victim in victims:
+            try:
+                os.kill(victim, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+        deadline = time.monotonic() + 10
+        while any(_alive(v) for v in victims) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        # A stale pid file would make stop() signal whatever process reuses that pid.
+        pid_file.unlink(missing_ok=True)
+        self._stalled.clear()
+
+    def set_synchronous(self, on: bool) -> None:
+        """Synchronous replication on the primary (``synchronous_standby_names``), live."""
+        self.synchronous = on
+        names = "*" if on else ""
+        self._run(
+            pg_bin("psql"), "-h", "127.0.0.1", "-p", str(self.primary_port), "-U", "postgres",
+            "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q",
+            "-c", f"ALTER SYSTEM SET synchronous_standby_names = '{names}'",
+            "-c", "SELECT pg_reload_conf()",
+        )  # fmt: skip
+
+    def stall_replication(self) -> None:
+        """SIGSTOP the primary's walsender: the standby receives nothing more (a stalled link).
+        Asynchronous commits are still acknowledged; synchronous ones wait. ``kill_primary()``
+        ends it (SIGKILL also ends a stopped process)."""
+        pid = int((self.primary_data / "postmaster.pid").read_text().splitlines()[0])
+        senders = [child for child in _children(pid) if b"walsender" in _cmdline(child)]
+        if not senders:
+            raise RuntimeError("the primary has no walsender: is the standby streaming?")
+        for sender in senders:
+            os.kill(sender, signal.SIGSTOP)
+            self._stalled.append(sender)
+
+    def promote(self) -> None:
+        """``pg_ctl promote``: the standby leaves recovery and accepts writes."""
+        self.pg_ctl(self.standby_data, "promote")
+
     def set_apply_delay(self, delay: str, *, reload: bool = True) -> None:
         """``recovery_min_apply_delay`` of the standby (e.g. ``"2s"``, ``"0"``), reloaded live."""
         self.apply_delay = delay
@@ -153,6 +228,14 @@ class StandbyPair:
             "postgresql+psycopg", username="postgres", host="127.0.0.1", port=port,
             database=database,
         )  # fmt: skip
+
+    def multi_host_url(self, *, database: str = "postgres") -> str:
+        """libpq's multi-host URL over both servers, writable one first: after a failover it
+        connects to the promoted standby (``target_session_attrs=read-write``)."""
+        return (
+            f"postgresql://postgres@127.0.0.1:{self.primary_port},127.0.0.1:{self.standby_port}"
+            f"/{database}?target_session_attrs=read-write"
+        )
 
     @property
     def primary_url(self) -> URL:
@@ -235,6 +318,35 @@ class StandbyPair:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"standby not streaming after {timeout_s}s: {proc.stderr}")
             time.sleep(0.2)
+
+
+def _cmdline(pid: int) -> bytes:
+    """``pid``'s command line, empty once it has exited."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    """``pid``'s direct children (Linux /proc), e.g. a postmaster's server processes."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 __all__ = ["StandbyPair", "free_port", "pg_bin", "server_binaries_available"]

@@ -13,7 +13,8 @@ Enable with ``pytest_plugins = ["repo_db.testing"]`` in a conftest. Fixtures:
 * ``standby_pair`` (module scope): a private PostgreSQL primary and a real hot standby streaming
   from it with ``recovery_min_apply_delay = '2s'`` (``repo_db.standby_pair``), migrated; stopped
   after the module whatever happens. ``replica_env(pair)`` points the process's settings at it
-  (DATABASE_URL = primary, DATABASE_READ_URL = standby).
+  (DATABASE_URL = primary, DATABASE_READ_URL = standby); ``settings_env(**variables)`` sets any
+  (e.g. DATABASE_URL = ``pair.multi_host_url()`` for a failover).
 
 PostgreSQL unreachable: its tests fail with a message saying how to point them at a server,
 because the dialect matrix must never silently shrink. ``REPO_DB_SKIP_POSTGRES=1`` skips them
@@ -200,17 +201,28 @@ def standby_pair() -> Iterator[StandbyPair]:
 def replica_env(pair: StandbyPair, **extra: str) -> Iterator[None]:
     """Process settings on ``pair``: DATABASE_URL = primary, DATABASE_READ_URL = standby (and
     ``extra`` variables), with fresh engines; the previous environment comes back after."""
+    with settings_env(
+        DATABASE_URL=pair.primary_url.render_as_string(hide_password=False),
+        DATABASE_READ_URL=pair.standby_url.render_as_string(hide_password=False),
+        **extra,
+    ):
+        yield
+
+
+@contextmanager
+def settings_env(**variables: str | None) -> Iterator[None]:
+    """Process settings from ``variables`` (None: unset; DB_LOG_QUERIES defaults to false), with
+    fresh engines; the previous environment comes back after."""
     from repo_db._engine import dispose_engines
     from repo_db.config import get_settings
 
-    env = {
-        "DATABASE_URL": pair.primary_url.render_as_string(hide_password=False),
-        "DATABASE_READ_URL": pair.standby_url.render_as_string(hide_password=False),
-        "DB_LOG_QUERIES": "false",
-        **extra,
-    }
+    env = {"DB_LOG_QUERIES": "false", **variables}
     saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
+    for name, value in env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     get_settings.cache_clear()
     dispose_engines()
     try:
@@ -248,6 +260,7 @@ __all__ = [
     "postgres_required",
     "prepare_schema",
     "replica_env",
+    "settings_env",
     "standby_pair",
     "temporary_database",
     "truncate_all",

@@ -184,6 +184,15 @@ def test_remote_postgres_counts_as_production(env: pytest.MonkeyPatch) -> None:
         assert "another machine (db.example.com)" in line and "hunter2" not in line
 
 
+def test_multi_host_url_with_one_remote_host_counts_as_production(env: pytest.MonkeyPatch) -> None:
+    # A failover URL whose standby is elsewhere: refused like any remote server.
+    remote = "postgresql://app:hunter2@127.0.0.1:5432,db.example.com:5432/app"
+    result = runner.invoke(app, ["--url", remote, "seed"])
+    assert result.exit_code == EXIT_REFUSED
+    line = _one_error_line(result)
+    assert "db.example.com:5432" in line and "hunter2" not in line
+
+
 def test_unreachable_database_health_is_down(env: pytest.MonkeyPatch) -> None:
     secret_url = "postgresql://u:hunter2@127.0.0.1:1/none"
     result = runner.invoke(app, ["--url", secret_url, "health", "--json"])

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import create_engine
 
 import repo_db
 from repo_db import ConfigError
 from repo_db._engine import engine_options
-from repo_db.config import DbSettings, Environment, check_serving, get_settings, load_settings
+from repo_db.config import (
+    DbSettings,
+    Environment,
+    check_serving,
+    get_settings,
+    load_settings,
+    redact,
+    url_hosts,
+)
 
 SECRET = "s3cr3t-Pa55"
 NEON_POOLED = (
@@ -208,3 +217,28 @@ def test_check_serving_refuses_sqlite_in_production(
     else:
         with pytest.raises(ConfigError, match=refusal):
             check_serving(settings(**env))
+
+
+def test_libpq_multi_host_url_reaches_psycopg_as_every_host() -> None:
+    # The failover URL (docs/operations.md "Failover"): SQLAlchemy cannot parse "h1:p1,h2:p2", so
+    # repo_db rewrites it to ?host=...; fails if a host, a port or the query is dropped.
+    url = settings(
+        database_url=f"postgresql://app:{SECRET}@db1:5432,db2:5433/app"
+        "?target_session_attrs=read-write&sslmode=require"
+    ).url
+    assert url_hosts(url) == ["db1:5432", "db2:5433"]
+    args = create_engine(url).dialect.create_connect_args(url)[1]
+    assert (args["host"], args["port"], args["dbname"]) == ("db1,db2", "5432,5433", "app")
+    assert (args["target_session_attrs"], args["sslmode"]) == ("read-write", "require")
+    assert args["password"] == SECRET
+    assert SECRET not in redact(url)
+    raw = f"postgresql://app:{SECRET}@db1:5432,db2:5433/app"
+    assert SECRET not in redact(raw) and "db2" in redact(raw)
+    assert redact(f"postgresql://app:{SECRET}@db:five/app") == "<unparseable URL>"
+
+
+def test_bad_port_is_a_config_error_without_the_password() -> None:
+    with pytest.raises(ConfigError) as err:
+        _ = settings(database_url=f"postgresql://app:{SECRET}@db:five/app").url
+    assert "DATABASE_URL" in str(err.value)
+    assert SECRET not in str(err.value)
