@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Select, literal, select
 from sqlalchemy.orm import Session
 
 from repo_ai.ability import estimate_ability
@@ -172,13 +172,22 @@ def assessments_to_calibrate(session: Session) -> list[int]:
     return list(session.scalars(select(Assessment.id).order_by(Assessment.id)))
 
 
+def grading_sweep_statement() -> Select[tuple[int]]:
+    """The attempts in `grading` without a grading job.
+
+    The status is sent as a literal, not a parameter: only then can every plan (SQLite's, and
+    PostgreSQL's generic plan of a prepared statement) use the partial index on the attempts
+    in grading (`ix_attempts_grading_id`) instead of reading every attempt.
+    """
+    has_job = select(Job.id).where(Job.kind == GRADE_ATTEMPT, Job.subject_id == Attempt.id).exists()
+    grading = literal(AttemptStatus.GRADING.value, literal_execute=True)
+    return select(Attempt.id).where(Attempt.status == grading, ~has_job)
+
+
 def sweep_grading(session: Session) -> int:
     """Queue a grading job for every attempt in `grading` that has none (e.g. submitted before
     the queue existed, or written by a seeder); failed jobs stay failed until re-queued by hand."""
-    has_job = select(Job.id).where(Job.kind == GRADE_ATTEMPT, Job.subject_id == Attempt.id).exists()
-    ids = list(
-        session.scalars(select(Attempt.id).where(Attempt.status == AttemptStatus.GRADING, ~has_job))
-    )
+    ids = list(session.scalars(grading_sweep_statement()))
     for attempt_id in ids:
         jobs.enqueue(session, kind=GRADE_ATTEMPT, subject_id=attempt_id)
     return len(ids)

@@ -127,6 +127,14 @@ class Attempt(Base):
             postgresql_where=text("status = 'in_progress'"),
             sqlite_where=text("status = 'in_progress'"),
         ),
+        # The AI worker's sweep (attempts left in grading without a job) reads only these:
+        # without it, a scan of every attempt each sweep (migration 0010, benchmarks/capacity.py).
+        Index(
+            "ix_attempts_grading_id",
+            "id",
+            postgresql_where=text("status = 'grading'"),
+            sqlite_where=text("status = 'grading'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
