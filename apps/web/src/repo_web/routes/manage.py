@@ -618,6 +618,14 @@ def stats_page(request: Request, assessment_id: Id, session: DbDep, user: Author
     )
 
 
+#: What the item analysis page calls repo_domain.item_analysis' flags.
+ITEM_FLAGS = {
+    item_analysis.FLAG_NEGATIVE_DISCRIMINATION: "Negative discrimination",
+    item_analysis.FLAG_TOO_EASY: "Too easy",
+    item_analysis.FLAG_TOO_HARD: "Too hard",
+}
+
+
 @router.get("/{assessment_id}/item-analysis")
 def item_analysis_page(
     request: Request, assessment_id: Id, session: DbDep, user: AuthorDep
@@ -636,13 +644,6 @@ def item_analysis_page(
         too_hard=item_analysis.TOO_HARD_FACILITY,
         flag_labels=ITEM_FLAGS,
     )
-
-
-ITEM_FLAGS = {
-    item_analysis.FLAG_NEGATIVE_DISCRIMINATION: "Negative discrimination",
-    item_analysis.FLAG_TOO_EASY: "Too easy",
-    item_analysis.FLAG_TOO_HARD: "Too hard",
-}
 
 
 @router.get("/{assessment_id}/results.csv")
