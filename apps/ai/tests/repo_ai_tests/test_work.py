@@ -29,7 +29,7 @@ from repo_db.models import (
     Result,
     User,
 )
-from repo_domain import grading
+from repo_domain import grading, item_analysis
 from repo_domain.errors import Conflict, Forbidden
 
 
@@ -250,6 +250,25 @@ def test_calibration_through_the_database_recovers_the_truth(engine: Engine) -> 
         assert p.difficulty_se is not None and 0 < p.difficulty_se < 0.5
         assert p.discrimination_se is not None and 0 < p.discrimination_se < 0.5
         assert p.fit_rmsd is not None and p.fit_rmsd < 0.1
+
+    # The authors' item analysis (repo_domain) shows what this calibration stored, and its
+    # classical statistics agree with the 2PL ones: facility falls as difficulty b rises. Fails
+    # if the analysis reads other columns than the calibration writes.
+    with unit_of_work(bind=engine, read_only=True) as session:
+        report = item_analysis.item_analysis(session, actor=author, assessment_id=assessment_id)
+    assert report.attempts == 1000 and report.calibration is not None
+    assert report.calibration.calibration_id == calibration.id
+    shown = {item.question_id: item for item in report.items}
+    for q in qids:
+        irt = shown[q].irt
+        assert irt is not None and irt.calibration_id == calibration.id
+        assert (irt.difficulty, irt.difficulty_se) == (
+            params[q].difficulty,
+            params[q].difficulty_se,
+        )
+        assert irt.discrimination_se == params[q].discrimination_se
+    facility = np.array([shown[q].facility for q in qids], dtype=float)
+    assert np.corrcoef(facility, b)[0, 1] <= -0.9
 
     _drain(engine, batch_size=200)  # the calibration queued 1,000 ability re-estimates
     with unit_of_work(bind=engine, read_only=True) as session:

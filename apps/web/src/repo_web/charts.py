@@ -7,6 +7,7 @@ the enhanced tooltips of static/js/app.js. Colours come from classes styled in s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -17,11 +18,16 @@ from markupsafe import Markup, escape  # pants: no-infer-dep (installed with jin
 
 WIDTH = 640
 HEIGHT = 260
-MARGIN_LEFT = 48
+# Room for the labels at the phone font size (site.css enlarges chart text on narrow screens so
+# it stays readable once the 640-unit picture is scaled down): "100%" on the y axis, and a value
+# label above the tallest bar or point.
+MARGIN_LEFT = 72
 MARGIN_RIGHT = 16
-MARGIN_TOP = 16
+MARGIN_TOP = 36
 MARGIN_BOTTOM = 48
 GRID_LINES = 4
+#: Steps a count axis may use: counts are whole, so its ticks are too (never 0.5, 1.5, ...).
+INTEGER_STEPS = (1, 2, 5)
 
 _ids = count(1)
 
@@ -50,6 +56,18 @@ def _nice_max(value: float) -> float:
     return 10 * magnitude  # pragma: no cover - the loop always returns
 
 
+def integer_axis(value: float) -> tuple[float, list[float]]:
+    """Top and ticks of a count axis: whole steps of 1, 2 or 5 x 10^n, at most GRID_LINES of
+    them above zero, the top the first tick at or above ``value``."""
+    magnitude = 1
+    while True:
+        for step in (m * magnitude for m in INTEGER_STEPS):
+            if step * GRID_LINES >= value:
+                top = max(1, math.ceil(value / step)) * step
+                return float(top), [float(t) for t in range(0, top + 1, step)]
+        magnitude *= 10
+
+
 def _fmt(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() or abs(value) >= 10 else f"{value:.2g}"
 
@@ -62,8 +80,12 @@ def _frame(
     body: list[str],
     y_max: float,
     y_suffix: str,
+    ticks: Sequence[float] | None = None,
+    y_min: float = 0.0,
 ) -> Markup:
     plot_h = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+    if ticks is None:
+        ticks = [y_min + (y_max - y_min) * i / GRID_LINES for i in range(GRID_LINES + 1)]
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {css_class}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
@@ -71,9 +93,8 @@ def _frame(
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(description)}</desc>',
     ]
-    for i in range(GRID_LINES + 1):
-        value = y_max * i / GRID_LINES
-        y = MARGIN_TOP + plot_h - plot_h * i / GRID_LINES
+    for value in ticks:
+        y = MARGIN_TOP + plot_h - plot_h * (value - y_min) / (y_max - y_min)
         parts.append(
             f'<line class="chart-grid" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" '
             f'y1="{y:.1f}" y2="{y:.1f}"/>'
@@ -94,11 +115,19 @@ def bar_chart(
     y_suffix: str = "",
     css_class: str = "chart-bars",
     label_zero: bool = False,
+    counts: bool = False,
 ) -> Markup:
-    """Bars with their value written above (zero values only with `label_zero`)."""
+    """Bars with their value written above (zero values only with `label_zero`); `counts`:
+    the values are whole numbers, and so are the axis ticks."""
     chart_id = f"chart{next(_ids)}"
     values = [m.value for m in marks if m.value is not None]
-    top = y_max if y_max is not None else _nice_max(max(values, default=0.0))
+    ticks: list[float] | None = None
+    if y_max is not None:
+        top = y_max
+    elif counts:
+        top, ticks = integer_axis(max(values, default=0.0))
+    else:
+        top = _nice_max(max(values, default=0.0))
     plot_w = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     plot_h = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
     body: list[str] = []
@@ -135,18 +164,27 @@ def bar_chart(
         if i % label_every == 0:
             body.append(
                 f'<text class="chart-axis" x="{x + bar_w / 2:.1f}" '
-                f'y="{HEIGHT - MARGIN_BOTTOM + 18}" text-anchor="middle">'
+                f'y="{HEIGHT - MARGIN_BOTTOM + 24}" text-anchor="middle">'
                 f"{escape(mark.label)}</text>"
             )
-    return _frame(chart_id, title, description, css_class, body, top, y_suffix)
+    return _frame(chart_id, title, description, css_class, body, top, y_suffix, ticks)
 
 
 def line_chart(
-    marks: Sequence[Mark], *, title: str, description: str, css_class: str = "chart-line"
+    marks: Sequence[Mark],
+    *,
+    title: str,
+    description: str,
+    css_class: str = "chart-line",
+    counts: bool = False,
 ) -> Markup:
     chart_id = f"chart{next(_ids)}"
     values = [m.value for m in marks if m.value is not None]
-    top = _nice_max(max(values, default=0.0))
+    ticks: list[float] | None = None
+    if counts:
+        top, ticks = integer_axis(max(values, default=0.0))
+    else:
+        top = _nice_max(max(values, default=0.0))
     plot_w = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     plot_h = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
     body: list[str] = []
@@ -178,10 +216,10 @@ def line_chart(
             )
         if i % label_every == 0:
             body.append(
-                f'<text class="chart-axis" x="{x:.1f}" y="{HEIGHT - MARGIN_BOTTOM + 18}" '
+                f'<text class="chart-axis" x="{x:.1f}" y="{HEIGHT - MARGIN_BOTTOM + 24}" '
                 f'text-anchor="middle">{escape(mark.label)}</text>'
             )
-    return _frame(chart_id, title, description, css_class, body, top, "")
+    return _frame(chart_id, title, description, css_class, body, top, "", ticks)
 
 
 def score_histogram(distribution: Sequence[Mapping[str, Any]]) -> Markup:
@@ -201,11 +239,13 @@ def score_histogram(distribution: Sequence[Mapping[str, Any]]) -> Markup:
         title="Score distribution",
         description=f"Number of results per 10-point score band, {total} results in all.",
         css_class="chart-histogram",
+        counts=True,
     )
 
 
-def question_difficulty(questions: Sequence[Mapping[str, Any]]) -> Markup:
-    """Share of decided answers that were correct, per question (low = hard)."""
+def question_correct_rate(questions: Sequence[Mapping[str, Any]]) -> Markup:
+    """Share of decided answers that were correct, per question (what it is: "% correct", not a
+    difficulty, which in IRT is a parameter on the ability scale)."""
     marks = []
     for number, q in enumerate(questions, 1):  # in position order, numbered as learners see them
         rate = q.get("correct_rate")
@@ -223,13 +263,101 @@ def question_difficulty(questions: Sequence[Mapping[str, Any]]) -> Markup:
             )
     return bar_chart(
         marks,
-        title="Per-question difficulty",
+        title="Per-question % correct",
         description="Percentage of answers that were correct, per question; lower bars are "
-        "harder questions.",
+        "questions fewer learners got right.",
         y_max=100.0,
         y_suffix="%",
-        css_class="chart-difficulty",
+        css_class="chart-correct-rate",
         label_zero=True,
+    )
+
+
+def signed_bar_chart(
+    marks: Sequence[Mark], *, title: str, description: str, limit: float = 1.0, css_class: str
+) -> Markup:
+    """Bars up or down from a zero line, on a fixed -limit..limit axis (correlations)."""
+    chart_id = f"chart{next(_ids)}"
+    plot_w = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
+    plot_h = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+    zero = MARGIN_TOP + plot_h / 2
+    body: list[str] = []
+    if not any(m.value is not None for m in marks):
+        body.append(
+            f'<text class="chart-empty" x="{WIDTH / 2:.0f}" y="{HEIGHT / 2 - 20:.0f}" '
+            'text-anchor="middle">No data yet</text>'
+        )
+    slot = plot_w / max(len(marks), 1)
+    bar_w = slot * 0.7
+    label_every = max(1, len(marks) // 12)
+    for i, mark in enumerate(marks):
+        x = MARGIN_LEFT + i * slot + (slot - bar_w) / 2
+        tip = escape(mark.tooltip)
+        if mark.value is not None:
+            value = max(-limit, min(limit, mark.value))
+            h = plot_h / 2 * abs(value) / limit
+            y = zero - h if value >= 0 else zero
+            label_y = y - 5 if value >= 0 else zero + h + 22
+            body.append(
+                f'<rect class="chart-mark" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
+                f'height="{h:.1f}" tabindex="0" data-tooltip="{tip}" data-value="{mark.value:g}">'
+                f"<title>{tip}</title></rect>"
+                f'<text class="chart-value" x="{x + bar_w / 2:.1f}" y="{label_y:.1f}" '
+                f'text-anchor="middle">{mark.value:.2f}</text>'
+            )
+        else:
+            body.append(
+                f'<text class="chart-axis" x="{x + bar_w / 2:.1f}" y="{zero - 6:.1f}" '
+                f'text-anchor="middle" data-tooltip="{tip}">n/a</text>'
+            )
+        if i % label_every == 0:
+            body.append(
+                f'<text class="chart-axis" x="{x + bar_w / 2:.1f}" '
+                f'y="{HEIGHT - MARGIN_BOTTOM + 24}" text-anchor="middle">'
+                f"{escape(mark.label)}</text>"
+            )
+    ticks = [-limit, -limit / 2, 0.0, limit / 2, limit]
+    return _frame(chart_id, title, description, css_class, body, limit, "", ticks, y_min=-limit)
+
+
+def item_facility(items: Sequence[Any]) -> Markup:
+    """repo_domain.item_analysis' facility per question, as % of the points scored."""
+    marks = []
+    for item in items:
+        label = f"Q{item.number}"
+        if item.facility is None:
+            marks.append(Mark(label, None, f"{label}: no graded attempts yet"))
+        else:
+            value = round(100 * item.facility, 1)
+            marks.append(Mark(label, value, f"{label}: facility {value:g}% of the points"))
+    return bar_chart(
+        marks,
+        title="Facility per question",
+        description="Mean share of each question's points that learners scored, in percent; "
+        "above 90% a question is flagged as too easy, below 20% as too hard.",
+        y_max=100.0,
+        y_suffix="%",
+        css_class="chart-facility",
+        label_zero=True,
+    )
+
+
+def item_discrimination(items: Sequence[Any]) -> Markup:
+    """Corrected point-biserial per question, on a -1..1 axis (below 0 is flagged)."""
+    marks = []
+    for item in items:
+        label = f"Q{item.number}"
+        r = item.point_biserial
+        if r is None:
+            marks.append(Mark(label, None, f"{label}: not enough varied answers"))
+        else:
+            marks.append(Mark(label, r, f"{label}: point-biserial {r:.2f}"))
+    return signed_bar_chart(
+        marks,
+        title="Discrimination per question (corrected point-biserial)",
+        description="Correlation of each question's score with the rest of the test, from -1 "
+        "to 1; bars below zero mean high scorers did worse on the question than low scorers.",
+        css_class="chart-discrimination",
     )
 
 
@@ -244,4 +372,5 @@ def attempts_over_time(per_day: Sequence[tuple[date, int]]) -> Markup:
         title="Attempts over time",
         description=f"Attempts started per day (UTC), {total} in all.",
         css_class="chart-timeline",
+        counts=True,
     )

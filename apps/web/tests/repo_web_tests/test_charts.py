@@ -6,6 +6,8 @@ import re
 from datetime import date
 from xml.etree import ElementTree
 
+import pytest
+
 from repo_web import charts
 from repo_web.charts import Mark, bar_chart
 
@@ -44,14 +46,14 @@ def test_empty_data_says_so() -> None:
     assert "No data yet" in str(histogram) and "<rect" not in str(histogram)
 
 
-def test_histogram_difficulty_and_timeline_from_stats_shapes() -> None:
+def test_histogram_correct_rate_and_timeline_from_stats_shapes() -> None:
     bands = [
         {"lower_percent": i * 10, "upper_percent": i * 10 + 10, "count": i % 3} for i in range(10)
     ]
     hist = str(charts.score_histogram(bands))
     assert hist.count("<rect") == 10 and "2 results scored 20-30%" in hist
     difficulty = str(
-        charts.question_difficulty(
+        charts.question_correct_rate(
             [
                 {"position": 0, "kind": "numeric", "correct_rate": 0.25, "responses": 4},
                 {"position": 1, "kind": "free_text", "correct_rate": None, "responses": 0},
@@ -76,3 +78,56 @@ def test_chart_ids_are_unique_per_render() -> None:
 
 def test_nice_axis_maximum() -> None:
     assert [charts._nice_max(v) for v in (0, 0.7, 3, 7, 12, 450)] == [1, 1, 5, 10, 20, 500]
+
+
+def _axis_labels(svg: str) -> list[str]:
+    return re.findall(
+        r'<text class="chart-axis" x="\d+" y="[\d.]+" text-anchor="end">([^<]*)<', svg
+    )
+
+
+@pytest.mark.parametrize(
+    ("largest", "ticks"), [(1, "0 1"), (3, "0 1 2 3"), (5, "0 2 4 6"), (38, "0 10 20 30 40")]
+)
+def test_count_axes_have_whole_number_ticks(largest: int, ticks: str) -> None:
+    # The issue saw 0.5, 1.5 and 1.2, 2.5, 3.8 on count axes: fails if a fraction comes back.
+    bands = [
+        {"lower_percent": i * 10, "upper_percent": i * 10 + 10, "count": largest if i == 4 else 0}
+        for i in range(10)
+    ]
+    assert " ".join(_axis_labels(str(charts.score_histogram(bands)))) == ticks
+    timeline = str(charts.attempts_over_time([(date(2026, 1, 1), 1), (date(2026, 1, 2), largest)]))
+    assert " ".join(_axis_labels(timeline)) == ticks
+
+
+def test_the_top_value_label_stays_inside_the_picture() -> None:
+    # The label above the tallest bar (and the highest point) was drawn at y = 11 and 7 and cut
+    # at the phone font size: it needs a font's height (24 units on a phone) above it.
+    svg = str(
+        charts.question_correct_rate([{"kind": "numeric", "correct_rate": 1.0, "responses": 3}])
+    )
+    value_ys = [float(y) for y in re.findall(r'class="chart-value" x="[\d.]+" y="([\d.]+)"', svg)]
+    assert value_ys and min(value_ys) >= 24
+    line = str(charts.attempts_over_time([(date(2026, 1, 1), 4), (date(2026, 1, 2), 2)]))
+    value_ys = [float(y) for y in re.findall(r'class="chart-value" x="[\d.]+" y="([\d.]+)"', line)]
+    assert min(value_ys) >= 24
+
+
+def test_signed_chart_draws_negative_bars_below_zero() -> None:
+    svg = str(
+        charts.signed_bar_chart(
+            [Mark("Q1", 0.5, "up"), Mark("Q2", -0.5, "down"), Mark("Q3", None, "none")],
+            title="T",
+            description="D",
+            css_class="c",
+        )
+    )
+    root = _parse(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    up, down = root.findall(f"{ns}rect")
+    assert float(up.get("height", 0)) == pytest.approx(float(down.get("height", 0)))
+    assert float(down.get("y", 0)) == pytest.approx(
+        float(up.get("y", 0)) + float(up.get("height", 0))
+    )
+    assert _axis_labels(svg) == ["-1", "-0.5", "0", "0.5", "1"]
+    assert ">n/a</text>" in svg

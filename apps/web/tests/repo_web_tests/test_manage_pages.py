@@ -173,6 +173,8 @@ def test_learners_cannot_reach_author_pages(client: TestClient, db_engine: Engin
         "/manage/new",
         f"/manage/{assessment_id}",
         f"/manage/{assessment_id}/stats",
+        f"/manage/{assessment_id}/item-analysis",
+        f"/manage/{assessment_id}/results.csv",
     ):
         response = client.get(url)
         assert response.status_code == 403, url
@@ -195,6 +197,8 @@ def test_authors_cannot_edit_another_authors_assessment(
     )
     assert post(client, f"/manage/{published}/archive").status_code == 403
     assert client.get(f"/manage/{published}/stats").status_code == 403
+    assert client.get(f"/manage/{published}/item-analysis").status_code == 403
+    assert client.get(f"/manage/{published}/results.csv").status_code == 403
     # Someone else's draft does not even exist for them.
     assert client.get(f"/manage/{draft}").status_code == 404
     assert post(client, f"/manage/{draft}/publish").status_code == 404
@@ -214,11 +218,31 @@ def test_statistics_page_draws_three_svg_charts(client: TestClient, db_engine: E
     log_in(client, author)
     html = client.get(f"/manage/{assessment_id}/stats").text
     assert html.count("<svg") == 3
-    for title in ("Score distribution", "Per-question difficulty", "Attempts over time"):
+    for title in ("Score distribution", "Per-question % correct", "Attempts over time"):
         assert f">{title}</title>" in html
+    assert "difficulty" not in html.lower()  # it is a share correct, not an IRT difficulty
     assert 'role="img"' in html and "data-tooltip=" in html
     assert "2 attempts on" in html  # both attempts today
     assert "Q3 (numeric): 50% correct of 2 answers" in html
+    assert f'href="/manage/{assessment_id}/item-analysis"' in html
+    assert f'href="/manage/{assessment_id}/results.csv"' in html
+
+    # The item analysis page: its two charts, a table per question and per choice question.
+    page = client.get(f"/manage/{assessment_id}/item-analysis")
+    assert page.status_code == 200
+    analysis = page.text
+    assert analysis.count("<svg") == 2 and analysis.count('role="img"') == 2
+    assert ">Facility per question</title>" in analysis
+    assert '<th scope="col">Question</th>' in analysis
+    assert ">Graded attempts</dt><dd>2</dd>" in analysis
+    assert "Q3: facility 50% of the points" in analysis  # one of the two got the numeric right
+
+    # The download: one row per attempt after the header.
+    download = client.get(f"/manage/{assessment_id}/results.csv")
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "text/csv; charset=utf-8"
+    lines = download.content.decode("utf-8-sig").splitlines()
+    assert len(lines) == 3 and lines[0].startswith("attempt_id,learner,email,status")
 
 
 # --- questions one at a time, the domain's verdicts as form errors --------------------------

@@ -55,6 +55,7 @@ from repo_db._health import HealthReport, check_health
 from repo_db._routing import ReplicaStatus, replica_status, routing_counts
 from repo_db._schema import create_tables, drop_tables
 from repo_db._service import DbService
+from repo_db._stream import STREAM_BATCH_SIZE, stream_rows
 from repo_db._types import DbRecord, RowId, WhereCondition
 from repo_db.config import get_settings as _get_settings
 
@@ -84,6 +85,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "STREAM_BATCH_SIZE",
     "ConfigError",
     "ConstraintViolation",
     "DatabaseUnavailableError",
@@ -128,6 +130,7 @@ __all__ = [
     "routing_counts",
     "savepoint",
     "settings",
+    "stream_rows",
     "unit_of_work",
     "update",
     "upsert",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
+from fastapi.responses import StreamingResponse
 
-from repo_api.deps import ActorDep, PageDep, SessionDep
+from repo_api.deps import ActorDep, EngineDep, PageDep, SessionDep
 from repo_api.schemas.assessments import (
     AssessmentAuthoring,
     AssessmentCreate,
@@ -14,12 +15,13 @@ from repo_api.schemas.assessments import (
     AssessmentStats,
     AssessmentSummary,
     AssessmentUpdate,
+    ItemAnalysisOut,
     QuestionCreate,
     QuestionMove,
 )
 from repo_api.schemas.common import ErrorBody, Page
 from repo_db.models import AnswerOption, Assessment, AssessmentStatus, Question
-from repo_domain import assessments, stats
+from repo_domain import assessments, item_analysis, results_export, stats
 from repo_domain.assessments import AssessmentView, OptionSpec, QuestionSpec
 from repo_domain.validation import MAX_ID, SEARCH_QUERY_MAX
 
@@ -271,3 +273,30 @@ def assessment_stats(
     """Attempt counts, score distribution and per-question correct rate (SQL aggregates)."""
     data = stats.assessment_stats(session, actor=actor, assessment_id=assessment_id)
     return AssessmentStats.model_validate(data)
+
+
+@router.get("/{assessment_id}/item-analysis", response_model=ItemAnalysisOut, responses=_errors)
+def assessment_item_analysis(
+    assessment_id: AssessmentId, actor: ActorDep, session: SessionDep
+) -> ItemAnalysisOut:
+    """Per question: facility, discrimination index, corrected point-biserial, distractor shares,
+    calibrated 2PL parameters; the test's Cronbach's alpha (KR-20). Graded attempts only."""
+    report = item_analysis.item_analysis(session, actor=actor, assessment_id=assessment_id)
+    return ItemAnalysisOut.model_validate(report)
+
+
+@router.get(
+    "/{assessment_id}/results.csv",
+    response_class=StreamingResponse,
+    responses={**_errors, 200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV, BOM"}},
+)
+def results_csv(
+    assessment_id: AssessmentId, actor: ActorDep, session: SessionDep, engine: EngineDep
+) -> StreamingResponse:
+    """One row per attempt, a column per question; streamed (formula cells start with ')."""
+    export = results_export.results_export(session, actor=actor, assessment_id=assessment_id)
+    return StreamingResponse(
+        export.chunks(bind=engine),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
+    )

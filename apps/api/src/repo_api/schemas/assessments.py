@@ -206,3 +206,65 @@ class AssessmentStats(BaseModel):
     pass_rate: float | None
     score_distribution: list[ScoreBucket]
     questions: list[QuestionStats]
+
+
+class OptionShareOut(ORMModel):
+    """How often an option was chosen (shares of graded attempts), overall and by the upper and
+    lower 27% of scorers."""
+
+    option_id: int
+    position: int
+    text: str
+    is_correct: bool
+    chosen: float
+    chosen_upper: float
+    chosen_lower: float
+
+
+class Irt2PLOut(ORMModel):
+    discrimination: float
+    discrimination_se: float | None
+    difficulty: float
+    difficulty_se: float | None
+    fit_rmsd: float | None
+    n_responses: int
+    calibration_id: int
+
+
+class ItemStatsOut(ORMModel):
+    question_id: int
+    number: int = Field(description="1-based, in position order")
+    kind: QuestionKind
+    prompt: str
+    points: float
+    answered: int
+    facility: float | None = Field(description="mean share of the points scored (0-1)")
+    discrimination_index: float | None = Field(description="upper minus lower group facility")
+    point_biserial: float | None = Field(description="corrected: item vs rest of the test")
+    flags: list[str] = Field(description="negative_discrimination, too_easy, too_hard")
+    options: list[OptionShareOut]
+    unanswered_share: float | None
+    irt: Irt2PLOut | None = Field(description="2PL parameters when calibrated (repo_ai)")
+
+
+class ReliabilityOut(ORMModel):
+    statistic: str = Field(description="kr20 when every question is right/wrong, else alpha")
+    value: float | None
+    attempts: int
+    questions: int
+
+
+class CalibrationOut(ORMModel):
+    calibration_id: int
+    created_at: UtcDatetime
+    n_learners: int
+    converged: bool
+
+
+class ItemAnalysisOut(ORMModel):
+    assessment_id: int
+    attempts: int = Field(description="graded attempts the analysis rests on")
+    group_size: int = Field(description="attempts in each of the upper and lower groups")
+    reliability: ReliabilityOut
+    items: list[ItemStatsOut]
+    calibration: CalibrationOut | None

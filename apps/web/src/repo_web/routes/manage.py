@@ -7,10 +7,10 @@ from fractions import Fraction
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from repo_db.models import AssessmentStatus, Question, QuestionKind, ShowAnswers
-from repo_domain import adaptive, assessments, readmodels, stats
+from repo_domain import adaptive, assessments, item_analysis, readmodels, results_export, stats
 from repo_domain.assessments import AssessmentView, OptionSpec, QuestionSpec
 from repo_domain.errors import Conflict, InvalidInput
 from repo_domain.validation import (
@@ -613,6 +613,45 @@ def stats_page(request: Request, assessment_id: Id, session: DbDep, user: Author
         assessment=assessment,
         data=data,
         histogram=charts.score_histogram(data["score_distribution"]),  # type: ignore[arg-type]
-        difficulty=charts.question_difficulty(data["questions"]),  # type: ignore[arg-type]
+        correct_rate=charts.question_correct_rate(data["questions"]),  # type: ignore[arg-type]
         timeline=charts.attempts_over_time(per_day),
+    )
+
+
+#: What the item analysis page calls repo_domain.item_analysis' flags.
+ITEM_FLAGS = {
+    item_analysis.FLAG_NEGATIVE_DISCRIMINATION: "Negative discrimination",
+    item_analysis.FLAG_TOO_EASY: "Too easy",
+    item_analysis.FLAG_TOO_HARD: "Too hard",
+}
+
+
+@router.get("/{assessment_id}/item-analysis")
+def item_analysis_page(
+    request: Request, assessment_id: Id, session: DbDep, user: AuthorDep
+) -> Response:
+    report = item_analysis.item_analysis(session, actor=user.actor, assessment_id=assessment_id)
+    assessment = assessments.get_managed(session, actor=user.actor, assessment_id=assessment_id)
+    return render(
+        request,
+        "manage/item_analysis.html",
+        assessment=assessment,
+        report=report,
+        kinds=KINDS,
+        facility_chart=charts.item_facility(report.items),
+        discrimination_chart=charts.item_discrimination(report.items),
+        too_easy=item_analysis.TOO_EASY_FACILITY,
+        too_hard=item_analysis.TOO_HARD_FACILITY,
+        flag_labels=ITEM_FLAGS,
+    )
+
+
+@router.get("/{assessment_id}/results.csv")
+def results_csv(request: Request, assessment_id: Id, session: DbDep, user: AuthorDep) -> Response:
+    """Streamed after the page's unit of work has ended: the export reads on its own connection."""
+    export = results_export.results_export(session, actor=user.actor, assessment_id=assessment_id)
+    return StreamingResponse(
+        export.chunks(bind=request.app.state.engine),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
     )
