@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
 
 from repo_db.models import QuestionKind
 from repo_domain.errors import InvalidInput
@@ -121,7 +122,9 @@ def _find_manifest(package: Package) -> str | None:
 
 
 def _resolve(base: str, href: str) -> str:
-    return safe_member_path(posixpath.join(base, href.strip()))
+    """A manifest's or test's href (a relative URL: %20 for a space) as a path in the package."""
+    path = unquote(urlsplit(href.strip()).path)
+    return safe_member_path(posixpath.join(base, path))
 
 
 def _read_package(package: Package, *, fallback_title: str) -> Import:

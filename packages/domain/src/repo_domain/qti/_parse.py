@@ -10,6 +10,7 @@ reported with the reason, never imported half-way.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable
@@ -59,6 +60,7 @@ _PARAGRAPHS = frozenset({"p", "pre", "div", "table", "blockquote", "prompt"})
 _WS = re.compile(r"[ \t\n\r\f]+")
 
 
+@functools.lru_cache(maxsize=1024)
 def canonical(name: str) -> str:
     """A QTI 3.0 name in QTI 2.1 spelling: ``qti-choice-interaction`` -> ``choiceInteraction``."""
     if name.startswith("qti-"):
@@ -70,13 +72,16 @@ def canonical(name: str) -> str:
 
 
 def local(element: etree._Element) -> str:
-    return canonical(etree.QName(element).localname) if isinstance(element.tag, str) else ""
+    tag = element.tag
+    if not isinstance(tag, str):  # a comment, processing instruction or entity
+        return ""
+    return canonical(tag.rpartition("}")[2])
 
 
 def attr(element: etree._Element, name: str) -> str | None:
     """Attribute `name` (2.1 spelling) whatever the version wrote: `baseType` or `base-type`."""
     for key, value in element.attrib.items():
-        if canonical(etree.QName(key).localname) == name:
+        if canonical(str(key).rpartition("}")[2]) == name:
             return str(value).strip()
     return None
 
@@ -156,6 +161,9 @@ def _spec(root: etree._Element, item: ParsedItem) -> QuestionSpec:
     response_id = attr(interaction, "responseIdentifier") or ""
     declaration = _declaration(root, response_id)
     prompt = flatten(body, interaction=interaction, notes=item.notes)
+    if not prompt:
+        prompt = item.title
+        item.notes.append("the item has no question text: its title is the prompt")
     kind = local(interaction)
     if kind == "choiceInteraction":
         return _choice(root, interaction, declaration, prompt, item)
@@ -225,7 +233,7 @@ def _score_set_values(root: etree._Element) -> list[float]:
         for setter in descendants(processing, "setOutcomeValue"):
             if attr(setter, "identifier") != "SCORE":
                 continue
-            for base in children(setter, "baseValue"):
+            for base in descendants(setter, "baseValue"):  # also inside <sum>, <product>...
                 number = _float(_literal(base))
                 if number is not None:
                     values.append(number)
@@ -234,16 +242,23 @@ def _score_set_values(root: etree._Element) -> list[float]:
 
 def _points(root: etree._Element, mapped: float | None) -> float:
     """What the item declares a full answer is worth, in the order a scorer would see it:
-    the mapping (with map_response or no template), SCORE's normalMaximum, the largest value
-    hand-written processing sets SCORE to; 1 otherwise (match_correct's score)."""
+    the mapping (with map_response or no template), SCORE's normalMaximum, MAXSCORE's default
+    value, the largest value hand-written processing sets SCORE to; 1 otherwise (match_correct's
+    score)."""
     template = _template(root)
     if mapped is not None and mapped > 0 and not template.startswith("match_correct"):
         return mapped
-    for outcome in children(root, "outcomeDeclaration"):
-        if attr(outcome, "identifier") == "SCORE":
-            maximum = _float(attr(outcome, "normalMaximum"))
-            if maximum is not None and maximum > 0:
-                return maximum
+    outcomes = {attr(o, "identifier"): o for o in children(root, "outcomeDeclaration")}
+    if "SCORE" in outcomes:
+        maximum = _float(attr(outcomes["SCORE"], "normalMaximum"))
+        if maximum is not None and maximum > 0:
+            return maximum
+    if "MAXSCORE" in outcomes:  # as TAO and other tools write it: a default value
+        for default in children(outcomes["MAXSCORE"], "defaultValue"):
+            for value in children(default, "value"):
+                maximum = _float(_literal(value).strip())
+                if maximum is not None and maximum > 0:
+                    return maximum
     if not template:
         positive = [v for v in _score_set_values(root) if v > 0]
         if positive:
@@ -284,9 +299,16 @@ def _choice(
     unknown = correct - set(identifiers)
     if unknown:
         raise _Unsupported(f"correct response names unknown choices {sorted(unknown)}")
+    texts = []
+    for choice, identifier in zip(choices, identifiers, strict=True):
+        text = flatten(choice, notes=item.notes)
+        if not text:
+            text = identifier
+            item.notes.append(f"choice {identifier} has no text: its identifier stands for it")
+        texts.append(text)
     options = tuple(
-        OptionSpec(text=flatten(choice, notes=item.notes), is_correct=identifier in correct)
-        for choice, identifier in zip(choices, identifiers, strict=True)
+        OptionSpec(text=text, is_correct=identifier in correct)
+        for text, identifier in zip(texts, identifiers, strict=True)
     )
     kind = QuestionKind.SINGLE_CHOICE if cardinality == "single" else QuestionKind.MULTIPLE_CHOICE
     return QuestionSpec(kind=kind, prompt=prompt, points=_points(root, mapped), options=options)
@@ -330,8 +352,17 @@ def _text_entry(root: etree._Element, declaration: etree._Element, prompt: str) 
 
 
 def _tolerance(root: etree._Element, answer: float) -> float | None:
-    """An `equal` comparison's tolerance in hand-written processing (absolute or relative %)."""
+    """An `equal` comparison's tolerance in hand-written processing (absolute or relative %),
+    or half a unit of the last place an `equalRounded` comparison keeps."""
     for processing in children(root, "responseProcessing"):
+        for rounded in descendants(processing, "equalRounded"):
+            figures = _float(attr(rounded, "figures"))
+            if figures is None or not 0 <= figures <= 15:
+                continue
+            if (attr(rounded, "roundingMode") or "").lower() == "decimalplaces":
+                return 0.5 * 10 ** -int(figures)
+            if answer and figures >= 1:
+                return 0.5 * 10 ** (math.floor(math.log10(abs(answer))) - int(figures) + 1)
         for equal in descendants(processing, "equal"):
             mode = (attr(equal, "toleranceMode") or "exact").lower()
             bounds = [_float(v) for v in (attr(equal, "tolerance") or "").split()]
