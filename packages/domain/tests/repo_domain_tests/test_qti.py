@@ -459,3 +459,23 @@ def test_tolerance_from_equal_rounded_and_points_inside_an_expression() -> None:
     # Rounded to 2 places, 3.14 and 3.135..3.145 agree: half a hundredth either way.
     assert spec.numeric_answer == 3.14159 and spec.numeric_tolerance == 0.005
     assert spec.points == 4.0
+
+
+def test_formulas_and_objects_keep_their_text_and_are_noted() -> None:
+    item = b"""<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
+        identifier="m" title="m">
+      <qti-response-declaration identifier="RESPONSE" cardinality="single" base-type="integer">
+        <qti-correct-response><qti-value>4</qti-value></qti-correct-response>
+      </qti-response-declaration>
+      <qti-item-body>
+        <p>Solve <math xmlns="http://www.w3.org/1998/Math/MathML"><mi>x</mi><mo>+</mo><mn>1</mn>
+          <mo>=</mo><mn>5</mn></math> for x.</p>
+        <object data="graph.svg" type="image/svg+xml">A line graph</object>
+        <p><qti-text-entry-interaction response-identifier="RESPONSE"/></p>
+      </qti-item-body>
+    </qti-assessment-item>"""
+    report = qti.read_upload("m.xml", item).items[0]
+    assert report.spec is not None
+    # Dropping the formula silently would leave "Solve for x." and no note.
+    assert report.spec.prompt == "Solve x + 1 = 5 for x.\n\nA line graph"
+    assert [n.split(" was")[0] for n in report.notes] == ["a MathML formula", "an object"]

@@ -52,7 +52,7 @@ _BLOCKS = frozenset(
 _SKIPPED = frozenset(
     {
         "rubricBlock", "feedbackBlock", "feedbackInline", "modalFeedback", "templateBlock",
-        "templateInline", "stylesheet", "printedVariable", "math", "object",
+        "templateInline", "stylesheet", "printedVariable",
         "companionMaterialsInfo", "catalogInfo", "script", "style", "infoControl",
     }
 )  # fmt: skip
@@ -457,6 +457,22 @@ def _walk(
             return
         if name == "br":
             out.append(("\n", pre))
+            _tail(element, out, pre)
+            return
+        if name in ("math", "object", "audio", "video", "svg"):
+            # Content the platform cannot show: its text (a formula's characters, an object's
+            # fallback) stays in the prompt, and the report says what was simplified.
+            fallback = " ".join(" ".join(str(t) for t in element.itertext()).split())
+            if notes is not None:
+                what = (
+                    "a MathML formula"
+                    if name == "math"
+                    else f"an {name}" if name[0] in "aeiou" else f"a {name}"
+                )
+                notes.append(
+                    f"{what} was left out" + (f" (its text kept: {fallback})" if fallback else "")
+                )
+            out.append((fallback, pre))
             _tail(element, out, pre)
             return
         if name == "img":
