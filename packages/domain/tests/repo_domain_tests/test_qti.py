@@ -479,3 +479,16 @@ def test_formulas_and_objects_keep_their_text_and_are_noted() -> None:
     # Dropping the formula silently would leave "Solve for x." and no note.
     assert report.spec.prompt == "Solve x + 1 = 5 for x.\n\nA line graph"
     assert [n.split(" was")[0] for n in report.notes] == ["a MathML formula", "an object"]
+
+
+def test_items_past_the_question_limit_are_reported_and_titles_are_one_line() -> None:
+    spec = QuestionSpec(kind="numeric", prompt="1 + 1?", numeric_answer=2).validated()
+    data = qti.write_package(title="Many", description="", questions=[spec] * (QUESTIONS_MAX + 1))
+    result = qti.read_upload("many.zip", data)
+    assert len(result.specs) == QUESTIONS_MAX
+    assert result.items[-1].message == (
+        f"an assessment holds at most {QUESTIONS_MAX} questions: item item_{QUESTIONS_MAX + 1} "
+        "left out"
+    )
+    two_lines = sample("choice_v3p0.xml").replace(b'title="Capital of France"', b'title="A&#10;B"')
+    assert qti.read_upload("t.xml", two_lines).title == "A B"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -81,7 +82,10 @@ def read_upload(filename: str, data: bytes) -> Import:
             "the package lists no QTI assessment items", code="no_items", field="file"
         )
     _limit_count(result.items)
-    result.title = result.title.strip()[:TITLE_MAX].strip() or stem[:TITLE_MAX] or "Imported"
+    # A title is one line (repo_domain.validation): line breaks and tabs in an attribute become
+    # spaces rather than a refusal of the whole file.
+    title = re.sub(r"[\t\n\r\f\v]+", " ", result.title)[:TITLE_MAX].strip()
+    result.title = title or re.sub(r"\s+", " ", stem)[:TITLE_MAX].strip() or "Imported"
     result.description = result.description[:DESCRIPTION_MAX].strip()
     return result
 
