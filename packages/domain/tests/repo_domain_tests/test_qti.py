@@ -492,3 +492,67 @@ def test_items_past_the_question_limit_are_reported_and_titles_are_one_line() ->
     )
     two_lines = sample("choice_v3p0.xml").replace(b'title="Capital of France"', b'title="A&#10;B"')
     assert qti.read_upload("t.xml", two_lines).title == "A B"
+
+
+def test_moodle_and_tao_spellings() -> None:
+    """Moodle's QTI 2 export (its own 2.0 item namespace, a nested namespace declaration, SCORE
+    set from the mapping) and TAO's (QTI 2.2, CDATA values, MathML with a prefix)."""
+    moodle = b"""<?xml version="1.0" encoding="UTF-8"?>
+    <assessmentItem xmlns="http://www.imsglobal.org/xsd/imsqti_item_v2p0" identifier="q12"
+        title="Moodle short answer" adaptive="false" timeDependent="false">
+      <responseDeclaration identifier="q12" cardinality="single" baseType="string">
+        <correctResponse><value>Paris</value></correctResponse>
+        <mapping lowerBound="0" upperBound="1" defaultValue="0">
+          <mapEntry mapKey="Paris" mappedValue="1"/><mapEntry mapKey="paris" mappedValue="0.5"/>
+        </mapping>
+      </responseDeclaration>
+      <outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float"/>
+      <itemBody><p>Capital of France?</p>
+        <div class="interactive.textEntry">
+          <textEntryInteraction responseIdentifier="q12" expectedLength="15"/></div></itemBody>
+      <responseProcessing xmlns="http://www.imsglobal.org/xsd/imsqti_item_v2p0">
+        <responseCondition><responseIf><isNull><variable identifier="q12"/></isNull>
+          <setOutcomeValue identifier="SCORE"><baseValue baseType="integer">0</baseValue>
+          </setOutcomeValue></responseIf>
+        <responseElse><setOutcomeValue identifier="SCORE"><mapResponse identifier="q12"/>
+          </setOutcomeValue></responseElse></responseCondition>
+      </responseProcessing>
+    </assessmentItem>"""
+    spec = qti.read_upload("moodle.xml", moodle).specs[0]
+    assert (spec.kind, spec.prompt, spec.points) == (
+        QuestionKind.FREE_TEXT,
+        "Capital of France?",
+        1,
+    )
+    assert spec.reference_answer == "Paris" and spec.rubric_keywords == ("Paris|paris",)
+    tao = b"""<?xml version="1.0" encoding="UTF-8"?>
+    <assessmentItem xmlns="http://www.imsglobal.org/xsd/imsqti_v2p2"
+        xmlns:m="http://www.w3.org/1998/Math/MathML" identifier="i60" title="TAO item"
+        toolName="TAO">
+      <responseDeclaration identifier="RESPONSE" cardinality="multiple" baseType="identifier">
+        <correctResponse><value><![CDATA[choice_1]]></value><value><![CDATA[choice_3]]></value>
+        </correctResponse>
+        <mapping defaultValue="0"><mapEntry mapKey="choice_1" mappedValue="1"/>
+          <mapEntry mapKey="choice_3" mappedValue="1"/></mapping>
+      </responseDeclaration>
+      <outcomeDeclaration identifier="SCORE" cardinality="single" baseType="float"
+          normalMaximum="2"/>
+      <outcomeDeclaration identifier="MAXSCORE" cardinality="single" baseType="float">
+        <defaultValue><value>2</value></defaultValue></outcomeDeclaration>
+      <itemBody><div class="grid-row"><div class="col-12">
+        <choiceInteraction responseIdentifier="RESPONSE" shuffle="false" maxChoices="0">
+          <prompt>Which equal <m:math><m:mn>4</m:mn></m:math>?</prompt>
+          <simpleChoice identifier="choice_1">2 + 2</simpleChoice>
+          <simpleChoice identifier="choice_2">2 + 3</simpleChoice>
+          <simpleChoice identifier="choice_3">2 x 2</simpleChoice>
+        </choiceInteraction></div></div></itemBody>
+      <responseProcessing
+          template="http://www.imsglobal.org/question/qti_v2p2/rptemplates/map_response"/>
+    </assessmentItem>"""
+    spec = qti.read_upload("tao.xml", tao).specs[0]
+    assert (spec.kind, spec.prompt, spec.points) == (
+        QuestionKind.MULTIPLE_CHOICE,
+        "Which equal 4?",
+        2.0,
+    )
+    assert options(spec) == [("2 + 2", True), ("2 + 3", False), ("2 x 2", True)]

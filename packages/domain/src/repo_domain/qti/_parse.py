@@ -24,10 +24,12 @@ from repo_domain.questions import OptionSpec, QuestionSpec
 
 NS_QTI21 = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 NS_QTI30 = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
-#: Item namespaces accepted: 2.1 and 3.0, plus 2.0 and 2.2, which 2.1 readers commonly accept.
+#: Item namespaces accepted: 2.1 and 3.0, plus 2.0 and 2.2, which 2.1 readers commonly accept, and
+#: the 2.0 item namespace Moodle's QTI 2 export writes.
 QTI_NAMESPACES = frozenset(
     {
         "http://www.imsglobal.org/xsd/imsqti_v2p0",
+        "http://www.imsglobal.org/xsd/imsqti_item_v2p0",
         NS_QTI21,
         "http://www.imsglobal.org/xsd/imsqti_v2p2",
         NS_QTI30,
