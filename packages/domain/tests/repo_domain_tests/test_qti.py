@@ -556,3 +556,18 @@ def test_moodle_and_tao_spellings() -> None:
         2.0,
     )
     assert options(spec) == [("2 + 2", True), ("2 + 3", False), ("2 x 2", True)]
+
+
+def test_a_zipped_folder_without_a_manifest_reads_its_items() -> None:
+    # As a Mac zips a folder: the items one level down, AppleDouble files beside them.
+    data = zip_of(
+        {
+            "quiz/b.xml": sample("choice_v3p0.xml"),
+            "quiz/a.xml": sample("numeric_v2p1.xml"),
+            "quiz/notes.txt": b"not QTI",
+            "__MACOSX/quiz/._a.xml": b"\x00\x05\x16\x07 binary",
+        }
+    )
+    result = qti.read_upload("quiz.zip", data)
+    assert [i.source for i in result.items] == ["quiz/a.xml", "quiz/b.xml"]
+    assert result.title == "quiz" and all(i.imported for i in result.items)

@@ -221,7 +221,9 @@ def _read_loose_items(package: Package, *, fallback_title: str) -> Import:
     """A zip without a manifest: every XML file that is a QTI item, in path order."""
     items = []
     for path in sorted(package.files):
-        if not path.lower().endswith(".xml"):
+        # macOS's zip tool adds AppleDouble files (__MACOSX/, ._name): metadata, not XML.
+        hidden = path.startswith("__MACOSX/") or posixpath.basename(path).startswith("._")
+        if hidden or not path.lower().endswith(".xml"):
             continue
         root = parse_xml(package.files[path], name=path)
         if local(root) == "assessmentItem":
