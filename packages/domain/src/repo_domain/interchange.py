@@ -43,7 +43,7 @@ def import_qti(session: Session, *, actor: Actor, filename: str, data: bytes) ->
         actor=actor,
         title=report.title,
         description=report.description,
-        time_limit_seconds=None,
+        time_limit_seconds=report.time_limit_seconds,
         pass_percent=IMPORTED_PASS_PERCENT,
         questions=report.specs,
     )
@@ -62,7 +62,10 @@ def export_qti(session: Session, *, actor: Actor, assessment_id: int) -> Export:
     view = assessments.load_view(session, assessment=assessment)
     specs = [QuestionSpec.from_model(q, view.options[q.id]) for q in view.questions]
     content = qti.write_package(
-        title=assessment.title, description=assessment.description or "", questions=specs
+        title=assessment.title,
+        description=assessment.description or "",
+        questions=specs,
+        time_limit_seconds=assessment.time_limit_seconds,
     )
     slug = re.sub(r"[^a-z0-9]+", "-", assessment.title.lower()).strip("-")[:60] or "assessment"
     return Export(filename=f"{slug}-{assessment.id}-qti.zip", content=content)

@@ -65,13 +65,17 @@ def test_the_export_imports_back_equal(engine: Engine) -> None:
             session, actor=author, filename="m.xml", data=sample("choice_multiple_v2p1.xml")
         ).assessment.id
     with unit_of_work(bind=engine) as session:
+        assessments.update_assessment(
+            session, actor=author, assessment_id=first, time_limit_seconds=900
+        )
+    with unit_of_work(bind=engine) as session:
         exported = interchange.export_qti(session, actor=author, assessment_id=first)
     assert exported.filename == f"composition-of-water-{first}-qti.zip"
     with unit_of_work(bind=engine) as session:
         second = interchange.import_qti(
             session, actor=author, filename=exported.filename, data=exported.content
         ).assessment
-        assert second.title == "Composition of Water"
+        assert (second.title, second.time_limit_seconds) == ("Composition of Water", 900)
         second_id = second.id
     assert specs_of(engine, second_id) == specs_of(engine, first)
     assert specs_of(engine, first)[0].points == 2.0

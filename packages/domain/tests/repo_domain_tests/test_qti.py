@@ -20,6 +20,8 @@ from repo_domain.validation import (
     PROMPT_MAX,
     QUESTIONS_MAX,
     RUBRIC_KEYWORD_MAX,
+    TIME_LIMIT_SECONDS_MAX,
+    TIME_LIMIT_SECONDS_MIN,
 )
 from repo_domain_tests.qti_files import (
     BILLION_LAUGHS,
@@ -281,16 +283,42 @@ EXAMPLES = [
 ]
 
 
-def round_trip(specs: list[QuestionSpec], *, title: str = "T", description: str = "") -> None:
-    data = qti.write_package(title=title, description=description, questions=specs)
+def round_trip(
+    specs: list[QuestionSpec],
+    *,
+    title: str = "T",
+    description: str = "",
+    time_limit: int | None = None,
+) -> None:
+    data = qti.write_package(
+        title=title, description=description, questions=specs, time_limit_seconds=time_limit
+    )
     back = qti.read_upload("export.zip", data)
     assert [i.message for i in back.items] == [None] * len(specs)
     assert back.specs == specs
-    assert (back.title, back.description) == (title, description)
+    assert (back.title, back.description, back.time_limit_seconds) == (
+        title,
+        description,
+        time_limit,
+    )
 
 
 def test_every_kind_round_trips() -> None:
-    round_trip([s.validated() for s in EXAMPLES], title="Databases  101", description="Be\nbrief.")
+    round_trip(
+        [s.validated() for s in EXAMPLES],
+        title="Databases  101",
+        description="Be\nbrief.",
+        time_limit=600,
+    )
+
+
+def test_a_time_limit_the_platform_cannot_hold_is_left_to_the_author() -> None:
+    spec = EXAMPLES[2].validated()
+    for seconds in (TIME_LIMIT_SECONDS_MIN - 1, TIME_LIMIT_SECONDS_MAX + 1):
+        data = qti.write_package(
+            title="T", description="", questions=[spec], time_limit_seconds=seconds
+        )
+        assert qti.read_upload("t.zip", data).time_limit_seconds is None
 
 
 def test_an_exported_item_is_qti30() -> None:
@@ -358,13 +386,18 @@ def question_specs(draw: st.DrawFn) -> QuestionSpec:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(specs=st.lists(question_specs(), min_size=1, max_size=4), title=_LINE, description=_TEXT)
+@given(
+    specs=st.lists(question_specs(), min_size=1, max_size=4),
+    title=_LINE,
+    description=_TEXT,
+    time_limit=st.none() | st.integers(TIME_LIMIT_SECONDS_MIN, TIME_LIMIT_SECONDS_MAX),
+)
 def test_any_valid_assessment_round_trips(
-    specs: list[QuestionSpec], title: str, description: str
+    specs: list[QuestionSpec], title: str, description: str, time_limit: int | None
 ) -> None:
     """Breaks when the export writes a field the import reads differently (a prompt's spaces,
     a float's digits, an option's order, a keyword, a tolerance of None versus 0)."""
-    round_trip(specs, title=title, description=description)
+    round_trip(specs, title=title, description=description, time_limit=time_limit)
 
 
 def test_limits_come_from_the_question_rules() -> None:

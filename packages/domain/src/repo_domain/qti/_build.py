@@ -168,12 +168,16 @@ def _processing(root: etree._Element, spec: QuestionSpec, kind: QuestionKind) ->
     _sub(otherwise, "qti-base-value", "0.0", base_type="float")
 
 
-def test_xml(*, title: str, description: str, item_ids: Sequence[str]) -> bytes:
+def test_xml(
+    *, title: str, description: str, time_limit_seconds: int | None, item_ids: Sequence[str]
+) -> bytes:
     root = etree.Element(
         _q("qti-assessment-test"),
         {f"{{{_XSI}}}schemaLocation": _SCHEMA, "identifier": "assessment", "title": title},
         nsmap={None: NS_QTI30, "xsi": _XSI},  # type: ignore[dict-item]
     )
+    if time_limit_seconds is not None:
+        _sub(root, "qti-time-limits", max_time=str(time_limit_seconds))
     part = _sub(
         root,
         "qti-test-part",
@@ -225,14 +229,26 @@ def manifest_xml(*, item_ids: Sequence[str]) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def write_package(*, title: str, description: str, questions: Sequence[QuestionSpec]) -> bytes:
+def write_package(
+    *,
+    title: str,
+    description: str,
+    questions: Sequence[QuestionSpec],
+    time_limit_seconds: int | None = None,
+) -> bytes:
     """A QTI 3.0 content package (zip) of the assessment: manifest, test, one file per item."""
     item_ids = [f"item_{i + 1}" for i in range(len(questions))]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("imsmanifest.xml", manifest_xml(item_ids=item_ids))
         archive.writestr(
-            "assessment.xml", test_xml(title=title, description=description, item_ids=item_ids)
+            "assessment.xml",
+            test_xml(
+                title=title,
+                description=description,
+                time_limit_seconds=time_limit_seconds,
+                item_ids=item_ids,
+            ),
         )
         for i, (item_id, spec) in enumerate(zip(item_ids, questions, strict=True)):
             archive.writestr(

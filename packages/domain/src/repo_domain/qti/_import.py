@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
+from lxml import etree
+
 from repo_db.models import QuestionKind
 from repo_domain.errors import InvalidInput
 from repo_domain.qti._parse import (
@@ -28,7 +30,13 @@ from repo_domain.qti._safety import (
     safe_member_path,
 )
 from repo_domain.questions import QuestionSpec
-from repo_domain.validation import DESCRIPTION_MAX, QUESTIONS_MAX, TITLE_MAX
+from repo_domain.validation import (
+    DESCRIPTION_MAX,
+    QUESTIONS_MAX,
+    TIME_LIMIT_SECONDS_MAX,
+    TIME_LIMIT_SECONDS_MIN,
+    TITLE_MAX,
+)
 
 MANIFEST = "imsmanifest.xml"
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
@@ -59,6 +67,8 @@ class Import:
     title: str
     description: str
     items: list[ItemReport]
+    #: The test's `timeLimits maxTime`, when it is one the platform accepts.
+    time_limit_seconds: int | None = None
 
     @property
     def specs(self) -> list[QuestionSpec]:
@@ -164,23 +174,25 @@ def _read_package(package: Package, *, fallback_title: str) -> Import:
             else:
                 item_paths.append((path, kind))
     title, description, ordered = fallback_title, "", [path for path, _ in item_paths]
+    time_limit = None
     for test_path in test_paths[:1]:
         if test_path in package.files:
-            title, description, ordered = _read_test(package, test_path, ordered, title)
+            title, description, ordered, time_limit = _read_test(package, test_path, ordered, title)
     kinds = dict(item_paths)
     items = [_package_item(package, path, kinds.get(path, "")) for path in ordered]
     if not test_paths and len(items) == 1 and items[0].title:
         title = items[0].title
-    return Import(title=title, description=description, items=items)
+    return Import(title=title, description=description, items=items, time_limit_seconds=time_limit)
 
 
 def _read_test(
     package: Package, path: str, listed: list[str], title: str
-) -> tuple[str, str, list[str]]:
-    """The test's title, its instructions, and the items in its order (then any it leaves out)."""
+) -> tuple[str, str, list[str], int | None]:
+    """The test's title, its instructions, the items in its order (then any it leaves out),
+    and its time limit."""
     test = parse_xml(package.files[path], name=path)
     if local(test) != "assessmentTest":
-        return title, "", listed
+        return title, "", listed, None
     base = posixpath.dirname(path)
     referenced = [
         _resolve(base, ref.get("href") or "")
@@ -193,7 +205,28 @@ def _read_test(
         for rubric in descendants(test, "rubricBlock")
         if "candidate" in (attr(rubric, "view") or "candidate")
     ]
-    return attr(test, "title") or title, "\n\n".join(i for i in instructions if i), order
+    description = "\n\n".join(i for i in instructions if i)
+    return attr(test, "title") or title, description, order, _time_limit(test)
+
+
+def _time_limit(test: etree._Element) -> int | None:
+    """The whole test's maxTime (seconds), or its only part's; None when out of the platform's
+    range (the author sets one) rather than a refusal of the file."""
+    holders = [test, *children(test, "testPart")[:1]]
+    for holder in holders:
+        for limits in children(holder, "timeLimits"):
+            seconds = _seconds(attr(limits, "maxTime"))
+            if seconds is not None:
+                return seconds
+    return None
+
+
+def _seconds(value: str | None) -> int | None:
+    try:
+        seconds = round(float(value or ""))
+    except (ValueError, OverflowError):
+        return None
+    return seconds if TIME_LIMIT_SECONDS_MIN <= seconds <= TIME_LIMIT_SECONDS_MAX else None
 
 
 def _package_item(package: Package, path: str, kind: str) -> ItemReport:
