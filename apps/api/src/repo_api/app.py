@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from repo_api import __doc__ as package_doc
 from repo_api.config import ApiSettings, get_settings
 from repo_api.errors import install_error_handlers, refusal, unhandled_error
-from repo_api.routes import accounts, admin, assessments, attempts, health, reviews
+from repo_api.routes import accounts, admin, assessments, attempts, health, qti, reviews
 from repo_api.security import DOCS_PATHS, content_security_policy
 from repo_domain.throttle import build_throttle
 from repo_http import BodyLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
@@ -59,6 +59,7 @@ def create_app(*, engine: Engine | None = None, settings: ApiSettings | None = N
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(accounts.router)
+    app.include_router(qti.router)
     app.include_router(assessments.router)
     app.include_router(attempts.router)
     app.include_router(admin.router)

@@ -16,7 +16,7 @@ from repo_http import BodyLimitMiddleware, RequestContextMiddleware, SecurityHea
 from repo_observability import configure_logging
 from repo_web.config import WebSettings, get_settings
 from repo_web.errors import install_error_handlers, refusal, unhandled_error
-from repo_web.routes import admin, auth, learner, manage, reviews
+from repo_web.routes import admin, auth, learner, manage, qti, reviews
 from repo_web.security import (
     CONTENT_SECURITY_POLICY,
     EXTRA_HEADERS,
@@ -50,7 +50,8 @@ def create_app(*, engine: Engine | None = None, settings: WebSettings | None = N
     app.state.throttle = build_throttle(settings)  # log-in and sign-up (repo_domain.signin)
     install_error_handlers(app)
     mount_static(app)
-    for module in (auth, learner, manage, reviews, admin):
+    # qti before manage: /manage/import would otherwise match /manage/{assessment_id}.
+    for module in (auth, learner, qti, manage, reviews, admin):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

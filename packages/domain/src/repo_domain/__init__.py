@@ -21,8 +21,11 @@ from repo_domain import (
     device_cookies,
     errors,
     grading,
+    interchange,
     irt,
     item_analysis,
+
+    qti,
     questions,
     readmodels,
     results,
@@ -47,8 +50,11 @@ __all__ = [
     "device_cookies",
     "errors",
     "grading",
+    "interchange",
     "irt",
     "item_analysis",
+
+    "qti",
     "questions",
     "readmodels",
     "results",
