@@ -3,11 +3,12 @@ question, each moved by ONE statement so concurrent processes never overshoot a 
 
 * ``count_start``: ``INSERT ... ON CONFLICT DO UPDATE SET started = started + 1 RETURNING
   started``: the attempt's own N (attempts started so far, this one included).
-* ``claim``: ``INSERT ... ON CONFLICT DO UPDATE SET served = served + 1 WHERE served + 1 <= cap
-  RETURNING served``: a row comes back only if the claim fitted under the cap. The check and the
-  increment are one statement on one row: on PostgreSQL a concurrent claim waits for the row
-  lock and re-evaluates the WHERE on the updated row (READ COMMITTED), on SQLite writers are
-  serialized by ``BEGIN IMMEDIATE``. So ``served`` never exceeds the cap whatever the races.
+* ``claim``: ``UPDATE question_exposure SET served = served + 1 WHERE question_id = :q AND
+  served + 1 <= :cap``; rowcount 0 means the cap is reached (or the question was never served:
+  then the row is inserted with 1). The check and the increment are one statement on one row:
+  on PostgreSQL a concurrent claim that sees room waits for the row lock and re-evaluates the
+  WHERE on the updated row (READ COMMITTED), one that sees none takes no lock; on SQLite writers
+  are serialized by ``BEGIN IMMEDIATE``. So ``served`` never exceeds the cap whatever the races.
 
 Run them in a writing unit of work: the counters move with the rest of that unit (a rolled-back
 serve un-claims its question).
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import ModuleType
 
-from sqlalchemy import literal, select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -61,20 +62,29 @@ def claim(session: Session, *, question_id: int, cap: int | None) -> bool:
     cap, always counted). True when counted; False (nothing changed) when the cap is reached."""
     if cap is not None and cap < 1:
         return False
+    dialect = _writing_dialect(session)
     table = QuestionExposure.__table__
-    where = None if cap is None else table.c.served + 1 <= literal(cap)
-    stmt = (
-        _writing_dialect(session)
-        .insert(table)
-        .values(question_id=question_id, served=1)
-        .on_conflict_do_update(
-            index_elements=[table.c.question_id],
-            set_={"served": table.c.served + 1},
-            where=where,
+    stmt = update(QuestionExposure).where(QuestionExposure.question_id == question_id)
+    if cap is not None:
+        stmt = stmt.where(QuestionExposure.served + 1 <= cap)
+    counted = session.execute(
+        stmt.values(served=QuestionExposure.served + 1).execution_options(
+            synchronize_session=False  # no ORM object holds the counter
         )
-        .returning(table.c.served)
     )
-    return session.execute(stmt).scalar_one_or_none() is not None
+    if counted.rowcount == 1:  # type: ignore[attr-defined]
+        return True
+    # At the cap, or never served: only a missing row is created (served 1 <= cap). DO NOTHING
+    # leaves an existing row unlocked, as the refused UPDATE did, so a unit holds the lock of
+    # its one successful claim only and claims cannot deadlock. A row inserted by a racing
+    # first serve in between refuses this claim: the safe side.
+    created = session.execute(
+        dialect.insert(table)
+        .values(question_id=question_id, served=1)
+        .on_conflict_do_nothing(index_elements=[table.c.question_id])
+        .returning(table.c.question_id)
+    ).scalar_one_or_none()
+    return created is not None
 
 
 def served(session: Session, *, question_ids: Sequence[int]) -> dict[int, int]:
