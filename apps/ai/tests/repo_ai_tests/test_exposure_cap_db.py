@@ -11,16 +11,24 @@ fails if the cap's claim is skipped or counted wrongly.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
 from repo_ai.simulation import exposure_run
 from repo_ai_tests.helpers import make_user, wiped
 from repo_db import exposure, unit_of_work
-from repo_db.models import AnswerOption, Assessment, ItemParameter, Question, Response
+from repo_db.models import (
+    AnswerOption,
+    Assessment,
+    ItemParameter,
+    Question,
+    QuestionExposure,
+    Response,
+)
 from repo_domain import attempts
 from repo_domain.adaptive import current_policy
 from repo_domain.attempts import Answer
@@ -232,3 +240,78 @@ def test_a_reload_shows_the_same_question_and_counts_it_once(engine: Engine) -> 
     assert sum(after.values()) == 2
     assert following.question_id is not None and following.question_id != question_id
     assert after[following.question_id] == 1
+
+
+def test_concurrent_learners_never_overshoot(engine: Engine) -> None:
+    """8 threads take 10 attempts each at once (PostgreSQL: real concurrent transactions; SQLite
+    serializes its writers): every count stays <= floor(r N) at the end. Breaks if the cap were
+    checked by reading the counters before writing them, or counted an attempt twice."""
+    assessment_id, ids, options = _assessment(engine)
+    index = {qid: i for i, qid in enumerate(ids)}
+    threads_n, per_thread = 8, 10
+    barrier = threading.Barrier(threads_n)
+    errors: list[BaseException] = []
+    learners = [make_user(engine) for _ in range(threads_n * per_thread)]
+
+    def run(worker: int) -> None:
+        rng = np.random.default_rng(worker)
+        try:
+            barrier.wait()
+            for learner in learners[worker::threads_n]:
+                _take(
+                    engine,
+                    learner,
+                    assessment_id,
+                    float(rng.standard_normal()),
+                    index=index,
+                    options=options,
+                    rng=rng,
+                )
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=run, args=(w,)) for w in range(threads_n)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    n = threads_n * per_thread
+    with unit_of_work(bind=engine, read_only=True) as session:
+        assert exposure.started(session, assessment_id=assessment_id) == n
+        counts = exposure.served(session, question_ids=ids)
+        answered = len(session.scalars(select(Response.id)).all())
+    print(f"{engine.dialect.name}: {n} concurrent learners, max count {max(counts.values())}")
+    assert max(counts.values()) <= int(RATE * n)
+    assert sum(counts.values()) == answered  # every served question was answered, once
+
+
+def test_an_attempt_from_before_the_cap_is_claimed_when_answered(engine: Engine) -> None:
+    """An attempt with nothing persisted (started before migration 0010) is shown a preview
+    that claims nothing; answering it claims it and serves the next question."""
+    assessment_id, ids, options = _assessment(engine)
+    learner = make_user(engine)
+    with unit_of_work(bind=engine) as session:
+        attempt, _ = attempts.start_attempt(session, actor=learner, assessment_id=assessment_id)
+        first = attempt.served_question_id
+        attempt.served_question_id = attempt.served_reason = None  # as before 0010
+        session.execute(delete(QuestionExposure))
+    with unit_of_work(bind=engine, read_only=True) as session:
+        preview = attempts.next_question(session, actor=learner, attempt_id=attempt.id)
+        assert preview.question_id == first  # the same rule, nothing claimed yet
+        assert sum(exposure.served(session, question_ids=ids).values()) == 0
+    assert first is not None
+    with unit_of_work(bind=engine) as session:
+        attempts.save_response(
+            session,
+            actor=learner,
+            attempt_id=attempt.id,
+            question_id=first,
+            answer=Answer(selected_option_ids=[options[first][0]]),
+        )
+    with unit_of_work(bind=engine, read_only=True) as session:
+        counts = exposure.served(session, question_ids=ids)
+        following = attempts.next_question(session, actor=learner, attempt_id=attempt.id)
+    # The answered question and the one served after it, each counted once.
+    assert counts[first] == 1 and sum(counts.values()) == 2
+    assert following.question_id is not None and counts[following.question_id] == 1
