@@ -162,11 +162,11 @@ def test_draws_repeat_within_an_attempt_and_vary_across_attempts() -> None:
     assert counts.max() / len(firsts) <= RATE
 
 
-def test_the_cap_starts_after_the_warm_up_and_bounds_every_count() -> None:
-    """floor(r N) from N0 = ceil(1/r) on (the smallest N with room for one learner), none before:
-    breaks if the cap were r N rounded up, or applied below N0 (nothing could be served)."""
+def test_the_cap_bounds_every_count() -> None:
+    """max(N0 - 1, floor(r N)) with N0 = ceil(1/r) (the smallest N with room for one learner):
+    breaks if the cap were r N rounded up, or floor(r N) alone (nothing served below N0)."""
     assert [warmup(r) for r in (0.3, 0.25, 0.2, 0.5, 0.05)] == [4, 4, 5, 2, 20]
-    assert [exposure_cap(0.3, n) for n in (1, 3, 4, 10, 500)] == [None, None, 1, 3, 150]
+    assert [exposure_cap(0.3, n) for n in (1, 3, 4, 10, 13, 14, 500)] == [3, 3, 3, 3, 3, 4, 150]
     assert exposure_cap(None, 500) is None
     assert may_serve(2, 3) and not may_serve(3, 3) and may_serve(10**6, None)
     # The worst case for the bound: every learner asks for the same question.

@@ -30,9 +30,9 @@ from repo_db.models import (
     Response,
 )
 from repo_domain import attempts
-from repo_domain.adaptive import current_policy
+from repo_domain.adaptive import current_policy, load_item_params, policy_for
 from repo_domain.attempts import Answer
-from repo_domain.cat import Bank, Reason, exposure_cap
+from repo_domain.cat import Bank, Reason, exposure_cap, exposure_parameters
 from repo_domain.common import Actor
 from repo_domain.irt import ItemParams, probability_correct
 
@@ -252,6 +252,13 @@ def test_concurrent_learners_never_overshoot(engine: Engine) -> None:
     barrier = threading.Barrier(threads_n)
     errors: list[BaseException] = []
     learners = [make_user(engine) for _ in range(threads_n * per_thread)]
+    # The Sympson-Hetter fit (seconds, once per process) runs inside the first start's writing
+    # unit; on SQLite that holds the write lock past the other threads' busy timeout. Fit first.
+    with unit_of_work(bind=engine, read_only=True) as session:
+        assessment = session.get(Assessment, assessment_id)
+        assert assessment is not None
+        bank = Bank.from_params(load_item_params(session, ids))
+        exposure_parameters(bank, policy_for(assessment, bank))
 
     def run(worker: int) -> None:
         rng = np.random.default_rng(worker)

@@ -18,11 +18,12 @@ probabilistic: a cohort's realised rate scatters around its expectation, 0.286-0
 cohorts of 500 at r=0.3 before the cap below).
 
 **The hard cap: counting, second stage.** Sympson-Hetter spreads the exposure; a count makes the
-rate a guarantee. Once N >= ``WARMUP`` attempts have started on the assessment, a question may be
-served only if its count of learners served stays <= floor(r N) (``exposure_cap``,
-``may_serve``): the most informative eligible question whose claim fits is served, else the
-next one, and with none left the test stops (``Reason.EXPOSURE_LIMIT_REACHED``). N only grows,
-so a count that was <= r N when claimed stays so. Counting used to be ruled out because the next
+rate a guarantee. With N attempts started on the assessment, a question may be served only if
+its count of learners served stays <= max(ceil(1/r) - 1, floor(r N)) (``exposure_cap``,
+``may_serve``; within r N for every N >= 10 at r = 0.3): the most informative eligible question
+whose claim fits is served, else the next one, and with none left the test stops
+(``Reason.EXPOSURE_LIMIT_REACHED``). N only grows, so a count within the cap when claimed stays
+within it. Counting used to be ruled out because the next
 question would then depend on other learners: a page could show one question while the recount
 served another. It is safe now because a served question is persisted on the attempt when it is
 served (``repo_domain.adaptive.serve``, in the writing unit that saved the previous answer or
@@ -77,23 +78,27 @@ def fit_target(max_exposure: float) -> float:
 
 
 def warmup(max_exposure: float) -> int:
-    """N0 = ceil(1/r): the attempts an assessment needs before the cap applies. Below it r N < 1,
-    so any question served at all is over r N (the first learner's questions have exposure 1)
-    and a cap of floor(r N) = 0 would serve nothing; from N0 on every question has room for at
-    least one learner. While N < N0 a count reaches at most N0 - 1, and after that every claim
-    keeps it <= r N, so every count is <= max(N0 - 1, r N): within the rate for all
-    N >= (N0 - 1)/r (10 attempts at r=0.3)."""
+    """N0 = ceil(1/r), the first N with floor(r N) >= 1. Below it r N < 1: any question served
+    at all is over r N (the first learner's questions have exposure 1), so no count can be
+    bounded by r N there; fewer than N0 learners can bring a count to N0 - 1 at most."""
     n = math.ceil(1.0 / max_exposure - 1e-9)  # 1/0.2 is 5.000000000000001 in floating point
     return n if math.floor(max_exposure * n) >= 1 else n + 1
 
 
 def exposure_cap(max_exposure: float | None, n_started: int) -> int | None:
     """The most learners a question may have been served to once ``n_started`` attempts have
-    started on the assessment: floor(r N) from ``warmup`` on; None (no cap) before that or
-    without exposure control."""
-    if max_exposure is None or n_started < warmup(max_exposure):
+    started on the assessment: max(N0 - 1, floor(r N)) with N0 = ``warmup`` (None: no exposure
+    control).
+
+    Every claim is checked against it atomically, so every count is <= max(N0 - 1, r N) at all
+    times, whatever the order in which concurrent claims land: within the rate for every
+    N >= (N0 - 1)/r (10 attempts at r = 0.3). The floor N0 - 1 is what the warm-up costs: a cap
+    of floor(r N) alone would serve nothing below N0 and squeeze the next learners (caps of 1-2
+    at N = 4-9) for no better bound. Measured (docs/benchmarks.md) against a later warm-up,
+    ceil(max length / r): that cut no test short but held the rate only from N of about 400."""
+    if max_exposure is None:
         return None
-    return math.floor(max_exposure * n_started)
+    return max(warmup(max_exposure) - 1, math.floor(max_exposure * n_started))
 
 
 def may_serve(served: int, cap: int | None) -> bool:
