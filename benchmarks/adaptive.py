@@ -5,8 +5,10 @@ One bank (``repo_ai.simulation.simulated_bank``: 120 items, the 2PL parameters c
 use) and the same learners (true abilities from N(0, 1)) for every method; every test stops at
 SE <= 0.35 or at the maximum length (the platform's default for this bank, also given to catsim).
 
-* ours: ``repo_domain.cat.next_item`` (EAP, maximum information) without exposure control, and
-  with Sympson-Hetter at the maximum exposure rate (the platform's fit, timed separately);
+* ours: ``repo_domain.cat.next_item`` (EAP, maximum information) without exposure control,
+  with Sympson-Hetter alone at the maximum exposure rate (the platform's fit, timed separately),
+  and with Sympson-Hetter plus the hard cap (``repo_domain.cat.exposure_cap``: what the platform
+  runs; learners one after another, counted from the first, as ``repo_db.exposure`` counts);
 * catsim: its ``Simulator`` with ``NumericalSearchEstimator`` (maximum likelihood) and
   ``MinErrorStopper``, starting at theta 0, with ``MaxInfoSelector`` (no control and
   ``r_max``, which skips items whose running exposure is at the rate) and
@@ -36,7 +38,7 @@ from catsim.stopping import MinErrorStopper
 
 from repo_ai.simulation import exposure_run, simulated_bank
 from repo_domain.adaptive import default_max_length
-from repo_domain.cat import Bank, Policy, exposure_parameters
+from repo_domain.cat import Bank, Policy, Reason, exposure_parameters
 
 
 @dataclass(frozen=True)
@@ -46,17 +48,21 @@ class Outcome:
     rmse: float
     max_exposure: float
     seconds: float
+    exposure_stops: int = 0  # tests stopped because every question left was at its cap
 
 
-def ours(bank: Bank, policy: Policy, thetas: np.ndarray, seed: int) -> Outcome:
+def ours(
+    bank: Bank, policy: Policy, thetas: np.ndarray, seed: int, *, hard_cap: bool = True
+) -> Outcome:
     started = time.perf_counter()
-    report = exposure_run(bank, policy, thetas, seed=seed)
+    report = exposure_run(bank, policy, thetas, seed=seed, hard_cap=hard_cap)
     return Outcome(
         mean_items=float(report.lengths.mean()),
         max_items=int(report.lengths.max()),
         rmse=report.rmse,
         max_exposure=report.max_exposure,
         seconds=time.perf_counter() - started,
+        exposure_stops=report.reasons.get(Reason.EXPOSURE_LIMIT_REACHED, 0),
     )
 
 
@@ -106,6 +112,7 @@ def main() -> int:
     parser.add_argument("--cohorts", type=int, default=3)
     parser.add_argument("--rate", type=float, default=0.3, help="maximum exposure rate")
     parser.add_argument("--target-se", type=float, default=0.35)
+    parser.add_argument("--only", default="", help="run only the methods whose name has this")
     args = parser.parse_args()
     bank = simulated_bank(args.items, seed=0)
     max_length = default_max_length(bank, target_se=args.target_se)
@@ -139,13 +146,18 @@ def main() -> int:
 
     methods: dict[str, Callable[[int, np.ndarray], Outcome]] = {
         "ours, max info (no control)": lambda s, t: ours(bank, free, t, s),
-        f"ours, Sympson-Hetter r={args.rate}": lambda s, t: ours(bank, controlled, t, s),
+        f"ours, Sympson-Hetter alone r={args.rate}": lambda s, t: ours(
+            bank, controlled, t, s, hard_cap=False
+        ),
+        f"ours, S-H + hard cap r={args.rate}": lambda s, t: ours(bank, controlled, t, s),
         "catsim MaxInfoSelector": catsim_with(MaxInfoSelector),
         f"catsim MaxInfoSelector r_max={args.rate}": catsim_with(
             lambda: MaxInfoSelector(r_max=args.rate)
         ),
         "catsim RandomesqueSelector(5)": catsim_with(lambda: RandomesqueSelector(bin_size=5)),
     }
+    if args.only:
+        methods = {name: run for name, run in methods.items() if args.only in name}
     results: dict[str, list[Outcome]] = {name: [] for name in methods}
     for cohort in range(args.cohorts):
         thetas = np.random.default_rng(1000 + cohort).standard_normal(args.learners)
@@ -153,7 +165,7 @@ def main() -> int:
             results[name].append(run(cohort, thetas))
     print(
         f"{'method':<36} {'mean items':>17} {'max items':>11} {'RMSE':>17} "
-        f"{'max exposure':>17} {'seconds':>14}   (min/median/max over cohorts)"
+        f"{'max exposure':>17} {'seconds':>14} {'cap stops':>9}   (min/median/max over cohorts)"
     )
     for name, outcomes in results.items():
         print(
@@ -161,7 +173,8 @@ def main() -> int:
             f"{max(o.max_items for o in outcomes):>11} "
             f"{spread([o.rmse for o in outcomes], '.3f'):>17} "
             f"{spread([o.max_exposure for o in outcomes], '.3f'):>17} "
-            f"{spread([o.seconds for o in outcomes], '.1f'):>14}"
+            f"{spread([o.seconds for o in outcomes], '.1f'):>14} "
+            f"{sum(o.exposure_stops for o in outcomes):>9}"
         )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0

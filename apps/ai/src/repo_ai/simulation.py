@@ -10,7 +10,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from repo_ai.calibration import eap_batch, fit_2pl
-from repo_domain.cat import Bank, Policy, Reason, exposure_parameters, next_item
+from repo_domain.cat import (
+    Bank,
+    ExposureLedger,
+    Policy,
+    Reason,
+    exposure_parameters,
+    next_item,
+)
 from repo_domain.irt import AbilityEstimate, ItemParams, estimate_ability, probability_correct
 
 
@@ -161,13 +168,22 @@ def run_adaptive(
     answer: Callable[[float, int], bool],
     key: tuple[int, ...],
     k: np.ndarray | None = None,
+    ledger: ExposureLedger | None = None,
 ) -> AdaptiveRun:
     """One learner through ``repo_domain.cat.next_item``, the function every real attempt's
-    next question comes from (``key`` plays the attempt id)."""
+    next question comes from (``key`` plays the attempt id); with a ``ledger``, the learner's
+    attempt is counted as started and each question claimed under the hard exposure cap, as
+    ``repo_domain.adaptive.serve`` does on the database."""
     asked: list[int] = []
     scored: dict[int, bool] = {}
+    claim = None
+    if ledger is not None:
+        ledger.start()
+        claim = ledger.claim
     while True:
-        pick, reason = next_item(bank, asked=asked, scored=scored, policy=policy, k=k, key=key)
+        pick, reason = next_item(
+            bank, asked=asked, scored=scored, policy=policy, k=k, key=key, claim=claim
+        )
         if pick is None:
             break
         asked.append(pick)
@@ -192,18 +208,21 @@ class ExposureReport:
 
 
 def exposure_run(
-    bank: Bank, policy: Policy, thetas: np.ndarray, *, seed: int = 0
+    bank: Bank, policy: Policy, thetas: np.ndarray, *, seed: int = 0, hard_cap: bool = True
 ) -> ExposureReport:
-    """``thetas`` learners (true abilities) through the adaptive test under ``policy``, with the
-    exposure-control parameters the platform fits for it; answers drawn under the 2PL/3PL."""
+    """``thetas`` learners (true abilities) one after the other through the adaptive test under
+    ``policy``, with the exposure-control parameters the platform fits for it and its hard cap
+    counted from the first learner on (``hard_cap=False``: Sympson-Hetter alone); answers
+    drawn under the 2PL/3PL."""
     rng = np.random.default_rng(seed)
     k = exposure_parameters(bank, policy)
+    ledger = ExposureLedger.empty(len(bank), policy.max_exposure) if hard_cap else None
 
     def answer(theta: float, i: int) -> bool:
         return bool(rng.random() < float(probability_correct(theta, bank.item(i))))
 
     runs = [
-        run_adaptive(bank, policy, float(t), answer=answer, key=(seed, j), k=k)
+        run_adaptive(bank, policy, float(t), answer=answer, key=(seed, j), k=k, ledger=ledger)
         for j, t in enumerate(thetas)
     ]
     counts = np.zeros(len(bank))

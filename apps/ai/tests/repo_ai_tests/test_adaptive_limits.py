@@ -2,10 +2,9 @@
 attempt's next question comes from (``repo_domain.cat.next_item``), with the policy an assessment
 gets from ``repo_domain.adaptive.policy_for``, on a 120-item bank like the issue's.
 
-Exposure: no tolerance. Sympson-Hetter is probabilistic, so the platform's fit aims 3 binomial
-SDs of a 500-learner cohort under the rate (``repo_domain.cat.fit_target``) and the test holds
-the realised exposure of its 500 learners to the configured rate itself (0.288 here; other
-cohorts in docs/benchmarks.md reached 0.286-0.304, the fit's own noise adding to the cohort's).
+Exposure: no tolerance. Sympson-Hetter spreads the exposure (the fit aims under the rate) and the
+hard cap (``repo_domain.cat.exposure_cap``, counted in an ``ExposureLedger`` here as on the
+database's counters) makes the configured rate a guarantee for every N >= (N0 - 1)/r.
 """
 
 from __future__ import annotations
@@ -24,7 +23,18 @@ from repo_domain.adaptive import (
     default_max_length,
     policy_for,
 )
-from repo_domain.cat import Bank, Policy, Reason, exposure_parameters, next_item, stop_reason
+from repo_domain.cat import (
+    Bank,
+    ExposureLedger,
+    Policy,
+    Reason,
+    exposure_cap,
+    exposure_parameters,
+    may_serve,
+    next_item,
+    stop_reason,
+    warmup,
+)
 from repo_domain.irt import ItemParams, probability_correct
 
 BANK = simulated_bank(120, seed=0)
@@ -118,6 +128,7 @@ def test_over_500_learners_no_question_exceeds_the_rate() -> None:
         f"{controlled.lengths.mean():.1f}, RMSE {controlled.rmse:.3f}, {controlled.reasons}"
     )
     assert controlled.max_exposure <= RATE
+    assert controlled.reasons.get(Reason.EXPOSURE_LIMIT_REACHED, 0) <= LEARNERS // 50
     assert controlled.exposure.sum() == pytest.approx(controlled.lengths.mean())
     assert controlled.rmse < 0.45  # still a measurement
     # The same learners without exposure control: the check above can fail.
@@ -149,3 +160,35 @@ def test_draws_repeat_within_an_attempt_and_vary_across_attempts() -> None:
     counts = np.bincount(np.array(firsts, dtype=int))
     assert len(np.flatnonzero(counts)) > 3
     assert counts.max() / len(firsts) <= RATE
+
+
+def test_the_cap_bounds_every_count() -> None:
+    """max(N0 - 1, floor(r N)) with N0 = ceil(1/r) (the smallest N with room for one learner):
+    breaks if the cap were r N rounded up, or floor(r N) alone (nothing served below N0)."""
+    assert [warmup(r) for r in (0.3, 0.25, 0.2, 0.5, 0.05)] == [4, 4, 5, 2, 20]
+    assert [exposure_cap(0.3, n) for n in (1, 3, 4, 10, 13, 14, 500)] == [3, 3, 3, 3, 3, 4, 150]
+    assert exposure_cap(None, 500) is None
+    assert may_serve(2, 3) and not may_serve(3, 3) and may_serve(10**6, None)
+    # The worst case for the bound: every learner asks for the same question.
+    ledger = ExposureLedger.empty(1, RATE)
+    for n in range(1, 301):
+        ledger.start()
+        ledger.claim(0)
+        assert ledger.served[0] <= max(warmup(RATE) - 1, RATE * n)
+        if n >= (warmup(RATE) - 1) / RATE:
+            assert ledger.served[0] <= RATE * n
+    assert ledger.served[0] == 90
+
+
+def test_a_refused_claim_serves_the_next_question_or_stops() -> None:
+    policy = Policy(target_se=0.3, min_length=5, max_length=20, max_exposure=None)
+    best, _ = next_item(BANK, asked=[], scored={}, policy=policy, k=None, key=(1,))
+    assert best is not None
+    second, reason = next_item(
+        BANK, asked=[], scored={}, policy=policy, k=None, key=(1,), claim=lambda i: i != best
+    )
+    assert reason == Reason.NEXT and second not in (None, best)
+    # Nothing left under the cap: the test stops (before the minimum length), never over it.
+    assert next_item(
+        BANK, asked=[], scored={}, policy=policy, k=None, key=(1,), claim=lambda i: False
+    ) == (None, Reason.EXPOSURE_LIMIT_REACHED)

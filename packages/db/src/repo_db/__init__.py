@@ -19,7 +19,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from repo_db import jobs, models  # jobs: the work queue (enqueue, claim under a lease, complete)
+from repo_db import (
+    exposure,
+    jobs,
+    models,
+)
+
+# jobs: the work queue (enqueue, claim under a lease, complete)
+# exposure: adaptive tests' counters (attempts started, learners served per question)
 from repo_db._context import remember_writes, savepoint, unit_of_work
 from repo_db._crud import (
     count,
@@ -118,6 +125,7 @@ __all__ = [
     "dispose_engines",
     "drop_tables",
     "exists",
+    "exposure",
     "find_by",
     "find_by_id",
     "find_many",

@@ -6,10 +6,15 @@ learner's current EAP ability estimate (from this attempt's scored answers), amo
 the attempt may be served under exposure control, using the item parameters that apps/ai
 calibrated (uncalibrated questions count as b=0, a=1). The test stops when the estimate's
 standard error falls to the assessment's target (once the minimum length is reached), at the
-maximum length, or when no question is left to serve. Other assessments have no order: learners
-answer their questions as they like. The rule that an adaptive attempt takes only the served
-question, once, is enforced by ``attempts.save_response``; ``attempts.next_question`` is the
-learner's read model.
+maximum length, or when no question is left to serve (``Reason.EXPOSURE_LIMIT_REACHED``: every
+question left is at its exposure cap). Other assessments have no order: learners answer their
+questions as they like. The rule that an adaptive attempt takes only the served question, once,
+is enforced by ``attempts.save_response``; ``attempts.next_question`` is the learner's read model.
+
+A question is served in a writing unit (``serve``: when the attempt starts and when its previous
+answer is saved): chosen, claimed under the hard exposure cap (``repo_domain.cat.exposure_cap``
+on ``repo_db.exposure``'s counters) and persisted on the attempt. Reading (``plan``) never
+chooses again, so a reload or a second tab shows the same question and claims nothing.
 
 The limits (``policy_for``), each NULL column meaning its default:
 
@@ -20,11 +25,12 @@ The limits (``policy_for``), each NULL column meaning its default:
   1 / (1 + test information), so a test of perfectly targeted average items reaches the target
   after (1/SE^2 - 1)/I questions; an adaptive test is off target early on and at the extremes of
   the bank, and the maximum allows twice that. (120 simulated items, SE 0.35: 37.)
-* maximum exposure rate r: ``DEFAULT_MAX_EXPOSURE`` (0.3). Exposure control (Sympson-Hetter,
-  ``repo_domain.cat``) applies when r x questions >= ``EXPOSURE_MIN_POOL`` and the minimum length:
-  a learner's eligible questions number about r x questions at least, and a smaller pool could
-  not measure anyone (a 6-question quiz at r=0.3 would leave under 2). Below that, and at r=1,
-  every learner gets the most informative question.
+* maximum exposure rate r: ``DEFAULT_MAX_EXPOSURE`` (0.3). Exposure control (Sympson-Hetter to
+  spread exposure, then the hard cap: ``repo_domain.cat``) applies when r x questions >=
+  ``EXPOSURE_MIN_POOL`` and the minimum length: a learner's eligible questions number about
+  r x questions at least, and a smaller pool could not measure anyone (a 6-question quiz at
+  r=0.3 would leave under 2). Below that, and at r=1, every learner gets the most informative
+  question.
 """
 
 from __future__ import annotations
@@ -36,10 +42,19 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from repo_db import exposure
 from repo_db.models import Assessment, Attempt, AttemptStatus, ItemParameter, Question, Response
 from repo_domain import results
 from repo_domain.assessments import AssessmentView, load_view
-from repo_domain.cat import Bank, Policy, Reason, exposure_parameters, next_item
+from repo_domain.cat import (
+    Bank,
+    Policy,
+    Reason,
+    exposure_cap,
+    exposure_parameters,
+    may_serve,
+    next_item,
+)
 from repo_domain.irt import UNCALIBRATED_DIFFICULTY, ItemParams
 
 #: Stop an adaptive test once SE(theta) is at most this (about a 20-item fixed form's precision).
@@ -47,7 +62,7 @@ DEFAULT_TARGET_SE = 0.35
 DEFAULT_MIN_LENGTH = 1
 #: The maximum length allows this many times the length perfectly targeted items would need.
 LENGTH_ALLOWANCE = 2.0
-#: No question is served to more than this share of learners (in expectation; see repo_domain.cat).
+#: No question is served to more than this share of learners (a hard cap: see repo_domain.cat).
 DEFAULT_MAX_EXPOSURE = 0.3
 #: Exposure control needs r x questions to be at least this (and the minimum length).
 EXPOSURE_MIN_POOL = 10
@@ -123,27 +138,50 @@ def scored_answers(view: AssessmentView, responses: Mapping[int, Response]) -> d
     return scored
 
 
-def plan(session: Session, *, attempt: Attempt, view: AssessmentView | None = None) -> Plan:
-    """What an adaptive ``attempt`` serves next (no permission check: callers have done it)."""
-    if view is None:
-        assessment = session.get(Assessment, attempt.assessment_id)
-        assert assessment is not None  # attempts.assessment_id is a foreign key
-        view = load_view(session, assessment=assessment)
-    questions = view.questions
-    responses = {
+def _responses(session: Session, attempt: Attempt) -> dict[int, Response]:
+    return {
         r.question_id: r
         for r in session.scalars(select(Response).where(Response.attempt_id == attempt.id))
     }
 
-    def state(question_id: int | None, reason: Reason) -> Plan:
-        return Plan(question_id, reason, len(responses), len(questions))
 
-    if attempt.status != AttemptStatus.IN_PROGRESS:
-        return state(None, Reason.SUBMITTED)
-    bank = Bank.from_params(load_item_params(session, [q.id for q in questions]))
+def _view(session: Session, attempt: Attempt, view: AssessmentView | None) -> AssessmentView:
+    if view is not None:
+        return view
+    assessment = session.get(Assessment, attempt.assessment_id)
+    assert assessment is not None  # attempts.assessment_id is a foreign key
+    return load_view(session, assessment=assessment)
+
+
+def _choose(
+    session: Session,
+    *,
+    attempt: Attempt,
+    view: AssessmentView,
+    responses: Mapping[int, Response],
+    claiming: bool,
+) -> tuple[int | None, Reason]:
+    """``repo_domain.cat.next_item`` on the attempt; ``claiming``: each candidate is claimed
+    under the exposure cap (``repo_db.exposure.claim``) until one fits; else the candidate a
+    claim would get now, claiming nothing."""
+    bank = Bank.from_params(load_item_params(session, [q.id for q in view.questions]))
     policy = policy_for(view.assessment, bank)
     index = {qid: i for i, qid in enumerate(bank.ids)}
     scored = scored_answers(view, responses)
+    cap = exposure_cap(
+        policy.max_exposure, exposure.started(session, assessment_id=attempt.assessment_id)
+    )
+    if claiming:
+
+        def claim(i: int) -> bool:
+            return exposure.claim(session, question_id=bank.ids[i], cap=cap)
+
+    else:  # a preview: what a claim would allow now, counting nothing
+        served = exposure.served(session, question_ids=bank.ids)
+
+        def claim(i: int) -> bool:
+            return may_serve(served[bank.ids[i]], cap)
+
     chosen, reason = next_item(
         bank,
         asked=[index[qid] for qid in responses if qid in index],
@@ -151,8 +189,51 @@ def plan(session: Session, *, attempt: Attempt, view: AssessmentView | None = No
         policy=policy,
         k=exposure_parameters(bank, policy),
         key=(attempt.id,),
+        claim=claim,
     )
-    return state(None if chosen is None else bank.ids[chosen], reason)
+    return (None if chosen is None else bank.ids[chosen]), reason
+
+
+def serve(session: Session, *, attempt: Attempt, view: AssessmentView | None = None) -> Plan:
+    """Choose the question an adaptive ``attempt`` is served next, claim it under the exposure
+    cap and persist it on the attempt (``served_question_id``, ``served_reason``), or persist
+    why the test stops. Runs in the writing unit that started the attempt or saved its previous
+    answer, so each question is claimed once per attempt; ``plan`` reads the result back."""
+    view = _view(session, attempt, view)
+    responses = _responses(session, attempt)
+    if attempt.status != AttemptStatus.IN_PROGRESS:
+        return Plan(None, Reason.SUBMITTED, len(responses), len(view.questions))
+    chosen, reason = _choose(
+        session, attempt=attempt, view=view, responses=responses, claiming=True
+    )
+    attempt.served_question_id = chosen
+    attempt.served_reason = reason
+    session.flush()
+    return Plan(chosen, reason, len(responses), len(view.questions))
+
+
+def plan(session: Session, *, attempt: Attempt, view: AssessmentView | None = None) -> Plan:
+    """What an adaptive ``attempt`` serves now (no permission check: callers have done it): the
+    question ``serve`` persisted while it is unanswered, or why the test stopped. Reading only:
+    a reload or a second tab gets the same question and claims nothing. An attempt with nothing
+    persisted (started before migration 0010, or its question deleted) gets a preview of what
+    ``serve`` would choose, claimed by ``save_response`` when it is answered."""
+    view = _view(session, attempt, view)
+    responses = _responses(session, attempt)
+
+    def state(question_id: int | None, reason: Reason) -> Plan:
+        return Plan(question_id, reason, len(responses), len(view.questions))
+
+    if attempt.status != AttemptStatus.IN_PROGRESS:
+        return state(None, Reason.SUBMITTED)
+    if attempt.served_reason is not None:
+        reason = Reason(attempt.served_reason)
+        if reason != Reason.NEXT:
+            return state(None, reason)
+        served = attempt.served_question_id
+        if served not in responses and any(q.id == served for q in view.questions):
+            return state(served, reason)
+    return state(*_choose(session, attempt=attempt, view=view, responses=responses, claiming=False))
 
 
 __all__ = [
@@ -168,4 +249,5 @@ __all__ = [
     "plan",
     "policy_for",
     "scored_answers",
+    "serve",
 ]

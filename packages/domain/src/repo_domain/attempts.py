@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from repo_db import DuplicateError, savepoint
+from repo_db import DuplicateError, exposure, savepoint
 from repo_db.models import (
     AnswerOption,
     Assessment,
@@ -122,6 +122,10 @@ def start_attempt(session: Session, *, actor: Actor, assessment_id: int) -> tupl
         if winner is None:  # pragma: no cover - the winner was submitted in between
             raise Conflict("another attempt was started at the same time", code="retry") from exc
         return winner, False
+    if assessment.adaptive:
+        # N of the exposure cap counts this attempt before its first question is claimed.
+        exposure.count_start(session, assessment_id=assessment_id)
+        adaptive.serve(session, attempt=attempt)
     return attempt, True
 
 
@@ -290,6 +294,8 @@ def save_response(
         )
         session.add(response)
         session.flush()
+        if assessment.adaptive:  # the next question is served (claimed) with this answer
+            adaptive.serve(session, attempt=attempt)
         return visibility.response_view(response, visible=visible), True
     existing.selected_option_ids = clean.selected_option_ids
     existing.numeric_value = clean.numeric_value
@@ -300,8 +306,11 @@ def save_response(
 
 
 def _check_served(session: Session, *, attempt: Attempt, question: Question) -> None:
-    """The adaptive rule's first half: a new answer goes to the question served now."""
+    """The adaptive rule's first half: a new answer goes to the question served now (claimed
+    here if the attempt had only a preview: started before migration 0010)."""
     plan = adaptive.plan(session, attempt=attempt)
+    if plan.question_id is not None and plan.question_id != attempt.served_question_id:
+        plan = adaptive.serve(session, attempt=attempt)
     if plan.question_id != question.id:
         raise Conflict(
             "an adaptive test takes only the question it serves next", code=ADAPTIVE_NOT_SERVED

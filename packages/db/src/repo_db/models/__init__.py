@@ -2,10 +2,12 @@
 
 from repo_db.models.accounts import AuthToken, User
 from repo_db.models.assessments import (
+    AdaptiveStarts,
     AnswerOption,
     Assessment,
     Attempt,
     Question,
+    QuestionExposure,
     Response,
     Result,
 )
@@ -28,6 +30,7 @@ metadata = Base.metadata
 
 __all__ = [
     "AbilityEstimate",
+    "AdaptiveStarts",
     "AnswerOption",
     "Assessment",
     "AssessmentStatus",
@@ -43,6 +46,7 @@ __all__ = [
     "Job",
     "JobStatus",
     "Question",
+    "QuestionExposure",
     "QuestionKind",
     "Response",
     "Result",

@@ -147,6 +147,12 @@ class Attempt(Base):
     )
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
+    # Adaptive attempts (0011, repo_domain.adaptive.serve): the question served last and why
+    # ('next', or the reason the test stopped), persisted when it is served so a reload shows
+    # the same question and its exposure is counted once. No foreign key: a deleted question
+    # leaves a stale id the domain ignores (the same rule as an attempt served before 0011).
+    served_question_id: Mapped[int | None] = mapped_column(Id)
+    served_reason: Mapped[str | None] = mapped_column(String(32))
 
 
 class Response(Base):
@@ -198,3 +204,27 @@ class Result(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class QuestionExposure(Base):
+    """How many adaptive attempts a question was served to (0011): the counter the hard exposure
+    cap is claimed on (``repo_db.exposure.claim``). A missing row means 0."""
+
+    __tablename__ = "question_exposure"
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    served: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class AdaptiveStarts(Base):
+    """How many adaptive attempts were started on an assessment (0011): the N of the exposure
+    cap r x N (``repo_db.exposure.count_start``). A missing row means 0."""
+
+    __tablename__ = "adaptive_starts"
+
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessments.id", ondelete="CASCADE"), primary_key=True
+    )
+    started: Mapped[int] = mapped_column(default=0, server_default="0")
