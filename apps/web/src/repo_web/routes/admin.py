@@ -17,7 +17,7 @@ from repo_web.config import WebSettings
 from repo_web.deps import AdminDep, DbDep
 from repo_web.forms import read_form
 from repo_web.notices import notice_for, notice_text
-from repo_web.templating import render
+from repo_web.templating import render, sentence
 
 ROLES = tuple(Role)
 
@@ -57,7 +57,7 @@ def users(
             status_code=422,
             q=q,
             q_max=SEARCH_QUERY_MAX,
-            error=exc.message[:1].upper() + exc.message[1:] + ".",
+            error=sentence(exc.message),
             page=None,
             next_url=None,
             roles=ROLES,
