@@ -231,6 +231,13 @@ class ResultSheet:
     def answers_visible(self) -> bool:
         return self.result.answers_visible
 
+    @property
+    def under_review(self) -> int:
+        """Answers whose AI grade waits for a teacher's review: while any does, the score and
+        pass/fail are provisional (a teacher's grade replaces the AI's and the result is
+        recomputed)."""
+        return sum(1 for f in self.feedback if f.comment is not None and f.comment.needs_review)
+
 
 def _answer_text(question: Question, options: list[AnswerOption], response: ResponseView) -> str:
     if question.kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):

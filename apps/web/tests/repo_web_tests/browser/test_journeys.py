@@ -211,6 +211,11 @@ def test_author_grades_a_flagged_answer_and_the_learner_sees_the_feedback(
     finally:
         engine.dispose()
 
+    # Graded, but a teacher may still change the AI's grade: the result says it is provisional.
+    page.reload()
+    expect(page.locator("[data-under-review]")).to_have_attribute("data-under-review", "1")
+    expect(page.locator(".result-summary .badge")).to_contain_text("(provisional)")
+
     author = browser.new_context(**browser_context_args, java_script_enabled=False)
     author_page = author.new_page()
     log_in(author_page, "author@example.com")
@@ -233,5 +238,7 @@ def test_author_grades_a_flagged_answer_and_the_learner_sees_the_feedback(
         "data-grader-feedback", "human"
     )
     expect(page.locator("[data-grader-feedback]")).to_contain_text("Right: one at a time.")
+    expect(page.locator("[data-under-review]")).to_have_count(0)
+    expect(page.locator(".result-summary .badge")).not_to_contain_text("provisional")
     shot(page, "07-result-with-feedback")
     learner.close()
