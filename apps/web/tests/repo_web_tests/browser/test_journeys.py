@@ -141,6 +141,22 @@ def test_admin_finds_one_user_among_many_and_opens_a_statistics_chart(
     expect(rows.first).to_contain_text("user4242@seed.example.com")
     shot(page, "09-admin-user-search")
 
+    # The user's page; a role change is confirmed before it happens, then logged.
+    rows.first.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Seed User 4242")
+    page.get_by_label("Role").select_option("author")
+    page.get_by_role("button", name="Change role…").click()
+    expect(page.locator("[data-change-role]")).to_have_text("Role: Learner → Author")
+    shot(page, "09b-admin-confirm-role")
+    page.get_by_role("button", name="Yes, make the change").click()
+    expect(page.get_by_role("status")).to_contain_text("Account changed.")
+    expect(page.locator("[data-role]")).to_have_text("Author")
+    expect(page.locator('tr[data-action="user.updated"]')).to_contain_text("admin@example.com")
+    shot(page, "09c-admin-user-page")
+    page.get_by_role("link", name="Admin").click()
+    page.get_by_role("link", name="Audit log").click()
+    expect(page.locator('tr[data-action="user.updated"]').first).to_be_visible()
+
     page.get_by_role("link", name="Admin").click()
     page.get_by_role("link", name="Statistics for Seed assessment 0").click()
     chart = page.locator("svg.chart").first

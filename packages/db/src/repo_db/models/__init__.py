@@ -9,6 +9,7 @@ from repo_db.models.assessments import (
     Response,
     Result,
 )
+from repo_db.models.audit import AuditEvent
 from repo_db.models.base import Base
 from repo_db.models.enums import (
     AssessmentStatus,
@@ -29,6 +30,7 @@ metadata = Base.metadata
 __all__ = [
     "AbilityEstimate",
     "AnswerOption",
+    "AuditEvent",
     "Assessment",
     "AssessmentStatus",
     "Attempt",
