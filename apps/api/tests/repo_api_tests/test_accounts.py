@@ -218,6 +218,41 @@ def test_admin_can_change_roles_but_not_lock_themselves_out(
     assert_error(client.get("/users/me", headers=learner.headers), 401)
 
 
+def test_admin_changes_are_in_the_audit_log(client: TestClient, db_engine: Engine) -> None:
+    admin = make_user(db_engine, role="admin")
+    learner = make_user(db_engine)
+    url = f"/admin/users/{learner.id}"
+    assert client.get(url, headers=admin.headers).json()["email"] == learner.email
+    assert_error(client.get(url, headers=learner.headers), 403, "forbidden")
+    client.patch(url, json={"role": "author"}, headers=admin.headers)
+    client.patch(url, json={"role": "author"}, headers=admin.headers)  # no change: no line
+    client.patch(url, json={"is_active": False}, headers=admin.headers)
+    log = client.get(
+        "/admin/audit-events",
+        params={"subject": "user", "subject_id": learner.id},
+        headers=admin.headers,
+    ).json()
+    assert [(e["action"], e["before"], e["after"]) for e in log["items"]] == [
+        ("user.updated", {"is_active": True}, {"is_active": False}),
+        ("user.updated", {"role": "learner"}, {"role": "author"}),
+    ]
+    assert {e["actor_email"] for e in log["items"]} == {admin.email}
+    # Keyset pages, newest first.
+    first = client.get(
+        "/admin/audit-events", params={"limit": 1, "subject": "user"}, headers=admin.headers
+    ).json()
+    older = client.get(
+        "/admin/audit-events",
+        params={"limit": 1, "subject": "user", "after": first["next_after"]},
+        headers=admin.headers,
+    ).json()
+    assert older["items"][0]["id"] < first["items"][0]["id"]
+    assert_error(client.get("/admin/audit-events", headers=learner.headers), 401)
+    assert_error(
+        client.get("/admin/audit-events", params={"subject": "nope"}, headers=admin.headers), 422
+    )
+
+
 @pytest.mark.parametrize(
     ("q", "code"),
     [

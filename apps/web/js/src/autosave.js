@@ -4,10 +4,10 @@
 export const DEFAULT_DELAY_MS = 800;
 
 export const STATUS = Object.freeze({
-  pending: "unsaved changes",
-  saving: "saving…",
-  saved: "saved",
-  failed: "not saved",
+  pending: "Unsaved changes",
+  saving: "Saving…",
+  saved: "Answer saved.",
+  failed: "Not saved: check your connection, then edit or press Save.",
 });
 
 /**

@@ -28,7 +28,7 @@ from repo_domain.errors import (
 )
 from repo_web.deps import LoginRequired
 from repo_web.security import CsrfError
-from repo_web.templating import render
+from repo_web.templating import render, sentence
 
 logger = structlog.get_logger("repo_web.errors")
 
@@ -102,7 +102,7 @@ async def _domain(request: Request, exc: Exception) -> Response:
         wait = minutes or f"{retry_after or 1} seconds"
         message = f"Too many attempts from here or for this account. Please wait {wait} and retry."
         return error_page(request, status, message, headers=headers)
-    return error_page(request, status, exc.message, headers=headers)
+    return error_page(request, status, sentence(exc.message), headers=headers)
 
 
 async def _validation(request: Request, exc: Exception) -> Response:

@@ -26,6 +26,7 @@ class Notice(StrEnum):
     SELF_LOCKOUT = "self_lockout"
     INVALID_ROLE = "invalid_role"
     NOT_CHANGED = "not_changed"
+    USER_CHANGED = "user-changed"
 
 
 SENTENCES: dict[Notice, str] = {
@@ -39,6 +40,7 @@ SENTENCES: dict[Notice, str] = {
     Notice.SELF_LOCKOUT: "Admins cannot demote or deactivate themselves.",
     Notice.INVALID_ROLE: f"That role does not exist: the role is one of {', '.join(Role)}.",
     Notice.NOT_CHANGED: "The change was not saved.",
+    Notice.USER_CHANGED: "Account changed. The audit log records who changed what.",
 }
 
 

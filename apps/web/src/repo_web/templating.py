@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from repo_db import models
+from repo_domain.attempts import StartAction
 from repo_web.policy import SHOW_ANSWERS_LABELS, policy_text
 from repo_web.security import CSRF_FIELD
 
@@ -43,8 +44,19 @@ def _points(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
-templates.filters.update(iso=_iso, when=_when, percent=_percent, points=_points)
-templates.globals.update(show_answers_labels=SHOW_ANSWERS_LABELS, policy_text=policy_text)
+def sentence(message: str) -> str:
+    """A domain message ("this attempt belongs to another user", lowercase and unpunctuated
+    because the API returns it as data) as a sentence for a page: capitalised, with a full stop."""
+    text = message.strip()
+    if not text:
+        return text
+    return text[:1].upper() + text[1:] + ("" if text[-1] in ".!?" else ".")
+
+
+templates.filters.update(iso=_iso, when=_when, percent=_percent, points=_points, sentence=sentence)
+templates.globals.update(
+    show_answers_labels=SHOW_ANSWERS_LABELS, policy_text=policy_text, StartAction=StartAction
+)
 # The closed vocabularies, so templates compare with members (`q.kind == QuestionKind.NUMERIC`)
 # instead of spelling values: a typo is then an error, not a silently false comparison.
 templates.globals.update(

@@ -49,24 +49,67 @@ def test_change_role_and_deactivate(client: TestClient, db_engine: Engine) -> No
     target = make_user(db_engine, name="Target Person")
     log_in(client, admin)
     back = "/admin/users?q=target"
-    assert (
-        location(post(client, f"/admin/users/{target.id}", {"role": "author", "back": back}))
-        == back
-    )
+    url = f"/admin/users/{target.id}"
+    # The first post only asks for confirmation (a one-click role change or deactivation was
+    # a rough edge of issue 20): nothing changes yet.
+    confirm = post(client, url, {"role": "author", "back": back})
+    assert confirm.status_code == 200
+    assert "Role: Learner → <strong>Author</strong>" in confirm.text
+    assert '<input type="hidden" name="confirm" value="1">' in confirm.text
+    assert '<option value="learner" selected>' in client.get(back).text
+    done = location(post(client, url, {"role": "author", "back": back, "confirm": "1"}))
+    assert done == back + "&notice=user-changed"
     page = client.get(back).text
     assert '<option value="author" selected>' in page
-    assert (
-        location(post(client, f"/admin/users/{target.id}", {"active": "0", "back": back})) == back
-    )
+    confirm = post(client, url, {"active": "0", "back": back})
+    assert "they are logged out everywhere at once" in confirm.text
+    assert "Active" in client.get(back).text and "Deactivated" not in client.get(back).text
+    post(client, url, {"active": "0", "back": back, "confirm": "1"})
     assert "Deactivated" in client.get(back).text
     # The deactivated user's session no longer works.
     log_in(client, target)
     assert location(client.get("/dashboard")).startswith("/login")
-    # Admins cannot lock themselves out.
+    # Admins cannot lock themselves out, confirmed or not.
     log_in(client, admin)
-    response = post(client, f"/admin/users/{admin.id}", {"role": "learner", "back": "/admin/users"})
-    assert "notice=" in location(response)
+    for confirmed in ({}, {"confirm": "1"}):
+        response = post(
+            client,
+            f"/admin/users/{admin.id}",
+            {"role": "learner", "back": "/admin/users", **confirmed},
+        )
+        assert "notice=self_lockout" in location(response)
     assert "Admin" in client.get("/admin").text
+
+
+def test_the_user_page_shows_the_account_its_attempts_and_the_audit_log(
+    client: TestClient, db_engine: Engine
+) -> None:
+    from repo_web_tests.helpers import make_assessment
+
+    admin = make_user(db_engine, role="admin")
+    target = make_user(db_engine, name="Paged Person")
+    author = make_user(db_engine, role="author")
+    assessment_id = make_assessment(db_engine, author, title="Seen on the user page")
+    log_in(client, target)
+    post(client, f"/assessments/{assessment_id}/start")
+    log_in(client, admin)
+    url = f"/admin/users/{target.id}"
+    assert f'href="{url}"' in client.get("/admin/users", params={"q": "paged"}).text
+    page = client.get(url).text
+    assert "Paged Person" in page and target.email in page
+    assert "Seen on the user page" in page and "In progress" in page
+    assert "Nothing recorded yet." in page
+    post(client, url, {"role": "author", "back": url, "confirm": "1"})
+    page = client.get(url).text
+    assert "<dd data-role>Author</dd>" in page
+    event = page.split('data-action="user.updated"', 1)[1].split("</tr>", 1)[0]
+    assert admin.email in event
+    assert '<span class="muted">role:</span> learner' in event
+    assert '<span class="muted">role:</span> author' in event
+    # The whole log, with author actions too (make_assessment created one).
+    log = client.get("/admin/audit").text
+    assert 'data-action="user.updated"' in log and 'data-action="assessment.created"' in log
+    assert client.get("/admin/users/999999").status_code == 404
 
 
 def test_admin_index_links_statistics(client: TestClient, db_engine: Engine) -> None:
@@ -98,7 +141,7 @@ def test_an_unknown_role_is_refused_by_the_domain(client: TestClient, db_engine:
     target = make_user(db_engine, name="Target Person")
     log_in(client, admin)
     response = post(client, f"/admin/users/{target.id}", {"role": "root", "back": "/admin/users"})
-    assert "notice=" in location(response)
+    assert "notice=invalid_role" in location(response)
     page = client.get(location(response)).text
     assert "role is one of" in page
     assert f'<option value="{Role.LEARNER}" selected>' in page

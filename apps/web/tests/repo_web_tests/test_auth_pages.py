@@ -161,6 +161,15 @@ def test_pages_include_the_stylesheet_and_the_module_script(client: TestClient) 
     assert css.status_code == 200 and "@media" in css.text
 
 
+def test_pages_name_a_favicon_that_is_served(client: TestClient) -> None:
+    html = client.get("/login").text
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in html
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.text.startswith("<svg")
+
+
 def test_unknown_pages_get_an_html_404(client: TestClient) -> None:
     response = client.get("/assessments/not-a-number/x")
     assert response.status_code == 404

@@ -140,7 +140,7 @@ def test_typing_autosaves_the_form_with_its_csrf_field(
 ) -> None:
     _, fixture = served
     page.fill("#answer", "a binary tree")
-    expect(page.locator("[data-autosave-status]")).to_have_text("saved")
+    expect(page.locator("[data-autosave-status]")).to_have_text("Answer saved.")
     assert fixture.posts[-1] == {
         "autosave": "1",
         "q": 1,

@@ -539,7 +539,11 @@ def test_open_redirects(sweep_app: FastAPI, db_engine: Engine) -> None:
             rejected=response.status_code == 303 and _same_site(response.headers["location"]),
             what=f"{target!r} -> {response.headers.get('location')}",
         )
-        response = _post(admin, f"/admin/users/{world.admin.id}", {"role": "admin", "back": target})
+        response = _post(
+            admin,
+            f"/admin/users/{world.admin.id}",
+            {"role": "admin", "back": target, "confirm": "1"},
+        )
         tally.record(
             "admin back=",
             rejected=response.status_code == 303 and _same_site(response.headers["location"]),

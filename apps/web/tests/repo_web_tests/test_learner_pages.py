@@ -159,7 +159,10 @@ def test_learners_cannot_open_someone_elses_attempt(client: TestClient, db_engin
     log_in(client, make_user(db_engine))
     attempt = _start(client, assessment_id)
     log_in(client, make_user(db_engine))
-    assert client.get(f"{attempt}/questions/1").status_code == 403
+    refused = client.get(f"{attempt}/questions/1")
+    assert refused.status_code == 403
+    # The domain's message as a sentence, not the API's lowercase data string.
+    assert "<p>This attempt belongs to another user.</p>" in refused.text
     assert post(client, f"{attempt}/submit").status_code == 403
     assert client.get(f"{attempt}/result").status_code == 403
 
@@ -245,3 +248,46 @@ def test_show_answers_never_hides_marks_on_the_result_page_and_dashboard(
     assert "badge answered" in html and "Correct" not in html and not re.search(r"\d%", html)
     dashboard = client.get("/dashboard").text
     assert "badge submitted" in dashboard and "Passed" not in dashboard
+
+
+def _standing(html: str, assessment_id: int) -> str:
+    """The dashboard card's status badge for one assessment."""
+    card = html.split(f'data-id="{assessment_id}"', 1)[1].split("</li>", 1)[0]
+    match = re.search(r'<p data-standing><span class="badge \w+">([^<]+)</span>', card)
+    assert match, card
+    return match.group(1)
+
+
+def test_pages_tell_a_new_assessment_from_one_in_progress_or_taken(
+    client: TestClient, db_engine: Engine
+) -> None:
+    author = make_user(db_engine, role="author")
+    assessment_id = make_assessment(db_engine, author, title="Standing")
+    with unit_of_work(bind=db_engine) as session:
+        session.execute(
+            update(Assessment).where(Assessment.id == assessment_id).values(max_attempts=2)
+        )
+    learner = make_user(db_engine)
+    log_in(client, learner)
+    page = f"/assessments/{assessment_id}"
+
+    # A first visit says "Start" (it said "Start or resume" to everyone).
+    assert _standing(client.get("/dashboard").text, assessment_id) == "New"
+    assert 'data-start-action="start">Start</button>' in client.get(page).text
+
+    attempt = _start(client, assessment_id)
+    assert _standing(client.get("/dashboard").text, assessment_id) == "In progress"
+    assert 'data-start-action="resume">Resume</button>' in client.get(page).text
+
+    post(client, f"{attempt}/submit")
+    assert _standing(client.get("/dashboard").text, assessment_id) == "Taken"
+    html = client.get(page).text
+    assert "You have made 1 attempt of 2." in html
+    assert 'data-start-action="retake">Start a new attempt</button>' in html
+
+    second = _start(client, assessment_id)
+    post(client, f"{second}/submit")
+    assert _standing(client.get("/dashboard").text, assessment_id) == "Taken 2 times"
+    html = client.get(page).text
+    assert 'data-start-action="no_attempts_left"' in html
+    assert f'action="/assessments/{assessment_id}/start"' not in html

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from repo_db import DuplicateError, remember_writes, savepoint
 from repo_db.models import AuthToken, Role, User
 from repo_db.security import hash_password, needs_rehash, verify_password
-from repo_domain import validation
+from repo_domain import audit, validation
 from repo_domain.common import Actor, KeysetPage, keyset_page, utcnow
 from repo_domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from repo_domain.search import user_page_statement
@@ -370,7 +371,25 @@ def _role(value: Role | str) -> Role:
         raise InvalidInput(f"role is one of {roles}", code="invalid_role", field="role") from None
 
 
-def update_user(
+@dataclass(frozen=True, slots=True)
+class UserChange:
+    """An admin's change to one account, checked but not applied: what the confirmation page
+    shows, and what ``update_user`` then applies. ``before``/``after`` hold the changed fields."""
+
+    user: User
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.after)
+
+
+def _account_facts(user: User) -> dict[str, Any]:
+    return {"role": user.role, "is_active": user.is_active, "display_name": user.display_name}
+
+
+def plan_user_update(
     session: Session,
     *,
     actor: Actor,
@@ -378,10 +397,9 @@ def update_user(
     role: Role | str | None = None,
     is_active: bool | None = None,
     display_name: str | None = None,
-) -> User:
-    """Admin changes to an account; deactivating also revokes its tokens immediately.
-
-    `role` is a `Role` or its value (a form sends text); anything else is invalid input."""
+) -> UserChange:
+    """Check an admin change to an account without making it (unknown role, self-lockout,
+    missing user: the same refusals as ``update_user``)."""
     if not actor.is_admin:
         raise Forbidden("admins only")
     new_role = None if role is None else _role(role)
@@ -391,10 +409,45 @@ def update_user(
         raise NotFound("user not found")
     if user.id == actor.id and (new_role not in (None, Role.ADMIN) or is_active is False):
         raise Conflict("admins cannot demote or deactivate themselves", code="self_lockout")
+    current = _account_facts(user)
+    wanted = dict(current)
     if new_role is not None:
-        user.role = new_role
+        wanted["role"] = new_role
     if new_name is not None:
-        user.display_name = new_name
+        wanted["display_name"] = new_name
+    if is_active is not None:
+        wanted["is_active"] = is_active
+    before, after = audit.changes(current, wanted)
+    return UserChange(user=user, before=before, after=after)
+
+
+def update_user(
+    session: Session,
+    *,
+    actor: Actor,
+    user_id: int,
+    role: Role | str | None = None,
+    is_active: bool | None = None,
+    display_name: str | None = None,
+) -> User:
+    """Admin changes to an account; deactivating also revokes its tokens immediately. The change
+    goes to the audit log (who, when, before and after).
+
+    `role` is a `Role` or its value (a form sends text); anything else is invalid input."""
+    change = plan_user_update(
+        session,
+        actor=actor,
+        user_id=user_id,
+        role=role,
+        is_active=is_active,
+        display_name=display_name,
+    )
+    user = change.user
+    before = _account_facts(user)
+    if role is not None:
+        user.role = _role(role)
+    if display_name is not None:
+        user.display_name = check_display_name(display_name)
     if is_active is not None:
         user.is_active = is_active
         if not is_active:
@@ -404,6 +457,15 @@ def update_user(
                 .values(revoked_at=utcnow())
             )
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=audit.Action.USER_UPDATED,
+        subject=audit.Subject.USER,
+        subject_id=user.id,
+        before=before,
+        after=_account_facts(user),
+    )
     return user
 
 

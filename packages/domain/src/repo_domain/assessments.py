@@ -23,6 +23,7 @@ from repo_db.models import (
     Question,
     ShowAnswers,
 )
+from repo_domain import audit
 from repo_domain.common import Actor, KeysetPage, keyset_page, like_pattern, utcnow
 from repo_domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from repo_domain.questions import (
@@ -281,6 +282,14 @@ def create_assessment(
     session.flush()
     for position, spec in enumerate(specs):
         insert_question(session, assessment_id=assessment.id, position=position, spec=spec)
+    audit.record(
+        session,
+        actor=actor,
+        action=audit.Action.ASSESSMENT_CREATED,
+        subject=audit.Subject.ASSESSMENT,
+        subject_id=assessment.id,
+        after={"title": assessment.title, "questions": len(specs)},
+    )
     return assessment
 
 
@@ -350,10 +359,20 @@ def update_assessment(
         min_length=changes.get("adaptive_min_length", assessment.adaptive_min_length),
         max_length=changes.get("adaptive_max_length", assessment.adaptive_max_length),
     )
+    before = {name: getattr(assessment, name) for name in changes}
     for name, value in changes.items():
         setattr(assessment, name, value)
     assessment.updated_at = utcnow()
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=audit.Action.ASSESSMENT_UPDATED,
+        subject=audit.Subject.ASSESSMENT,
+        subject_id=assessment.id,
+        before=before,
+        after=changes,
+    )
     return assessment
 
 
@@ -402,7 +421,39 @@ def add_question(
     question = insert_question(session, assessment_id=assessment.id, position=count, spec=validated)
     assessment.updated_at = utcnow()
     session.flush()
+    _record_question(session, actor, audit.Action.QUESTION_ADDED, question, after=question)
     return question
+
+
+def _question_facts(question: Question) -> dict[str, Any]:
+    """What the audit log keeps of a question: where it is and what it asks and scores."""
+    return {
+        "assessment_id": question.assessment_id,
+        "position": question.position,
+        "kind": question.kind,
+        "prompt": question.prompt,
+        "points": question.points,
+    }
+
+
+def _record_question(
+    session: Session,
+    actor: Actor,
+    action: audit.Action,
+    question: Question,
+    *,
+    before: Question | dict[str, Any] | None = None,
+    after: Question | None = None,
+) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        subject=audit.Subject.QUESTION,
+        subject_id=question.id,
+        before=_question_facts(before) if isinstance(before, Question) else before,
+        after=_question_facts(after) if after is not None else None,
+    )
 
 
 def change_question(
@@ -411,9 +462,13 @@ def change_question(
     """Replace one question's content (kind, prompt, answers, options); id and position stay."""
     assessment = _draft_for_update(session, actor=actor, assessment_id=assessment_id)
     question = _question_in(session, assessment, question_id)
+    before = _question_facts(question)
     replace_content(session, question=question, spec=spec.validated())
     assessment.updated_at = utcnow()
     session.flush()
+    _record_question(
+        session, actor, audit.Action.QUESTION_UPDATED, question, before=before, after=question
+    )
     return question
 
 
@@ -447,6 +502,7 @@ def delete_question(
     assessment = _draft_for_update(session, actor=actor, assessment_id=assessment_id)
     question = _question_in(session, assessment, question_id)
     position = question.position
+    _record_question(session, actor, audit.Action.QUESTION_DELETED, question, before=question)
     delete_rows(session, question=question)
     count = _question_count(session, assessment.id)
     shift_positions(session, assessment_id=assessment.id, first=position + 1, last=count, by=-1)
@@ -466,15 +522,38 @@ def publish(session: Session, *, actor: Actor, assessment_id: int) -> Assessment
     assessment.status = AssessmentStatus.PUBLISHED
     assessment.published_at = utcnow()
     session.flush()
+    _record_status(
+        session, actor, assessment, audit.Action.ASSESSMENT_PUBLISHED, AssessmentStatus.DRAFT
+    )
     return assessment
+
+
+def _record_status(
+    session: Session,
+    actor: Actor,
+    assessment: Assessment,
+    action: audit.Action,
+    before: AssessmentStatus,
+) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        subject=audit.Subject.ASSESSMENT,
+        subject_id=assessment.id,
+        before={"status": before},
+        after={"status": assessment.status},
+    )
 
 
 def archive(session: Session, *, actor: Actor, assessment_id: int) -> Assessment:
     assessment = get_managed(session, actor=actor, assessment_id=assessment_id, for_update=True)
     if assessment.status == AssessmentStatus.ARCHIVED:
         raise Conflict("assessment is already archived", code="archived")
+    before = AssessmentStatus(assessment.status)
     assessment.status = AssessmentStatus.ARCHIVED
     session.flush()
+    _record_status(session, actor, assessment, audit.Action.ASSESSMENT_ARCHIVED, before)
     return assessment
 
 

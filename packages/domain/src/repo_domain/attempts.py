@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -80,6 +81,48 @@ def _attempts_used(session: Session, *, user_id: int, assessment_id: int) -> int
             .where(Attempt.user_id == user_id, Attempt.assessment_id == assessment_id)
         )
         or 0
+    )
+
+
+class StartAction(StrEnum):
+    """What starting an assessment would do for a learner now (the button a page shows)."""
+
+    START = "start"  # no attempt yet
+    RESUME = "resume"  # an attempt is in progress: starting resumes it
+    RETAKE = "retake"  # attempts submitted, another one allowed
+    NO_ATTEMPTS_LEFT = "no_attempts_left"
+    CLOSED = "closed"  # past closes_at and nothing to resume
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A learner's attempts at one assessment, as ``start_attempt`` would judge them."""
+
+    action: StartAction
+    attempts_used: int
+    max_attempts: int | None
+    in_progress_attempt_id: int | None
+
+
+def standing(session: Session, *, actor: Actor, assessment: Assessment) -> Standing:
+    """Whether ``start_attempt`` would start, resume or refuse, without doing it: the pages
+    label their button from this, so "Start" is never shown for an attempt that resumes."""
+    existing = _in_progress(session, user_id=actor.id, assessment_id=assessment.id)
+    used = _attempts_used(session, user_id=actor.id, assessment_id=assessment.id)
+    limit = assessment.max_attempts
+    if existing is not None:
+        action = StartAction.RESUME
+    elif assessment.closes_at is not None and utcnow() >= as_utc(assessment.closes_at):
+        action = StartAction.CLOSED
+    elif limit is not None and used >= limit:
+        action = StartAction.NO_ATTEMPTS_LEFT
+    else:
+        action = StartAction.RETAKE if used else StartAction.START
+    return Standing(
+        action=action,
+        attempts_used=used,
+        max_attempts=limit,
+        in_progress_attempt_id=existing.id if existing is not None else None,
     )
 
 

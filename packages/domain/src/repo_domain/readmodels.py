@@ -54,6 +54,8 @@ class Dashboard:
     available: list[Assessment]
     in_progress: list[AttemptSummary]
     recent: list[AttemptSummary]
+    #: assessment id -> the learner's attempts at it, for the available assessments taken before
+    attempts_at: dict[int, int] = dataclasses.field(default_factory=dict)
 
 
 def _deadline(started_at: datetime, time_limit_seconds: int | None) -> datetime | None:
@@ -129,7 +131,26 @@ def learner_dashboard(session: Session, *, actor: Actor) -> Dashboard:
                     passed=totals.passed if graded else None,
                 )
             )
-    return Dashboard(available=list(available), in_progress=in_progress, recent=recent)
+    attempts_at = _attempt_counts(session, actor=actor, assessment_ids=[a.id for a in available])
+    return Dashboard(
+        available=list(available),
+        in_progress=in_progress,
+        recent=recent,
+        attempts_at=attempts_at,
+    )
+
+
+def _attempt_counts(session: Session, *, actor: Actor, assessment_ids: list[int]) -> dict[int, int]:
+    """The learner's attempts per assessment, for these assessments only (one grouped query on
+    the attempts' (user_id, ...) index)."""
+    if not assessment_ids:
+        return {}
+    rows = session.execute(
+        select(Attempt.assessment_id, func.count())
+        .where(Attempt.user_id == actor.id, Attempt.assessment_id.in_(assessment_ids))
+        .group_by(Attempt.assessment_id)
+    ).all()
+    return {int(assessment_id): int(count) for assessment_id, count in rows}
 
 
 @dataclass(slots=True)
@@ -209,6 +230,13 @@ class ResultSheet:
     @property
     def answers_visible(self) -> bool:
         return self.result.answers_visible
+
+    @property
+    def under_review(self) -> int:
+        """Answers whose AI grade waits for a teacher's review: while any does, the score and
+        pass/fail are provisional (a teacher's grade replaces the AI's and the result is
+        recomputed)."""
+        return sum(1 for f in self.feedback if f.comment is not None and f.comment.needs_review)
 
 
 def _answer_text(question: Question, options: list[AnswerOption], response: ResponseView) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -33,6 +33,20 @@ class UserPublic(ORMModel):
     role: Role
     is_active: bool
     created_at: UtcDatetime
+
+
+class AuditEventPublic(ORMModel):
+    """One admin or author action: who, what, when, the changed fields before and after."""
+
+    id: int
+    at: UtcDatetime
+    actor_id: int | None
+    actor_email: str
+    action: str = Field(examples=["user.updated"])
+    subject_type: str = Field(examples=["user"])
+    subject_id: int
+    before: dict[str, Any]
+    after: dict[str, Any]
 
 
 class LoginRequest(BaseModel):

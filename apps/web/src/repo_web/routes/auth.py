@@ -22,7 +22,7 @@ from repo_web.config import WebSettings, new_csrf_token
 from repo_web.deps import SESSION_COOKIE, AccountsDep, DbDep, MaybeUserDep, UserDep
 from repo_web.forms import Form, read_form, safe_next
 from repo_web.security import CSRF_COOKIE
-from repo_web.templating import render
+from repo_web.templating import render, sentence
 
 router = APIRouter()
 
@@ -45,8 +45,7 @@ def _password(form: Form) -> str:
 
 def _add_error(form: Form, exc: InvalidInput, *, default_field: str) -> None:
     """A domain refusal next to its field (the first error of a field stays)."""
-    message = exc.message[:1].upper() + exc.message[1:] + "."
-    form.errors.setdefault(exc.field or default_field, message)
+    form.errors.setdefault(exc.field or default_field, sentence(exc.message))
 
 
 def _set_session(request: Request, response: Response, token: str, device_token: str) -> None:

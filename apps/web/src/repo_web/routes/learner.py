@@ -26,7 +26,7 @@ from repo_domain.validation import MAX_ID
 from repo_web.deps import DbDep, UserDep
 from repo_web.errors import error_page
 from repo_web.forms import Form, read_form
-from repo_web.templating import render
+from repo_web.templating import render, sentence
 
 # Sent by the browser code (apps/web/js/src/autosave.js) when it saves an answer as you type.
 AUTOSAVE_HEADER = "X-Autosave"
@@ -47,7 +47,8 @@ def dashboard(request: Request, session: DbDep, user: UserDep) -> Response:
 def assessment_page(request: Request, assessment_id: Id, session: DbDep, user: UserDep) -> Response:
     assessment = assessments.get_visible(session, actor=user.actor, assessment_id=assessment_id)
     view = assessments.load_view(session, assessment=assessment)
-    return render(request, "assessment.html", view=view)
+    standing = attempts.standing(session, actor=user.actor, assessment=assessment)
+    return render(request, "assessment.html", view=view, standing=standing)
 
 
 @router.post("/assessments/{assessment_id}/start")
@@ -203,7 +204,7 @@ async def save_answer(
                 answer=answer,
             )
         except InvalidInput as exc:
-            form.errors[_FORM_FIELDS.get(exc.field or "", "text")] = exc.message
+            form.errors[_FORM_FIELDS.get(exc.field or "", "text")] = sentence(exc.message)
         except Conflict as exc:
             if exc.code == "time_up":
                 return RedirectResponse(f"/attempts/{attempt_id}/submit", status_code=303)

@@ -28,7 +28,7 @@ from repo_web.errors import error_page
 from repo_web.forms import Form, read_form
 from repo_web.notices import Notice, notice_text
 from repo_web.policy import SHOW_ANSWERS_LABELS, datetime_local
-from repo_web.templating import render
+from repo_web.templating import render, sentence
 
 router = APIRouter(prefix="/manage")
 
@@ -51,7 +51,7 @@ def _message(exc: InvalidInput, subject: str | None = None) -> str:
     text = exc.message
     if exc.field and text.startswith(exc.field):
         text = (subject or exc.field.replace("_", " ")) + text[len(exc.field) :]
-    return text[:1].upper() + text[1:] + "."
+    return sentence(text)
 
 
 @router.get("")

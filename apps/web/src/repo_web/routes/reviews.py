@@ -16,7 +16,7 @@ from repo_domain.errors import Conflict, InvalidInput
 from repo_domain.validation import MAX_ID
 from repo_web.deps import AuthorDep, DbDep, WebUser
 from repo_web.forms import read_form
-from repo_web.templating import render
+from repo_web.templating import render, sentence
 
 router = APIRouter(prefix="/reviews")
 
@@ -88,7 +88,9 @@ async def grade_group(request: Request, group_id: Id, session: DbDep, user: Auth
                 session, actor=user.actor, group_id=group_id, score=score, comment=raw_comment
             )
         except InvalidInput as exc:
-            errors[exc.field if exc.field in ("score", "comment") else "score"] = exc.message
+            errors[exc.field if exc.field in ("score", "comment") else "score"] = sentence(
+                exc.message
+            )
         except Conflict as exc:
             if exc.code != "not_in_review":
                 raise
@@ -120,5 +122,7 @@ async def undo(request: Request, decision_id: Id, session: DbDep, user: AuthorDe
     try:  # the form carries only the CSRF token, checked app-wide (repo_web.security)
         done = review_groups.undo_review_group(session, actor=user.actor, decision_id=decision_id)
     except Conflict as exc:
-        return _queue_page(request, session, user, after=None, problem=exc.message, status_code=409)
+        return _queue_page(
+            request, session, user, after=None, problem=sentence(exc.message), status_code=409
+        )
     return RedirectResponse(f"/reviews?undone={done.restored}", status_code=303)

@@ -60,7 +60,7 @@ def test_learner_signs_up_takes_the_seeded_assessment_and_sees_the_result(
     shot(page, "02-learner-dashboard")
 
     page.get_by_role("link", name="Open Python Basics").click()
-    page.get_by_role("button", name="Start or resume").click()
+    page.get_by_role("button", name="Start", exact=True).click()
     expect(page.get_by_text("Question 1 of 4")).to_be_visible()
     expect(page.locator("[data-countdown]")).to_have_attribute("data-deadline", re.compile(r"Z$"))
     page.get_by_label("def").check()
@@ -101,9 +101,10 @@ def test_author_publishes_an_assessment_that_a_learner_finds_and_takes(
     author.get_by_label("Add a question of kind").select_option("single_choice")
     author.get_by_role("button", name="Add question").click()
     author.get_by_label("Question").fill("Which planet is the largest?")
-    author.get_by_label("Option 1").fill("Mars")
-    author.get_by_label("Option 2").fill("Jupiter")
-    author.locator("#correct_2").check()
+    author.get_by_label("Option 1", exact=True).fill("Mars")
+    author.get_by_label("Option 2", exact=True).fill("Jupiter")
+    # Each "Correct" box names its option (six boxes called "Correct" told a screen reader nothing).
+    author.get_by_label("Correct: option 2").check()
     shot(author, "06-author-question-editor")
     author.get_by_role("button", name="Save question").click()
     expect(author.get_by_text("Question saved.")).to_be_visible()
@@ -118,7 +119,7 @@ def test_author_publishes_an_assessment_that_a_learner_finds_and_takes(
     learner = browser.new_context(**browser_context_args).new_page()
     sign_up(learner, "Finder Learner")
     learner.get_by_role("link", name=f"Open {title}").click()
-    learner.get_by_role("button", name="Start or resume").click()
+    learner.get_by_role("button", name="Start", exact=True).click()
     learner.get_by_label("Jupiter").check()
     learner.get_by_role("button", name="Review and submit").click()
     learner.get_by_role("button", name="Yes, submit my answers").click()
@@ -140,6 +141,22 @@ def test_admin_finds_one_user_among_many_and_opens_a_statistics_chart(
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("user4242@seed.example.com")
     shot(page, "09-admin-user-search")
+
+    # The user's page; a role change is confirmed before it happens, then logged.
+    rows.first.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Seed User 4242")
+    page.get_by_label("Role").select_option("author")
+    page.get_by_role("button", name="Change role…").click()
+    expect(page.locator("[data-change-role]")).to_have_text("Role: Learner → Author")
+    shot(page, "09b-admin-confirm-role")
+    page.get_by_role("button", name="Yes, make the change").click()
+    expect(page.get_by_role("status")).to_contain_text("Account changed.")
+    expect(page.locator("[data-role]")).to_have_text("Author")
+    expect(page.locator('tr[data-action="user.updated"]')).to_contain_text("admin@example.com")
+    shot(page, "09c-admin-user-page")
+    page.get_by_role("link", name="Admin").click()
+    page.get_by_role("link", name="Audit log").click()
+    expect(page.locator('tr[data-action="user.updated"]').first).to_be_visible()
 
     page.get_by_role("link", name="Admin").click()
     page.get_by_role("link", name="Statistics for Seed assessment 0").click()
@@ -172,7 +189,7 @@ def test_author_grades_a_flagged_answer_and_the_learner_sees_the_feedback(
     page = learner.new_page()
     sign_up(page, "Rita Review")
     page.get_by_role("link", name="Open Python Basics").click()
-    page.get_by_role("button", name="Start or resume").click()
+    page.get_by_role("button", name="Start", exact=True).click()
     page.get_by_label("def").check()
     page.get_by_role("button", name="Save and next").click()
     page.get_by_role("button", name="Save and next").click()
@@ -211,6 +228,11 @@ def test_author_grades_a_flagged_answer_and_the_learner_sees_the_feedback(
     finally:
         engine.dispose()
 
+    # Graded, but a teacher may still change the AI's grade: the result says it is provisional.
+    page.reload()
+    expect(page.locator("[data-under-review]")).to_have_attribute("data-under-review", "1")
+    expect(page.locator(".result-summary .badge")).to_contain_text("(provisional)")
+
     author = browser.new_context(**browser_context_args, java_script_enabled=False)
     author_page = author.new_page()
     log_in(author_page, "author@example.com")
@@ -233,6 +255,8 @@ def test_author_grades_a_flagged_answer_and_the_learner_sees_the_feedback(
         "data-grader-feedback", "human"
     )
     expect(page.locator("[data-grader-feedback]")).to_contain_text("Right: one at a time.")
+    expect(page.locator("[data-under-review]")).to_have_count(0)
+    expect(page.locator(".result-summary .badge")).not_to_contain_text("provisional")
     shot(page, "07-result-with-feedback")
     learner.close()
 

@@ -11,6 +11,7 @@ from repo_db.models.assessments import (
     Response,
     Result,
 )
+from repo_db.models.audit import AuditEvent
 from repo_db.models.base import Base
 from repo_db.models.enums import (
     AssessmentStatus,
@@ -32,6 +33,7 @@ __all__ = [
     "AbilityEstimate",
     "AdaptiveStarts",
     "AnswerOption",
+    "AuditEvent",
     "Assessment",
     "AssessmentStatus",
     "Attempt",
