@@ -24,7 +24,6 @@ from repo_domain import (
     interchange,
     irt,
     item_analysis,
-
     qti,
     questions,
     readmodels,
@@ -53,7 +52,6 @@ __all__ = [
     "interchange",
     "irt",
     "item_analysis",
-
     "qti",
     "questions",
     "readmodels",
