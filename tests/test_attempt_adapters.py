@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from repo_ai.work import grade_attempt
 from repo_api.app import create_app as create_api
@@ -374,16 +374,32 @@ def _learner_views(
     return seen
 
 
+def _archive(engine: Engine, question_id: int) -> None:
+    """Take the question's assessment out of the catalogue (its attempts and results stay)."""
+    with unit_of_work(bind=engine) as session:
+        assessment_id = session.scalar(
+            select(Question.assessment_id).where(Question.id == question_id)
+        )
+        session.execute(
+            update(Assessment)
+            .where(Assessment.id == assessment_id)
+            .values(status=AssessmentStatus.ARCHIVED)
+        )
+
+
 def test_with_show_answers_never_all_right_and_all_wrong_look_the_same(
     clients: Clients, db_engine: Engine
 ) -> None:
     author_id, _ = _user(db_engine, Role.AUTHOR)
-    right_questions = _assessment(db_engine, author_id, RIGHT_KEY)
-    wrong_questions = _assessment(db_engine, author_id, WRONG_KEY)
     _, right_token = _user(db_engine, Role.LEARNER, LEARNER_NAME)
     _, wrong_token = _user(db_engine, Role.LEARNER, LEARNER_NAME)
 
+    # One assessment in the catalogue at a time: each learner's dashboard then lists only the
+    # assessment they take (with both listed, "New" and "In progress" sat on different cards).
+    right_questions = _assessment(db_engine, author_id, RIGHT_KEY)
     right = _learner_views(clients, db_engine, right_questions, right_token)
+    _archive(db_engine, right_questions[0])
+    wrong_questions = _assessment(db_engine, author_id, WRONG_KEY)
     wrong = _learner_views(clients, db_engine, wrong_questions, wrong_token)
 
     # The two attempts really differ in correctness (so the equality below means something).

@@ -148,10 +148,18 @@ def test_no_server_errors(client: TestClient, world: dict[str, Any], data: st.Da
             params[parameter["name"]] = data.draw(valueish, label=parameter["name"])
     kwargs: dict[str, Any] = {"params": params}
     body = operation.get("requestBody")
-    if body is not None:
+    if body is not None and "application/json" in body["content"]:
         schema = body["content"]["application/json"]["schema"]
         typed = from_schema(spec, schema, ids)
         kwargs["json"] = data.draw(typed | typed | typed | arbitrary_json, label="body")
+    elif body is not None:  # an upload (multipart/form-data): arbitrary bytes in each file field
+        form = body["content"]["multipart/form-data"]["schema"]
+        if "$ref" in form:
+            form = spec["components"]["schemas"][form["$ref"].rsplit("/", 1)[1]]
+        kwargs["files"] = {
+            name: ("upload", data.draw(st.binary(max_size=4096), label=name))
+            for name in form.get("properties", {})
+        }
     caller = data.draw(st.sampled_from(world["callers"]), label="caller")
     if caller is not None:
         kwargs["headers"] = caller.headers

@@ -60,6 +60,9 @@ _SKIPPED = frozenset(
 )  # fmt: skip
 _PARAGRAPHS = frozenset({"p", "pre", "div", "table", "blockquote", "prompt"})
 _WS = re.compile(r"[ \t\n\r\f]+")
+#: QTI's ``view`` values of a rubric block meant for graders, not candidates (QTI's own vocabulary,
+#: not the platform's roles): their list items become rubric keywords.
+SCORER_VIEWS = frozenset({"scorer", "author", "tutor"})
 
 
 @functools.lru_cache(maxsize=1024)
@@ -388,7 +391,7 @@ def _extended_text(
     keywords = [
         _literal(li).strip()
         for rubric in descendants(body, "rubricBlock")
-        if (attr(rubric, "view") or "") in ("scorer", "author", "tutor")
+        if (attr(rubric, "view") or "") in SCORER_VIEWS
         for li in descendants(rubric, "li")
     ]
     return QuestionSpec(
