@@ -18,7 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
+from psycopg.errors import UndefinedTable
 from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
 
 from repo_api_tests.helpers import serve_api
 from repo_db import build_engine
@@ -119,8 +121,17 @@ def test_read_your_writes_and_a_standby_outage_over_http(
 
 
 def _on_standby(engine: Any, attempt_id: int, question_id: int) -> float | None:
+    """The value the standby holds now; None while it has not replayed it, or not even the
+    migrations that made the table (the API migrated the primary moments before: seen in CI)."""
     with engine.connect() as conn:
-        return conn.execute(
-            text("SELECT numeric_value FROM responses WHERE attempt_id = :a AND question_id = :q"),
-            {"a": attempt_id, "q": question_id},
-        ).scalar()
+        try:
+            return conn.execute(
+                text(
+                    "SELECT numeric_value FROM responses WHERE attempt_id = :a AND question_id = :q"
+                ),
+                {"a": attempt_id, "q": question_id},
+            ).scalar()
+        except ProgrammingError as exc:
+            if isinstance(exc.orig, UndefinedTable):
+                return None
+            raise
