@@ -44,7 +44,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from benchmarks.api_load import prepare_users
-from benchmarks.scale import _ms, _start_locust, _think_range, author_tokens, grow_assessments
+from benchmarks.scale import (
+    _ms,
+    _start_locust,
+    _think_range,
+    author_tokens,
+    grow_assessments,
+    locust_env,
+)
 from repo_db import get_engine
 from repo_db.bulk_seed import bulk_seed
 from repo_db.migrate import upgrade
@@ -216,19 +223,7 @@ def main() -> int:
         print(f"\nHAProxy {lb.url} ({lb.config_path}):\n{lb.config_path.read_text()}", flush=True)
         shared = throttle_across_instances(lb, args.login_limit)
 
-        tokens = workdir / "tokens.tsv"
-        lines = [f"learner\t{t}" for t in users["learner"]]
-        lines += [f"admin\t{t}" for t in users["admin"]] + [f"author\t{t}" for t in authors]
-        tokens.write_text("\n".join(lines) + "\n")
-        locust_env = {
-            **env,
-            "SCALE_TOKENS": str(tokens),
-            "SCALE_ASSESSMENTS": ",".join(users["catalogue_ids"]),
-            "SCALE_WEB": web,
-            "SCALE_USERS": str(args.users),
-            "SCALE_HTTP_CLIENT": args.http_client,
-            "SCALE_ANSWER_THINK": ",".join(str(v) for v in args.answer_think),
-        }
+        run_env = locust_env(env, workdir, users=users, authors=authors, web=web, args=args)
         print(
             f"\nlocust ({args.http_client}): {args.clients} clients through {lb.url} to "
             f"{args.instances} instances x {args.workers} worker(s); phases of {args.phase}s, "
@@ -236,14 +231,14 @@ def main() -> int:
             flush=True,
         )
         if args.warmup:
-            locusts.append(_start_locust(args, lb.url, locust_env, workdir / "warmup", args.warmup))
+            locusts.append(_start_locust(args, lb.url, run_env, workdir / "warmup", args.warmup))
             locusts[-1].wait()
         results: dict[str, dict[str, dict[str, str]]] = {}
         hap: dict[str, dict[str, int]] = {}
         down_after = None
         for phase in PHASES:
             start = counters(lb)
-            locusts.append(_start_locust(args, lb.url, locust_env, workdir / phase, args.phase))
+            locusts.append(_start_locust(args, lb.url, run_env, workdir / phase, args.phase))
             if phase == "during":
                 time.sleep(args.kill_at)
                 victim = instances["api1"]

@@ -52,6 +52,7 @@ import uuid
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, select, text
@@ -345,6 +346,32 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefa
 def _ms(value: str) -> float:
     """A locust CSV latency cell ("N/A" when an endpoint had no request in a sample)."""
     return float(value) if value not in ("N/A", "") else 0.0
+
+
+def locust_env(
+    env: dict[str, str],
+    workdir: Path,
+    *,
+    users: dict[str, Any],
+    authors: list[str],
+    web: str,
+    args: argparse.Namespace,
+) -> dict[str, str]:
+    """The locustfile's environment: the tokens file (role and token per line) and the run's
+    settings, shared by this run and benchmarks/lb.py's run through the balancer."""
+    tokens = workdir / "tokens.tsv"
+    lines = [f"learner\t{t}" for t in users["learner"]]
+    lines += [f"admin\t{t}" for t in users["admin"]] + [f"author\t{t}" for t in authors]
+    tokens.write_text("\n".join(lines) + "\n")
+    return {
+        **env,
+        "SCALE_TOKENS": str(tokens),
+        "SCALE_ASSESSMENTS": ",".join(users["catalogue_ids"]),
+        "SCALE_WEB": web,
+        "SCALE_USERS": str(args.users),
+        "SCALE_HTTP_CLIENT": args.http_client,
+        "SCALE_ANSWER_THINK": ",".join(str(v) for v in args.answer_think),
+    }
 
 
 def _start_locust(
@@ -645,19 +672,7 @@ def main() -> int:
                     [sys.executable, "-m", "repo_ai", "worker"], env, workdir / "ai.log", None
                 )
             )
-            tokens = workdir / "tokens.tsv"
-            lines = [f"learner\t{t}" for t in users["learner"]]
-            lines += [f"admin\t{t}" for t in users["admin"]] + [f"author\t{t}" for t in authors]
-            tokens.write_text("\n".join(lines) + "\n")
-            locust_env = {
-                **env,
-                "SCALE_TOKENS": str(tokens),
-                "SCALE_ASSESSMENTS": ",".join(users["catalogue_ids"]),
-                "SCALE_WEB": web,
-                "SCALE_USERS": str(args.users),
-                "SCALE_HTTP_CLIENT": args.http_client,
-                "SCALE_ANSWER_THINK": ",".join(str(v) for v in args.answer_think),
-            }
+            run_env = locust_env(env, workdir, users=users, authors=authors, web=web, args=args)
             load_before = os.getloadavg()
             print(
                 f"locust ({args.http_client} client): {args.clients} clients, "
@@ -670,7 +685,7 @@ def main() -> int:
             if args.warmup:
                 # The same load, not measured: first requests warm each worker's statement and
                 # template caches and the database's buffers, which a live server has done long ago.
-                warm = _start_locust(args, api, locust_env, workdir / "warmup", args.warmup)
+                warm = _start_locust(args, api, run_env, workdir / "warmup", args.warmup)
                 warm.wait()
                 warm_rows = list(csv.DictReader((workdir / "warmup_stats.csv").open()))
                 warm_total = next(r for r in warm_rows if r["Name"] == "Aggregated")
@@ -702,7 +717,7 @@ def main() -> int:
             account.start()
             samples: list[dict[str, dict[str, str]]] = []
             for i in range(args.samples):
-                locust = _start_locust(args, api, locust_env, workdir / f"locust{i}", args.duration)
+                locust = _start_locust(args, api, run_env, workdir / f"locust{i}", args.duration)
                 locust.wait()
                 stats_file = workdir / f"locust{i}_stats.csv"
                 if not stats_file.is_file():
