@@ -9,6 +9,8 @@ SE <= 0.35 or at the maximum length (the platform's default for this bank, also 
   with Sympson-Hetter alone at the maximum exposure rate (the platform's fit, timed separately),
   and with Sympson-Hetter plus the hard cap (``repo_domain.cat.exposure_cap``: what the platform
   runs; learners one after another, counted from the first, as ``repo_db.exposure`` counts);
+  also with the hard cap alone (K_i = 1: what the platform serves until the bank's fit is
+  stored) and with K_i = t for every item (the alternative measured for that);
 * catsim: its ``Simulator`` with ``NumericalSearchEstimator`` (maximum likelihood) and
   ``MinErrorStopper``, starting at theta 0, with ``MaxInfoSelector`` (no control and
   ``r_max``, which skips items whose running exposure is at the rate) and
@@ -38,7 +40,14 @@ from catsim.stopping import MinErrorStopper
 
 from repo_ai.simulation import exposure_run, simulated_bank
 from repo_domain.adaptive import default_max_length
-from repo_domain.cat import Bank, Policy, Reason, exposure_parameters
+from repo_domain.cat import (
+    Bank,
+    Policy,
+    Reason,
+    exposure_parameters,
+    fit_target,
+    provisional_parameters,
+)
 
 
 @dataclass(frozen=True)
@@ -52,10 +61,16 @@ class Outcome:
 
 
 def ours(
-    bank: Bank, policy: Policy, thetas: np.ndarray, seed: int, *, hard_cap: bool = True
+    bank: Bank,
+    policy: Policy,
+    thetas: np.ndarray,
+    seed: int,
+    *,
+    hard_cap: bool = True,
+    parameters: Callable[[Bank, Policy], np.ndarray | None] = exposure_parameters,
 ) -> Outcome:
     started = time.perf_counter()
-    report = exposure_run(bank, policy, thetas, seed=seed, hard_cap=hard_cap)
+    report = exposure_run(bank, policy, thetas, seed=seed, hard_cap=hard_cap, parameters=parameters)
     return Outcome(
         mean_items=float(report.lengths.mean()),
         max_items=int(report.lengths.max()),
@@ -127,7 +142,10 @@ def main() -> int:
     started = time.perf_counter()
     exposure_parameters(bank, controlled)
     fit_seconds = time.perf_counter() - started
-    print(f"Sympson-Hetter fit (once per process, bank and policy): {fit_seconds:.1f} s")
+    print(
+        f"Sympson-Hetter fit (once per bank and policy, stored by the AI worker): "
+        f"{fit_seconds:.1f} s"
+    )
 
     def catsim_with(
         make_selector: Callable[[], BaseSelector]
@@ -150,6 +168,18 @@ def main() -> int:
             bank, controlled, t, s, hard_cap=False
         ),
         f"ours, S-H + hard cap r={args.rate}": lambda s, t: ours(bank, controlled, t, s),
+        # Served until the bank's fit is stored (repo_domain.cat.provisional_parameters: K=1),
+        # and the alternative it was chosen over: K_i = t for every item.
+        f"ours, hard cap alone r={args.rate}": lambda s, t: ours(
+            bank, controlled, t, s, parameters=provisional_parameters
+        ),
+        f"ours, K=t + hard cap r={args.rate}": lambda s, t: ours(
+            bank,
+            controlled,
+            t,
+            s,
+            parameters=lambda b, _p: np.full(len(b), fit_target(args.rate)),
+        ),
         "catsim MaxInfoSelector": catsim_with(MaxInfoSelector),
         f"catsim MaxInfoSelector r_max={args.rate}": catsim_with(
             lambda: MaxInfoSelector(r_max=args.rate)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Annotated
 
@@ -20,10 +21,14 @@ app = typer.Typer(
     help=(
         "Assessment intelligence for the platform, on the shared database (repo_db settings: "
         "DATABASE_URL, or the SQLite default).\n\n"
-        "worker: claims grading and ability re-estimation jobs from the database work queue "
-        "under a lease (AI_LEASE_SECONDS) and runs them until stopped.\n\n"
+        "worker: claims grading, ability re-estimation and exposure-fit jobs from the database "
+        "work queue under a lease (AI_LEASE_SECONDS) and runs them until stopped.\n\n"
         "calibrate: fits the 2PL IRT model to each assessment's graded answers and stores "
-        "item parameters with standard errors as a new calibration version.\n\n"
+        "item parameters with standard errors as a new calibration version, then fits the "
+        "adaptive assessments' exposure control.\n\n"
+        "fit-exposure: fits and stores the Sympson-Hetter exposure control of adaptive "
+        "assessments whose stored fit is missing or stale (a changed limit, an edited bank), "
+        "and runs the queued fit jobs.\n\n"
         "grade-pending: grades every free-text answer waiting in `grading` now, then exits.\n\n"
         "simulate: checks calibration, ability estimation and adaptive testing against "
         "simulated learners with known abilities (no database).\n\n"
@@ -67,8 +72,10 @@ def worker(
         float, typer.Option(hidden=True, help="Testing: sleep after claiming each job.")
     ] = 0.0,
 ) -> None:
-    """Run the worker: grade free-text answers and re-estimate abilities (Ctrl-C stops)."""
+    """Run the worker: grade free-text answers, re-estimate abilities and fit adaptive
+    assessments' exposure control (Ctrl-C stops)."""
     _setup()
+    from repo_ai.work import run_exposure_fit_jobs, run_exposure_fits
     from repo_ai.worker import Worker
 
     settings = get_settings()
@@ -76,7 +83,26 @@ def worker(
         settings = settings.model_copy(update={"lease_seconds": lease_seconds})
     runner = Worker(settings=settings, pause_after_claim_s=pause_after_claim)
     runner.install_signal_handlers()
+    # Exposure fits run in a thread of their own: each takes seconds and must run outside a
+    # unit of work, while the worker runs every job inside one (repo_ai.work.run_exposure_fits).
+    fits = threading.Thread(
+        target=run_exposure_fits,
+        args=(None,),
+        kwargs={
+            "worker": runner.name,
+            "stop": runner.stop_event,
+            "interval_s": settings.poll_interval_seconds,
+        },
+        name="exposure-fits",
+        daemon=True,
+    )
+    if not drain:
+        fits.start()
     runner.run(drain=drain)
+    if drain:  # batch use: the fits queued so far, then exit
+        run_exposure_fit_jobs(None, worker=runner.name)
+    else:
+        fits.join()
 
 
 @app.command()
@@ -88,9 +114,10 @@ def calibrate(
         bool, typer.Option(help="Queue ability re-estimates under the new calibration.")
     ] = True,
 ) -> None:
-    """Fit the 2PL model to graded answers; store parameters, standard errors and a version."""
+    """Fit the 2PL model to graded answers; store parameters, standard errors and a version,
+    then the exposure control of each adaptive assessment calibrated (after its unit commits)."""
     _setup()
-    from repo_ai.work import assessments_to_calibrate, calibrate_assessment
+    from repo_ai.work import assessments_to_calibrate, calibrate_assessment, refit_exposure
     from repo_db import unit_of_work
 
     with unit_of_work(read_only=True) as session:
@@ -101,6 +128,9 @@ def calibrate(
         for aid in ids:
             with unit_of_work() as session:
                 outcome = calibrate_assessment(session, assessment_id=aid, reestimate=reestimate)
+            if outcome.calibration_id is not None:
+                # Seconds of simulation, with no transaction open (the calibration is committed).
+                refit_exposure(None, assessment_id=aid)
             table.add_row(
                 str(aid),
                 str(outcome.calibration_id or "-"),
@@ -111,6 +141,33 @@ def calibrate(
             )
             progress.advance(task)
     console.print(table)
+
+
+@app.command("fit-exposure")
+def fit_exposure(
+    assessment_id: Annotated[
+        list[int] | None, typer.Option("--assessment-id", "-a", help="Only these assessments.")
+    ] = None,
+) -> None:
+    """Fit and store the exposure control of adaptive assessments whose fit is missing or stale,
+    then run the queued fit jobs (each fit: seconds, with no transaction open)."""
+    _setup()
+    from repo_ai.work import adaptive_assessments, refit_exposure, run_exposure_fit_jobs
+    from repo_ai.worker import worker_id
+    from repo_db import unit_of_work
+
+    with unit_of_work(read_only=True) as session:
+        ids = assessment_id or adaptive_assessments(session)
+    outcomes = [refit_exposure(None, assessment_id=aid) for aid in ids]
+    if not assessment_id:
+        outcomes += run_exposure_fit_jobs(None, worker=worker_id())
+    table = Table("assessment", "result", "seconds")
+    for outcome in outcomes:
+        result = outcome.error or ("fitted" if outcome.fitted else "nothing to fit")
+        table.add_row(str(outcome.assessment_id), result, f"{outcome.seconds:.1f}")
+    console.print(table)
+    if any(outcome.error for outcome in outcomes):
+        raise typer.Exit(1)
 
 
 @app.command("grade-pending")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from repo_ai.calibration import eap_batch, fit_2pl
 from repo_domain.cat import (
@@ -208,14 +209,21 @@ class ExposureReport:
 
 
 def exposure_run(
-    bank: Bank, policy: Policy, thetas: np.ndarray, *, seed: int = 0, hard_cap: bool = True
+    bank: Bank,
+    policy: Policy,
+    thetas: np.ndarray,
+    *,
+    seed: int = 0,
+    hard_cap: bool = True,
+    parameters: Callable[[Bank, Policy], NDArray[np.float64] | None] = exposure_parameters,
 ) -> ExposureReport:
     """``thetas`` learners (true abilities) one after the other through the adaptive test under
-    ``policy``, with the exposure-control parameters the platform fits for it and its hard cap
-    counted from the first learner on (``hard_cap=False``: Sympson-Hetter alone); answers
+    ``policy``, with the exposure-control parameters the platform fits for it (``parameters``:
+    e.g. ``repo_domain.cat.provisional_parameters``, served until a fit is stored) and its hard
+    cap counted from the first learner on (``hard_cap=False``: Sympson-Hetter alone); answers
     drawn under the 2PL/3PL."""
     rng = np.random.default_rng(seed)
-    k = exposure_parameters(bank, policy)
+    k = parameters(bank, policy)
     ledger = ExposureLedger.empty(len(bank), policy.max_exposure) if hard_cap else None
 
     def answer(theta: float, i: int) -> bool:

@@ -1,12 +1,19 @@
 """The jobs the worker runs: grade an attempt's free text, re-estimate a learner's ability,
-calibrate an assessment's items. Each takes a unit-of-work session and does its writes in it."""
+calibrate an assessment's items, fit an adaptive assessment's exposure control. Each takes a
+unit-of-work session and does its writes in it, except the exposure fit (``refit_exposure``):
+its seconds of simulation run between two short units, with no transaction open."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Select, literal, select
+import structlog
+from numpy.typing import NDArray
+from sqlalchemy import Engine, Select, literal, select
 from sqlalchemy.orm import Session
 
 from repo_ai.ability import estimate_ability
@@ -21,7 +28,7 @@ from repo_ai.store import (
     save_ability,
     save_calibration,
 )
-from repo_db import jobs
+from repo_db import DatabaseUnavailableError, exposure, jobs, unit_of_work
 from repo_db.models import (
     Assessment,
     Attempt,
@@ -35,10 +42,13 @@ from repo_db.models import (
     Response,
 )
 from repo_domain import adaptive, grading
+from repo_domain.cat import Bank, Policy, exposure_parameters
 
 GRADE_ATTEMPT = grading.GRADE_ATTEMPT
 ESTIMATE_ABILITY = grading.ESTIMATE_ABILITY
+FIT_EXPOSURE = adaptive.FIT_EXPOSURE
 KINDS = (GRADE_ATTEMPT, ESTIMATE_ABILITY)
+log = structlog.get_logger("repo_ai.work")
 #: An item is calibrated only from this many answers, with both right and wrong ones among them.
 MIN_RESPONSES_PER_ITEM = 20
 MIN_LEARNERS = 50
@@ -191,3 +201,110 @@ def sweep_grading(session: Session) -> int:
     for attempt_id in ids:
         jobs.enqueue(session, kind=GRADE_ATTEMPT, subject_id=attempt_id)
     return len(ids)
+
+
+@dataclass(frozen=True)
+class ExposureFitOutcome:
+    assessment_id: int
+    fitted: bool  # False: nothing to fit (not adaptive, no exposure control, already stored)
+    seconds: float = 0.0
+    error: str | None = None
+
+
+#: A fit job that failed this many times stays failed; before that it is retried after
+#: FIT_RETRY_S times its tries so far.
+FIT_TRIES = 3
+FIT_RETRY_S = 5.0
+
+
+#: The fit itself (``repo_domain.cat.exposure_parameters``); tests pass one they can observe.
+Fit = Callable[[Bank, Policy], NDArray[np.float64] | None]
+
+
+def refit_exposure(
+    engine: Engine | None, *, assessment_id: int, fit: Fit = exposure_parameters
+) -> ExposureFitOutcome:
+    """Fit and store the assessment's Sympson-Hetter parameters for its current bank and
+    policy, unless a fit for them is stored already. Opens its own units: a read-only one for
+    the bank (no write lock), none while the fit runs (seconds), and a short writing one to
+    store the K_i under the key they were fitted for (if the bank or policy changed meanwhile,
+    that key is already stale and serves keep the provisional K_i until the next fit)."""
+    with unit_of_work(bind=engine, read_only=True, fresh=True) as session:
+        inputs = adaptive.exposure_fit_inputs(session, assessment_id=assessment_id)
+    if inputs is None or inputs.control.fitted:
+        return ExposureFitOutcome(assessment_id, fitted=False)
+    started = time.perf_counter()
+    k = fit(inputs.bank, inputs.policy)
+    seconds = time.perf_counter() - started
+    assert k is not None  # exposure_fit_inputs returns only banks under exposure control
+    with unit_of_work(bind=engine) as session:
+        exposure.save_fit(
+            session,
+            assessment_id=assessment_id,
+            fit_key=inputs.control.key,
+            k=k.tolist(),
+            seconds=seconds,
+        )
+    return ExposureFitOutcome(assessment_id, fitted=True, seconds=seconds)
+
+
+def run_exposure_fit_jobs(
+    engine: Engine | None, *, worker: str, lease_s: float = jobs.DEFAULT_LEASE_S
+) -> list[ExposureFitOutcome]:
+    """Run the queued ``FIT_EXPOSURE`` jobs (queued by a serve that found no stored fit) one at
+    a time until none is due: claim in one short unit, fit with no unit open
+    (``refit_exposure``), complete in another. A job that fails is given back for a retry."""
+    outcomes: list[ExposureFitOutcome] = []
+    while True:
+        with unit_of_work(bind=engine) as session:
+            claimed = jobs.claim(session, kinds=[FIT_EXPOSURE], worker=worker, lease_s=lease_s)
+        if not claimed:
+            return outcomes
+        job = claimed[0]
+        try:
+            outcome = refit_exposure(engine, assessment_id=job.subject_id)
+        except Exception as exc:  # given back (retried later, or failed for good), not raised
+            error = f"{type(exc).__name__}: {exc}"
+            with unit_of_work(bind=engine) as session:
+                jobs.fail(
+                    session,
+                    job_id=job.id,
+                    worker=worker,
+                    error=error,
+                    retry_in_s=None if job.tries >= FIT_TRIES else FIT_RETRY_S * job.tries,
+                )
+            outcomes.append(ExposureFitOutcome(job.subject_id, fitted=False, error=error))
+            continue
+        with unit_of_work(bind=engine) as session:
+            jobs.complete(session, job_id=job.id, worker=worker)
+        outcomes.append(outcome)
+
+
+def run_exposure_fits(
+    engine: Engine | None, *, worker: str, stop: threading.Event, interval_s: float
+) -> None:
+    """``run_exposure_fit_jobs`` every ``interval_s`` until ``stop`` is set: the worker process
+    runs it in a thread next to the job loop (``repo_ai.cli.worker``), whose jobs each run
+    inside one unit of work, where a fit must not run."""
+    while not stop.is_set():
+        try:
+            for outcome in run_exposure_fit_jobs(engine, worker=worker):
+                log.info(
+                    "exposure_fit.done",
+                    assessment_id=outcome.assessment_id,
+                    fitted=outcome.fitted,
+                    seconds=round(outcome.seconds, 2),
+                    error=outcome.error,
+                )
+        except DatabaseUnavailableError as exc:
+            log.warning("exposure_fit.db_unavailable", error=str(exc).splitlines()[0])
+        stop.wait(interval_s)
+
+
+def adaptive_assessments(session: Session) -> list[int]:
+    """The adaptive assessments, whose exposure control the worker fits."""
+    return list(
+        session.scalars(
+            select(Assessment.id).where(Assessment.adaptive.is_(True)).order_by(Assessment.id)
+        )
+    )

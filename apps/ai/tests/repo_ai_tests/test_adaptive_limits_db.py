@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
+from repo_ai.work import refit_exposure
 from repo_ai_tests.helpers import make_user, wiped
 from repo_db import unit_of_work
 from repo_db.models import AnswerOption, Assessment, ItemParameter, Question
@@ -52,7 +53,10 @@ def _bank(engine: Engine) -> tuple[int, dict[int, int]]:
             session.add(ItemParameter(question_id=q.id, difficulty=difficulty, discrimination=1.2))
             session.flush()
             right[q.id] = ok.id
-        return assessment.id, right
+        assessment_id = assessment.id
+    # Served with the fitted Sympson-Hetter K_i, as after the AI worker's fit.
+    assert refit_exposure(engine, assessment_id=assessment_id).fitted
+    return assessment_id, right
 
 
 def test_exposure_control_and_the_maximum_length_on_real_attempts(engine: Engine) -> None:

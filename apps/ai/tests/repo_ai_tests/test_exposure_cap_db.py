@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import Engine, delete, select
 
 from repo_ai.simulation import exposure_run
+from repo_ai.work import refit_exposure
 from repo_ai_tests.helpers import make_user, wiped
 from repo_db import exposure, unit_of_work
 from repo_db.models import (
@@ -30,9 +31,9 @@ from repo_db.models import (
     Response,
 )
 from repo_domain import attempts
-from repo_domain.adaptive import current_policy, load_item_params, policy_for
+from repo_domain.adaptive import current_policy
 from repo_domain.attempts import Answer
-from repo_domain.cat import Bank, Reason, exposure_cap, exposure_parameters
+from repo_domain.cat import Bank, Reason, exposure_cap
 from repo_domain.common import Actor
 from repo_domain.irt import ItemParams, probability_correct
 
@@ -100,7 +101,11 @@ def _assessment(engine: Engine) -> tuple[int, list[int], dict[int, tuple[int, in
             options[q.id] = (right.id, wrong.id)
         policy = current_policy(session, assessment=assessment)
         assert (policy.max_exposure, policy.max_length) == (RATE, MAX_LENGTH)
-        return assessment.id, ids, options
+        assessment_id = assessment.id
+    # What the AI worker does after calibrating: fit and store the Sympson-Hetter K_i, so the
+    # learners are served with the fitted K_i, not the provisional ones.
+    assert refit_exposure(engine, assessment_id=assessment_id).fitted
+    return assessment_id, ids, options
 
 
 def _take(
@@ -252,13 +257,6 @@ def test_concurrent_learners_never_overshoot(engine: Engine) -> None:
     barrier = threading.Barrier(threads_n)
     errors: list[BaseException] = []
     learners = [make_user(engine) for _ in range(threads_n * per_thread)]
-    # The Sympson-Hetter fit (seconds, once per process) runs inside the first start's writing
-    # unit; on SQLite that holds the write lock past the other threads' busy timeout. Fit first.
-    with unit_of_work(bind=engine, read_only=True) as session:
-        assessment = session.get(Assessment, assessment_id)
-        assert assessment is not None
-        bank = Bank.from_params(load_item_params(session, ids))
-        exposure_parameters(bank, policy_for(assessment, bank))
 
     def run(worker: int) -> None:
         rng = np.random.default_rng(worker)

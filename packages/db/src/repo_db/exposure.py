@@ -12,6 +12,9 @@ question, each moved by ONE statement so concurrent processes never overshoot a 
 
 Run them in a writing unit of work: the counters move with the rest of that unit (a rolled-back
 serve un-claims its question).
+
+The Sympson-Hetter parameters are stored here too (``save_fit``, ``stored_fit``): fitted once per
+bank and policy by the AI worker, outside any transaction, and read by every serve.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from repo_db._context import _refuse_write_in_read_only
-from repo_db.models import AdaptiveStarts, QuestionExposure
+from repo_db.models import AdaptiveStarts, ExposureFit, QuestionExposure
+from repo_db.models.base import utcnow
 
 
 def _writing_dialect(session: Session) -> ModuleType:
@@ -100,4 +104,35 @@ def served(session: Session, *, question_ids: Sequence[int]) -> dict[int, int]:
     return counts
 
 
-__all__ = ["claim", "count_start", "served", "started"]
+def stored_fit(session: Session, *, assessment_id: int, fit_key: str) -> list[float] | None:
+    """The stored K_i of the assessment if they were fitted for ``fit_key`` (None: no fit
+    stored, or a stale one for another bank or policy)."""
+    row = session.execute(
+        select(ExposureFit.fit_key, ExposureFit.k).where(ExposureFit.assessment_id == assessment_id)
+    ).one_or_none()
+    if row is None or row.fit_key != fit_key:
+        return None
+    return [float(v) for v in row.k]
+
+
+def save_fit(
+    session: Session, *, assessment_id: int, fit_key: str, k: Sequence[float], seconds: float
+) -> None:
+    """Store the assessment's K_i fitted for ``fit_key``, replacing any earlier fit (one
+    statement: two workers storing at once leave one complete row, the last one's)."""
+    table = ExposureFit.__table__
+    values = {
+        "fit_key": fit_key,
+        "k": [float(v) for v in k],
+        "seconds": float(seconds),
+        "fitted_at": utcnow(),
+    }
+    session.execute(
+        _writing_dialect(session)
+        .insert(table)
+        .values(assessment_id=assessment_id, **values)
+        .on_conflict_do_update(index_elements=[table.c.assessment_id], set_=values)
+    )
+
+
+__all__ = ["claim", "count_start", "save_fit", "served", "started", "stored_fit"]

@@ -1,5 +1,7 @@
 """Adaptive tests' exposure counters on both databases: starts count one by one, a claim counts
-only while it fits under its cap, and concurrent claims from many connections never overshoot."""
+only while it fits under its cap, and concurrent claims from many connections never overshoot.
+The stored Sympson-Hetter fits: read back only under the key they were stored for, replaced by
+a newer fit, refused in a read-only unit, removed with their assessment."""
 
 from __future__ import annotations
 
@@ -7,10 +9,17 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 
 from repo_db import InvalidQueryError, exposure, unit_of_work
-from repo_db.models import AdaptiveStarts, Assessment, Question, QuestionExposure, User
+from repo_db.models import (
+    AdaptiveStarts,
+    Assessment,
+    ExposureFit,
+    Question,
+    QuestionExposure,
+    User,
+)
 
 
 @pytest.fixture()
@@ -36,6 +45,7 @@ def bank(db_engine: Engine) -> Iterator[tuple[Engine, int, list[int]]]:
         with unit_of_work(bind=db_engine) as session:
             session.execute(delete(QuestionExposure))
             session.execute(delete(AdaptiveStarts))
+            session.execute(delete(ExposureFit))
             session.execute(delete(Assessment).where(Assessment.id == ids[1]))  # and questions
             session.execute(delete(User).where(User.id == ids[0]))
 
@@ -124,3 +134,35 @@ def test_concurrent_claims_never_overshoot(bank: tuple[Engine, int, list[int]]) 
     assert sum(won) == cap
     with unit_of_work(bind=engine, read_only=True) as session:
         assert exposure.served(session, question_ids=[q1]) == {q1: cap}
+
+
+def test_a_stored_fit_is_read_back_under_its_key_only(bank: tuple[Engine, int, list[int]]) -> None:
+    engine, assessment_id, _ = bank
+    k = [0.25, 1.0, 0.1 + 0.2]  # 0.30000000000000004: the exact double comes back
+    with unit_of_work(bind=engine, read_only=True) as session:
+        assert exposure.stored_fit(session, assessment_id=assessment_id, fit_key="a" * 64) is None
+    with unit_of_work(bind=engine) as session:
+        exposure.save_fit(session, assessment_id=assessment_id, fit_key="a" * 64, k=k, seconds=2.5)
+    with unit_of_work(bind=engine, read_only=True) as session:
+        assert exposure.stored_fit(session, assessment_id=assessment_id, fit_key="a" * 64) == k
+        # Another bank or policy (another key): the stored fit is stale, not served.
+        assert exposure.stored_fit(session, assessment_id=assessment_id, fit_key="b" * 64) is None
+    with unit_of_work(bind=engine) as session:  # a newer fit replaces the row
+        exposure.save_fit(
+            session, assessment_id=assessment_id, fit_key="b" * 64, k=[0.5, 0.5, 0.5], seconds=1.0
+        )
+    with unit_of_work(bind=engine, read_only=True) as session:
+        assert exposure.stored_fit(session, assessment_id=assessment_id, fit_key="a" * 64) is None
+        assert exposure.stored_fit(session, assessment_id=assessment_id, fit_key="b" * 64) == [
+            0.5,
+            0.5,
+            0.5,
+        ]
+        rows = session.scalars(select(ExposureFit)).all()
+        assert [(r.assessment_id, r.seconds) for r in rows] == [(assessment_id, 1.0)]
+    with pytest.raises(InvalidQueryError), unit_of_work(read_only=True, bind=engine) as session:
+        exposure.save_fit(session, assessment_id=assessment_id, fit_key="c" * 64, k=k, seconds=1)
+    with unit_of_work(bind=engine) as session:  # the fit goes with its assessment
+        session.execute(delete(Assessment).where(Assessment.id == assessment_id))
+    with unit_of_work(bind=engine, read_only=True) as session:
+        assert session.scalars(select(ExposureFit)).all() == []

@@ -11,6 +11,13 @@ question left is at its exposure cap). Other assessments have no order: learners
 questions as they like. The rule that an adaptive attempt takes only the served question, once,
 is enforced by ``attempts.save_response``; ``attempts.next_question`` is the learner's read model.
 
+Exposure control's Sympson-Hetter parameters are fitted by the AI worker and stored
+(``repo_db.exposure``); a serve only reads them (``exposure_control``). While no fit is stored
+for the bank and policy (a new adaptive assessment, the first attempt after a recalibration that
+was not fitted, a changed limit) attempts are served under the hard cap alone
+(``repo_domain.cat.provisional_parameters``: why, measured, in its module) and the serve queues
+a ``FIT_EXPOSURE`` job; the seconds of fitting never run inside a request's transaction.
+
 A question is served in a writing unit (``serve``: when the attempt starts and when its previous
 answer is saved): chosen, claimed under the hard exposure cap (``repo_domain.cat.exposure_cap``
 on ``repo_db.exposure``'s counters) and persisted on the attempt. Reading (``plan``) never
@@ -39,10 +46,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from repo_db import exposure
+from repo_db import exposure, jobs
 from repo_db.models import Assessment, Attempt, AttemptStatus, ItemParameter, Question, Response
 from repo_domain import results
 from repo_domain.assessments import AssessmentView, load_view
@@ -51,9 +60,10 @@ from repo_domain.cat import (
     Policy,
     Reason,
     exposure_cap,
-    exposure_parameters,
+    fit_key,
     may_serve,
     next_item,
+    provisional_parameters,
 )
 from repo_domain.irt import UNCALIBRATED_DIFFICULTY, ItemParams
 
@@ -66,6 +76,9 @@ LENGTH_ALLOWANCE = 2.0
 DEFAULT_MAX_EXPOSURE = 0.3
 #: Exposure control needs r x questions to be at least this (and the minimum length).
 EXPOSURE_MIN_POOL = 10
+#: The job that fits and stores an assessment's Sympson-Hetter parameters (the AI worker runs
+#: it, outside any transaction: ``repo_ai.work.refit_exposure``); subject: the assessment id.
+FIT_EXPOSURE = "fit_exposure"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +137,56 @@ def current_policy(session: Session, *, assessment: Assessment) -> Policy:
     return policy_for(assessment, Bank.from_params(load_item_params(session, ids)))
 
 
+@dataclass(frozen=True)
+class ExposureControl:
+    """The Sympson-Hetter parameters an assessment's attempts are served with now: the stored
+    fit (``fitted``) or the provisional ones while none is stored for ``key``; ``k`` None: no
+    exposure control."""
+
+    k: NDArray[np.float64] | None
+    key: str
+    fitted: bool
+
+
+def exposure_control(
+    session: Session, *, assessment_id: int, bank: Bank, policy: Policy
+) -> ExposureControl:
+    """The stored K_i when a fit for this bank and policy is stored, else the provisional K_i =
+    1 (reading only: seconds of fitting never run here)."""
+    key = fit_key(bank, policy)
+    if policy.max_exposure is None:
+        return ExposureControl(None, key, fitted=True)
+    stored = exposure.stored_fit(session, assessment_id=assessment_id, fit_key=key)
+    if stored is not None and len(stored) == len(bank):
+        return ExposureControl(np.array(stored, dtype=np.float64), key, fitted=True)
+    return ExposureControl(provisional_parameters(bank, policy), key, fitted=False)
+
+
+@dataclass(frozen=True)
+class ExposureFitInputs:
+    """What the AI worker fits for an assessment: its bank and policy as a serve sees them."""
+
+    assessment_id: int
+    bank: Bank
+    policy: Policy
+    control: ExposureControl
+
+
+def exposure_fit_inputs(session: Session, *, assessment_id: int) -> ExposureFitInputs | None:
+    """The bank and policy of an adaptive assessment under exposure control (None otherwise:
+    nothing to fit), with the parameters served now."""
+    assessment = session.get(Assessment, assessment_id)
+    if assessment is None or not assessment.adaptive:
+        return None
+    ids = list(session.scalars(select(Question.id).where(Question.assessment_id == assessment_id)))
+    bank = Bank.from_params(load_item_params(session, ids))
+    policy = policy_for(assessment, bank)
+    if policy.max_exposure is None:
+        return None
+    control = exposure_control(session, assessment_id=assessment_id, bank=bank, policy=policy)
+    return ExposureFitInputs(assessment_id, bank, policy, control)
+
+
 def scored_answers(view: AssessmentView, responses: Mapping[int, Response]) -> dict[int, bool]:
     """Question id -> correct, for the answers that have a score already: objective ones are
     scored as the result will score them (repo_domain.results), free text once graded."""
@@ -171,6 +234,12 @@ def _choose(
     cap = exposure_cap(
         policy.max_exposure, exposure.started(session, assessment_id=attempt.assessment_id)
     )
+    control = exposure_control(
+        session, assessment_id=attempt.assessment_id, bank=bank, policy=policy
+    )
+    if claiming and not control.fitted:
+        # Queued, not run: a queued or running fit stays as it is (one job per assessment).
+        jobs.enqueue(session, kind=FIT_EXPOSURE, subject_id=attempt.assessment_id)
     if claiming:
 
         def claim(i: int) -> bool:
@@ -187,7 +256,7 @@ def _choose(
         asked=[index[qid] for qid in responses if qid in index],
         scored={index[qid]: right for qid, right in scored.items()},
         policy=policy,
-        k=exposure_parameters(bank, policy),
+        k=control.k,
         key=(attempt.id,),
         claim=claim,
     )
@@ -241,10 +310,15 @@ __all__ = [
     "DEFAULT_MIN_LENGTH",
     "DEFAULT_TARGET_SE",
     "EXPOSURE_MIN_POOL",
+    "ExposureControl",
+    "ExposureFitInputs",
+    "FIT_EXPOSURE",
     "Plan",
     "Reason",
     "current_policy",
     "default_max_length",
+    "exposure_control",
+    "exposure_fit_inputs",
     "load_item_params",
     "plan",
     "policy_for",

@@ -32,6 +32,18 @@ nothing, and the claim is one conditional statement on a counter row (``repo_db.
 concurrent processes cannot overshoot. The simulations count in memory with the same rule
 (``ExposureLedger``).
 
+**Where the K_i come from.** The fit takes seconds (2-15 s for a 120-item bank), so it never
+runs while a request holds a transaction: the AI worker fits once per bank and policy
+(``fit_sympson_hetter``) after calibrating, or when a serve finds no fit, and stores the K_i
+keyed by ``fit_key``. Until a fit for the current bank and policy is stored, an attempt is
+served with ``provisional_parameters``: K_i = 1 for every item, i.e. the hard cap alone.
+Measured against the other candidate, K_i = t for every item (docs/benchmarks.md, 120 items,
+r = 0.3): the cap alone held the rate (0.300) with 16.7 questions per learner, RMSE 0.352 and
+no test cut short, while K_i = t needed 24.9 questions, RMSE 0.374, and the cap stopped 87 of
+1,500 tests early (a learner's eligible pool of about t x the bank runs dry under the caps).
+The rate is the cap's guarantee either way; an attempt that gets the fitted K_i half-way is
+served its next questions under them.
+
 Within one attempt the Sympson-Hetter draws, one per item, are seeded by the attempt id, so two
 learners with the same answers still get different questions. One draw per item and attempt is
 Sympson-Hetter with its rule that an item rejected once stays rejected for that learner
@@ -42,6 +54,8 @@ cohorts whose realised exposure would overshoot).
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -60,10 +74,12 @@ from repo_domain.irt import (
 
 #: Mixed into every draw so that an attempt id alone does not tell which question comes next.
 DRAW_SALT = 0x18CA7
-#: Simulated learners and rounds of the Sympson-Hetter fit (5-15 s for a 120-item bank
-#: on a busy 2-core machine; once per process, bank and policy: see ``exposure_parameters``).
+#: Simulated learners and rounds of the Sympson-Hetter fit (2-15 s for a 120-item bank on a
+#: 2-core machine; once per bank and policy, stored: see the module docstring).
 FIT_LEARNERS = 500
 FIT_ROUNDS = 12
+#: Part of every ``fit_key``: raise it when the fit's rule changes, so stored fits are redone.
+FIT_VERSION = 1
 #: The fit aims 3 binomial standard deviations of a cohort of this many learners under the rate:
 #: a fitted exposure is an expectation, and a real cohort scatters around it (SD 0.02 at r=0.3
 #: and 500 learners), so aiming at r itself would put half the busiest items over it.
@@ -376,6 +392,32 @@ def fit_sympson_hetter(
     return best_k
 
 
+def fit_key(bank: Bank, policy: Policy) -> str:
+    """What a fit depends on, as a sha256 hex digest: the bank's question ids and item
+    parameters, the policy and the fit's own settings. A stored fit is used only under its key,
+    so a recalibration, an edited bank or a changed limit makes it stale."""
+    described = json.dumps(
+        [
+            FIT_VERSION,
+            FIT_LEARNERS,
+            FIT_ROUNDS,
+            COHORT,
+            list(bank.ids),
+            *(list(values) for values in bank.key()),
+            [policy.target_se, policy.min_length, policy.max_length, policy.max_exposure],
+        ]
+    )  # json writes floats with repr: the exact double, so equal banks give equal keys
+    return hashlib.sha256(described.encode()).hexdigest()
+
+
+def provisional_parameters(bank: Bank, policy: Policy) -> NDArray[np.float64] | None:
+    """K_i = 1 for every item (the hard cap alone), served until the bank's fit is stored (None:
+    no exposure control): see the module docstring."""
+    if policy.max_exposure is None:
+        return None
+    return np.ones(len(bank))
+
+
 @functools.lru_cache(maxsize=128)
 def _cached_fit(bank_key: tuple[tuple[float, ...], ...], policy: Policy) -> tuple[float, ...]:
     a, b, c = (np.array(v, dtype=np.float64) for v in bank_key)
@@ -384,9 +426,9 @@ def _cached_fit(bank_key: tuple[tuple[float, ...], ...], policy: Policy) -> tupl
 
 
 def exposure_parameters(bank: Bank, policy: Policy) -> NDArray[np.float64] | None:
-    """The fitted K_i for this bank and policy (None: no exposure control). Cached per process
-    on the parameters and the policy: the fit is deterministic, so every worker computes the
-    same K_i, and a recalibration or a changed setting fits again."""
+    """The fitted K_i for this bank and policy (None: no exposure control), cached per process
+    on the parameters and the policy. For simulations and the AI worker's fit job: seconds of
+    work, never called on a request's path (attempts read the stored fit)."""
     if policy.max_exposure is None:
         return None
     return np.array(_cached_fit(bank.key(), policy))
@@ -402,10 +444,12 @@ __all__ = [
     "eligible",
     "exposure_cap",
     "exposure_parameters",
+    "fit_key",
     "fit_target",
     "fit_sympson_hetter",
     "may_serve",
     "next_item",
+    "provisional_parameters",
     "run_batch",
     "stop_reason",
     "warmup",

@@ -228,3 +228,21 @@ class AdaptiveStarts(Base):
         ForeignKey("assessments.id", ondelete="CASCADE"), primary_key=True
     )
     started: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class ExposureFit(Base):
+    """An adaptive assessment's stored Sympson-Hetter parameters (0013), fitted outside any
+    request by the AI worker (``repo_db.exposure.save_fit``). ``fit_key`` fingerprints what the
+    fit depends on (the bank's questions and item parameters, the policy, the fit's own
+    settings: ``repo_domain.cat.fit_key``); a row whose key no longer matches is stale and is
+    not used. ``k``: K_i in question-id order. One row per assessment: a new fit replaces it."""
+
+    __tablename__ = "exposure_fits"
+
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessments.id", ondelete="CASCADE"), primary_key=True
+    )
+    fit_key: Mapped[str] = mapped_column(String(64))
+    k: Mapped[list[float]] = mapped_column(JSON)
+    seconds: Mapped[float] = mapped_column(Float)  # how long the fit took (operations)
+    fitted_at: Mapped[datetime] = mapped_column(default=utcnow)
