@@ -19,7 +19,13 @@ import pytest
 from numpy.typing import NDArray
 from sqlalchemy import Engine, select, update
 
-from repo_ai.work import FIT_EXPOSURE, Fit, refit_exposure, run_exposure_fit_jobs
+from repo_ai.work import (
+    FIT_EXPOSURE,
+    Fit,
+    refit_exposure,
+    run_exposure_fit_jobs,
+    run_exposure_fits,
+)
 from repo_ai_tests.helpers import make_user, wiped
 from repo_db import unit_of_work
 from repo_db.models import AnswerOption, Assessment, ItemParameter, Job, JobStatus, Question
@@ -223,3 +229,32 @@ def test_a_changed_limit_is_served_provisionally_until_refitted(engine: Engine) 
     assert expected is not None and np.array_equal(inputs.control.k, expected)
     _start(engine, make_user(engine), assessment_id)
     assert _fit_jobs(engine) == [(assessment_id, JobStatus.DONE)]  # not queued again
+
+
+def test_the_worker_thread_runs_queued_fits_until_stopped(engine: Engine) -> None:
+    """``run_exposure_fits``, the loop the worker process runs in a thread: a fit job queued by
+    a start is run (and the next start served with the stored fit); setting the worker's stop
+    event ends the loop."""
+    assessment_id, _right = _bank(engine)
+    _start(engine, make_user(engine), assessment_id)
+    assert _fit_jobs(engine) == [(assessment_id, JobStatus.QUEUED)]
+    stop = threading.Event()
+    loop = threading.Thread(
+        target=run_exposure_fits,
+        args=(engine,),
+        kwargs={"worker": "test", "stop": stop, "interval_s": 0.05},
+    )
+    loop.start()
+    try:
+        for _poll in range(1200):  # up to 60 s: the fit takes about a second
+            if _fit_jobs(engine) == [(assessment_id, JobStatus.DONE)]:
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        loop.join(60)
+    assert not loop.is_alive()
+    assert _fit_jobs(engine) == [(assessment_id, JobStatus.DONE)]
+    with unit_of_work(bind=engine, read_only=True) as session:
+        inputs = exposure_fit_inputs(session, assessment_id=assessment_id)
+    assert inputs is not None and inputs.control.fitted
