@@ -21,7 +21,8 @@ from sqlalchemy import Engine, delete, select
 from repo_ai.simulation import exposure_run
 from repo_ai.work import refit_exposure
 from repo_ai_tests.helpers import make_user, wiped
-from repo_db import exposure, unit_of_work
+from repo_db import build_engine, exposure, unit_of_work
+from repo_db.config import DbSettings
 from repo_db.models import (
     AnswerOption,
     Assessment,
@@ -257,6 +258,23 @@ def test_concurrent_learners_never_overshoot(engine: Engine) -> None:
     barrier = threading.Barrier(threads_n)
     errors: list[BaseException] = []
     learners = [make_user(engine) for _ in range(threads_n * per_thread)]
+    # The shared test engine has 4 connections and a 5 s SQLite busy timeout, sized for one
+    # thread per test; 8 threads on a loaded 2-core CI machine starved it ("no database
+    # connection free", "database is locked"), which says nothing about the cap. Size the pool
+    # to the threads, as a deployment sizes it to its workers, and let writers queue.
+    threaded = build_engine(
+        engine.url,
+        settings=DbSettings(
+            database_url=None,
+            db_pool_size=threads_n,
+            db_max_overflow=0,
+            db_pool_timeout=120,
+            sqlite_busy_timeout_ms=120_000,
+            db_connect_retries=0,
+            db_log_queries=False,
+            node_env="test",
+        ),
+    )
 
     def run(worker: int) -> None:
         rng = np.random.default_rng(worker)
@@ -264,7 +282,7 @@ def test_concurrent_learners_never_overshoot(engine: Engine) -> None:
             barrier.wait()
             for learner in learners[worker::threads_n]:
                 _take(
-                    engine,
+                    threaded,
                     learner,
                     assessment_id,
                     float(rng.standard_normal()),
@@ -280,6 +298,7 @@ def test_concurrent_learners_never_overshoot(engine: Engine) -> None:
         worker.start()
     for worker in workers:
         worker.join()
+    threaded.dispose()
     assert errors == []
     n = threads_n * per_thread
     with unit_of_work(bind=engine, read_only=True) as session:
