@@ -35,6 +35,8 @@ LEVELS = (0.0, 0.5, 1.0)
 C = 0.3
 CUTS = (0.3, 0.7)
 LABELLED_SET = "data/grading_labelled.json"
+#: Written before the last round of tuning, never fitted or tuned on (docs/benchmarks.md).
+SEALED_SET = "data/grading_sealed.json"
 
 
 def load_labelled(name: str = LABELLED_SET) -> dict[str, Any]:
