@@ -168,10 +168,16 @@ def _clear_caches() -> None:
 ANSWER_SIDE_FEATURES = ("ideas_sym", "soft_sym", "rr_sym", "rr_sym_fluent", "soft_sym_fluent")
 
 
-def _dev(data: dict[str, Any], columns: list[int], c: float, cuts: tuple[float, float]) -> str:
+def _dev(
+    data: dict[str, Any],
+    columns: list[int],
+    c: float,
+    cuts: tuple[float, float],
+    class_weights: dict[str, float] | None = None,
+) -> str:
     """Fitted on the training answers, graded on the development questions (``unseen``)."""
-    rows = grading_model.training_rows(data)
-    model = grading_model.LevelModel(c).fit(rows.x[:, columns], rows.y)
+    rows = grading_model.training_rows(data, class_weights=class_weights).select(columns)
+    model = grading_model.LevelModel(c).fit(rows.x, rows.y, rows.weights)
     xs, ys, classes = [], [], []
     for q in data["questions"]:
         if q["split"] != "heldout":
@@ -194,23 +200,32 @@ def _summary(y: np.ndarray, levels: np.ndarray, classes: np.ndarray) -> str:
 
 
 def other_words_selection() -> None:
-    """The issue-18 follow-up: antonym contradictions and the answer-side WordNet features,
-    each on and off, by leave-one-question-out (training questions) and on the development
-    questions, with the rubrics as written and cut to their first phrasings."""
+    """The issue-18 follow-up: antonym contradictions, the answer-side WordNet features and
+    the class weights, each on and off, by leave-one-question-out (training questions) and on
+    the development questions, with the rubrics as written and cut to their first phrasings."""
     print("\n## Right in other words / false statements: variants (LOQO on training questions;")
     print("dev = fitted on the training answers, graded on the development questions)")
     base = [i for i, f in enumerate(grading_features.FEATURES) if f not in ANSWER_SIDE_FEATURES]
     every = list(range(len(grading_features.FEATURES)))
     saved = grading_rubric.ANTONYM_CONTRADICTIONS
     try:
-        for label, antonyms, columns, c, cuts in (
-            ("before (no antonyms, no answer-side features)", False, base, 0.3, (0.3, 0.7)),
-            ("antonym contradictions", True, base, 0.3, (0.3, 0.7)),
-            ("answer-side WordNet features", False, every, 0.3, (0.3, 0.7)),
-            ("both (shipped)", True, every, grading_model.C, grading_model.CUTS),
-            ("both, cuts 0.3/0.6", True, every, 0.3, (0.3, 0.6)),
-            ("both, C 0.1", True, every, 0.1, (0.3, 0.7)),
-            ("both, C 1", True, every, 1.0, (0.3, 0.7)),
+        shipped = (grading_model.C, grading_model.CUTS, grading_model.CLASS_WEIGHTS)
+        for label, antonyms, columns, (c, cuts, weights) in (
+            ("before (no antonyms, no answer-side features)", False, base, (0.3, (0.3, 0.7), {})),
+            ("antonym contradictions", True, base, (0.3, (0.3, 0.7), {})),
+            ("answer-side WordNet features", False, every, (0.3, (0.3, 0.7), {})),
+            ("both, unweighted", True, every, (0.3, (0.3, 0.7), {})),
+            ("both, paraphrase x1.5", True, every, (0.3, (0.3, 0.7), {"paraphrase": 1.5})),
+            ("both, paraphrase x2 (shipped)", True, every, shipped),
+            (
+                "both, paraphrase x2, false x2",
+                True,
+                every,
+                (0.3, (0.3, 0.7), {"paraphrase": 2.0, "false_with_rubric_words": 2.0}),
+            ),
+            ("shipped, cuts 0.3/0.6", True, every, (0.3, (0.3, 0.6), shipped[2])),
+            ("shipped, C 0.1", True, every, (0.1, (0.3, 0.7), shipped[2])),
+            ("shipped, C 1", True, every, (1.0, (0.3, 0.7), shipped[2])),
         ):
             grading_rubric.ANTONYM_CONTRADICTIONS = antonyms
             for name, data in (
@@ -218,8 +233,9 @@ def other_words_selection() -> None:
                 ("first phrasing", _terse(grading_model.load_labelled())),
             ):
                 _clear_caches()
-                loqo = _loqo(data, grading_wordnet.SHIPPED, c, columns, cuts)
-                print(f"{label:46s} {name:14s} LOQO {loqo} | dev {_dev(data, columns, c, cuts)}")
+                loqo = _loqo(data, grading_wordnet.SHIPPED, c, columns, cuts, weights)
+                dev = _dev(data, columns, c, cuts, weights)
+                print(f"{label:46s} {name:14s} LOQO {loqo} | dev {dev}")
     finally:
         grading_rubric.ANTONYM_CONTRADICTIONS = saved
         _clear_caches()
@@ -231,11 +247,12 @@ def _loqo(
     c: float = grading_model.C,
     columns: list[int] | None = None,
     cuts: tuple[float, float] = grading_model.CUTS,
+    class_weights: dict[str, float] | None = None,
 ) -> str:
     """Leave-one-question-out over the training questions: QWK and mean credit per class."""
-    rows = grading_model.training_rows(data, expansion)
+    rows = grading_model.training_rows(data, expansion, class_weights)
     if columns is not None:
-        rows = grading_model.Rows(rows.x[:, columns], rows.y, rows.groups)
+        rows = rows.select(columns)
     classes = np.array(
         [a["class"] for q in data["questions"] for a in q["answers"] if not a["heldout"]]
     )
