@@ -4,8 +4,11 @@ Graders: ``keywords`` (plain keyword overlap: share of the rubric's key ideas wi
 found as a substring; >= 2/3 full, >= 1/3 half), ``main`` (the grader before issue 18, kept in
 benchmarks/grader_main.py) and ``new`` (repo_ai.grading). Sets: the training answers of the
 labelled set (the new grader's model is fitted on them), its held-out answers of the training
-questions, its held-out questions (``unseen``: the figure that matters), and the first labelled
-set (repo_ai/data/grading_set.json, 6 other questions, never fitted on).
+questions, its held-out questions (``unseen``: looked at while tuning, so now the development
+split), the first labelled set (repo_ai/data/grading_set.json, 6 other questions, never fitted
+on) and, only with ``--sealed``, the sealed split (repo_ai/data/grading_sealed.json: 3 questions
+in other subjects, written and committed before the last round of tuning; run it once, on the
+final grader).
 
 Printed: accuracy, quadratic weighted kappa (QWK) and its ratio to the keyword baseline, the
 share flagged for review, mean credit per answer class, a reliability table (confidence bins
@@ -13,7 +16,7 @@ vs observed accuracy), the model-selection comparison (leave-one-question-out on
 questions), the gain from the author's reviews after N = 10, 20, 40 reviewed answers on the
 unseen questions, and grading time per answer (min/median/max of rounds, load average).
 
-    ./pants run benchmarks/grader.py -- [--reps 3] [--rounds 3]
+    ./pants run benchmarks/grader.py -- [--reps 3] [--rounds 3] [--sealed]
 """
 
 from __future__ import annotations
@@ -31,7 +34,14 @@ from typing import Any
 import numpy as np
 
 from benchmarks import grader_main
-from repo_ai import grading, grading_features, grading_model, grading_text, grading_wordnet
+from repo_ai import (
+    grading,
+    grading_features,
+    grading_model,
+    grading_rubric,
+    grading_text,
+    grading_wordnet,
+)
 from repo_ai.grading_eval import Item, Report, evaluate, expected_calibration_error, items, qwk
 from repo_ai.grading_features import char_grams
 from repo_ai.grading_rubric import Rubric
@@ -151,20 +161,103 @@ def _clear_caches() -> None:
     grading_text.tokens.cache_clear()
     grading_text.expand.cache_clear()
     grading_features._rubric_concepts.cache_clear()
+    grading_features._reference_reach.cache_clear()
 
 
-def _loqo(data: dict[str, Any], expansion: Expansion, c: float = grading_model.C) -> str:
+#: The features added for right-in-other-words answers (WordNet on the answer side too).
+ANSWER_SIDE_FEATURES = ("ideas_sym", "soft_sym", "rr_sym", "rr_sym_fluent", "soft_sym_fluent")
+
+
+def _dev(
+    data: dict[str, Any],
+    columns: list[int],
+    c: float,
+    cuts: tuple[float, float],
+    class_weights: dict[str, float] | None = None,
+) -> str:
+    """Fitted on the training answers, graded on the development questions (``unseen``)."""
+    rows = grading_model.training_rows(data, class_weights=class_weights).select(columns)
+    model = grading_model.LevelModel(c).fit(rows.x, rows.y, rows.weights)
+    xs, ys, classes = [], [], []
+    for q in data["questions"]:
+        if q["split"] != "heldout":
+            continue
+        rubric = grading_model.rubric_of(q)
+        for a in q["answers"]:
+            xs.append(grading_features.vector(rubric, a["text"])[columns])
+            ys.append(grading_model.LEVELS.index(a["score"]))
+            classes.append(a["class"])
+    levels = grading_model.choose_levels(model.proba(np.array(xs)), cuts)
+    return _summary(np.array(ys), levels, np.array(classes))
+
+
+def _summary(y: np.ndarray, levels: np.ndarray, classes: np.ndarray) -> str:
+    credit = {k: (levels / 2)[classes == k].mean() for k in CLASSES}
+    return (
+        f"QWK {qwk(y / 2, levels / 2):.3f} paraphrase {credit['paraphrase']:.2f}"
+        f" stuffed {credit['keyword_stuffed']:.2f} false {credit['false_with_rubric_words']:.2f}"
+    )
+
+
+def other_words_selection() -> None:
+    """The issue-18 follow-up: antonym contradictions, the answer-side WordNet features and
+    the class weights, each on and off, by leave-one-question-out (training questions) and on
+    the development questions, with the rubrics as written and cut to their first phrasings."""
+    print("\n## Right in other words / false statements: variants (LOQO on training questions;")
+    print("dev = fitted on the training answers, graded on the development questions)")
+    base = [i for i, f in enumerate(grading_features.FEATURES) if f not in ANSWER_SIDE_FEATURES]
+    every = list(range(len(grading_features.FEATURES)))
+    saved = grading_rubric.ANTONYM_CONTRADICTIONS
+    try:
+        shipped = (grading_model.C, grading_model.CUTS, grading_model.CLASS_WEIGHTS)
+        for label, antonyms, columns, (c, cuts, weights) in (
+            ("before (no antonyms, no answer-side features)", False, base, (0.3, (0.3, 0.7), {})),
+            ("antonym contradictions", True, base, (0.3, (0.3, 0.7), {})),
+            ("answer-side WordNet features", False, every, (0.3, (0.3, 0.7), {})),
+            ("both, unweighted", True, every, (0.3, (0.3, 0.7), {})),
+            ("both, paraphrase x1.5", True, every, (0.3, (0.3, 0.7), {"paraphrase": 1.5})),
+            ("both, paraphrase x2 (shipped)", True, every, shipped),
+            (
+                "both, paraphrase x2, false x2",
+                True,
+                every,
+                (0.3, (0.3, 0.7), {"paraphrase": 2.0, "false_with_rubric_words": 2.0}),
+            ),
+            ("shipped, cuts 0.3/0.6", True, every, (0.3, (0.3, 0.6), shipped[2])),
+            ("shipped, C 0.1", True, every, (0.1, (0.3, 0.7), shipped[2])),
+            ("shipped, C 1", True, every, (1.0, (0.3, 0.7), shipped[2])),
+        ):
+            grading_rubric.ANTONYM_CONTRADICTIONS = antonyms
+            for name, data in (
+                ("as written", grading_model.load_labelled()),
+                ("first phrasing", _terse(grading_model.load_labelled())),
+            ):
+                _clear_caches()
+                loqo = _loqo(data, grading_wordnet.SHIPPED, c, columns, cuts, weights)
+                dev = _dev(data, columns, c, cuts, weights)
+                print(f"{label:46s} {name:14s} LOQO {loqo} | dev {dev}")
+    finally:
+        grading_rubric.ANTONYM_CONTRADICTIONS = saved
+        _clear_caches()
+
+
+def _loqo(
+    data: dict[str, Any],
+    expansion: Expansion,
+    c: float = grading_model.C,
+    columns: list[int] | None = None,
+    cuts: tuple[float, float] = grading_model.CUTS,
+    class_weights: dict[str, float] | None = None,
+) -> str:
     """Leave-one-question-out over the training questions: QWK and mean credit per class."""
-    rows = grading_model.training_rows(data, expansion)
+    rows = grading_model.training_rows(data, expansion, class_weights)
+    if columns is not None:
+        rows = rows.select(columns)
     classes = np.array(
         [a["class"] for q in data["questions"] for a in q["answers"] if not a["heldout"]]
     )
-    levels = grading_model.choose_levels(grading_model.out_of_question_proba(rows, c))
-    credit = {k: (levels / 2)[classes == k].mean() for k in CLASSES}
-    return (
-        f"QWK {qwk(rows.y / 2, levels / 2):.3f} paraphrase {credit['paraphrase']:.2f}"
-        f" stuffed {credit['keyword_stuffed']:.2f} false {credit['false_with_rubric_words']:.2f}"
-    )
+    levels = grading_model.choose_levels(grading_model.out_of_question_proba(rows, c), cuts)
+    return _summary(rows.y, levels, classes)
 
 
 WORDNET_VARIANTS: dict[str, Expansion] = {
@@ -305,6 +398,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=3, help="random draws per N in the review run")
     parser.add_argument("--rounds", type=int, default=3, help="timing rounds")
+    parser.add_argument(
+        "--sealed",
+        action="store_true",
+        help="also grade the sealed split (once, on the final grader: see docs/benchmarks.md)",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     print(f"load average at start: {os.getloadavg()}")
@@ -317,10 +415,15 @@ def main() -> None:
         s: [it for it in all_items if it.split == s] for s in ("train", "heldout_answers", "unseen")
     }
     subsets["legacy"] = legacy_items()
+    if args.sealed:
+        subsets["sealed"] = items(grading_model.load_labelled(grading_model.SEALED_SET))
     reports = agreement(subsets)
-    credit_table(reports, ["train", "heldout_answers", "unseen"])
-    reliability(reports, "unseen")
+    credit_table(reports, [s for s in subsets if s != "legacy"])
+    for name in ("sealed", "unseen"):
+        if name in subsets:
+            reliability(reports, name)
     model_selection()
+    other_words_selection()
     terse_unseen()
     reviews(subsets["unseen"], args.reps)
     timing(subsets["unseen"], args.rounds)

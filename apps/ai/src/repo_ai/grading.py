@@ -42,7 +42,9 @@ __all__ = [
     "quadratic_weighted_kappa",
 ]
 
-MODEL_VERSION = "rubric-ideas-3"  # 3: WordNet synonyms (repo_ai.grading_wordnet)
+#: 3: WordNet synonyms (repo_ai.grading_wordnet); 4: antonym contradictions, answer-side
+#: WordNet features, class weights, doubt-aware calibration.
+MODEL_VERSION = "rubric-ideas-4"
 #: Below this confidence a grade goes to the review queue.
 DEFAULT_REVIEW_THRESHOLD = 0.6
 

@@ -2,8 +2,10 @@
 
 A grader is any ``(rubric, answer) -> (fraction, confidence)``. The labelled set is split three
 ways: ``train`` (the answers the shipped model is fitted on), ``heldout_answers`` (held-out
-answers of the training questions) and ``unseen`` (every answer of the held-out questions: the
-figure that matters, since the platform grades questions the model has never seen).
+answers of the training questions) and ``unseen`` (every answer of the held-out questions; it
+has been looked at while tuning, so it is now the development split). The ``sealed`` split
+(``repo_ai/data/grading_sealed.json``, 3 more questions in other subjects) was written and
+committed before the last round of tuning and is graded once, for the final report.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 from repo_ai.grading_rubric import Rubric
 
 Grader = Callable[[Rubric, str], tuple[float, float]]
-SPLITS = ("train", "heldout_answers", "unseen")
+SPLITS = ("train", "heldout_answers", "unseen", "sealed")
 #: Confidence bins of the reliability table.
 BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0001)
 
@@ -40,9 +42,13 @@ def items(data: dict[str, Any]) -> list[Item]:
         rubric = Rubric.of(q["reference_answer"], q["rubric_keywords"])
         for a in q["answers"]:
             split = (
-                "unseen"
-                if q["split"] == "heldout"
-                else "heldout_answers" if a["heldout"] else "train"
+                q["split"]  # "sealed": grading_sealed.json
+                if q["split"] not in ("heldout", "train")
+                else (
+                    "unseen"
+                    if q["split"] == "heldout"
+                    else "heldout_answers" if a["heldout"] else "train"
+                )
             )
             out.append(Item(q["key"], rubric, a["text"], a["score"], a["class"], split))
     return out

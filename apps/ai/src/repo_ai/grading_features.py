@@ -13,9 +13,14 @@ Each feature is a number in about [0, 1] with a meaning a teacher can follow:
 * ``chars``: character 3-5-gram cosine with the closest model answer (typos, inflections);
 * ``fluency``: share of function words (a keyword list has almost none) and ``connectives``
   (``because``, ``so``, ``which`` ...): stuffed answers are word lists, not sentences;
-* ``length``: log-scaled word count; ``dont_know``: the answer says it does not know.
+* ``length``: log-scaled word count; ``dont_know``: the answer says it does not know;
+* ``ideas_sym`` / ``soft_sym`` / ``rr_sym``: ``ideas``, ``ideas_soft`` and ``ref_recall`` again
+  with WordNet on both sides, for every rubric (``ANSWER_SIDE``): an answer word counts for a
+  rubric word when either one's synonyms or derived forms hold the other (right in other
+  words, when the author listed phrasings that the learner did not use).
 
-``ideas_fluent`` and ``recall_fluent`` multiply coverage by fluency, so that a linear model can
+``ideas_fluent``, ``recall_fluent``, ``rr_sym_fluent`` and ``soft_sym_fluent`` multiply
+coverage by fluency, so that a linear model can
 give coverage credit only to answers written as sentences.
 """
 
@@ -30,7 +35,7 @@ import numpy as np
 
 from repo_ai.grading_rubric import Idea, Phrase, Rubric
 from repo_ai.grading_text import Token, expand, is_content, normalise, tokens
-from repo_ai.grading_wordnet import Expansion
+from repo_ai.grading_wordnet import ANSWER_SIDE, Expansion
 
 FEATURES = (
     "ideas",
@@ -49,6 +54,11 @@ FEATURES = (
     "length_on_topic",
     "recall_prefix",
     "ideas_count",
+    "ideas_sym",
+    "soft_sym",
+    "rr_sym",
+    "rr_sym_fluent",
+    "soft_sym_fluent",
 )
 _CONNECTIVES = frozenset(
     "because so since therefore thus which that when if then while whereas so than instead "
@@ -73,8 +83,13 @@ class IdeaMatch:
 
 
 def match_idea(
-    idea: Idea, toks: tuple[Token, ...], symmetric: Expansion | None = None
+    idea: Idea,
+    toks: tuple[Token, ...],
+    symmetric: Expansion | None = None,
+    opposites: bool = True,
 ) -> IdeaMatch:
+    """How the answer states ``idea``; with ``opposites``, a phrasing stated with one word
+    turned into its antonym (``price falls`` for ``price rises``) contradicts it."""
     hit = contradicted = False
     soft = 0.0
     for phrase in idea.phrases:
@@ -88,6 +103,12 @@ def match_idea(
                 hit = True
             else:
                 contradicted = True
+    if opposites and not hit and not contradicted:
+        contradicted = any(
+            found and polarity == phrase.negated
+            for phrase in idea.phrases
+            for found, polarity, _, _ in (_match_phrase(o, toks) for o in phrase.opposites)
+        )
     return IdeaMatch(hit=hit, contradicted=contradicted and not hit, soft=soft)
 
 
@@ -218,7 +239,9 @@ def features(rubric: Rubric, answer: str) -> dict[str, float]:
     references = tuple(rubric.reference_answers or [" ".join(rubric.keywords)])
     symmetric = rubric.expansion if rubric.expansion.symmetric else None
     matches = [match_idea(idea, toks, symmetric) for idea in rubric.ideas]
-    false_hit = any(match_idea(f, toks, symmetric).hit for f in rubric.false_statements)
+    false_hit = any(
+        match_idea(f, toks, symmetric, opposites=False).hit for f in rubric.false_statements
+    )
     content_tokens = [t for t in toks if is_content(t)]
     ref_accepted, all_accepted = _rubric_concepts(
         references, tuple(rubric.keywords), rubric.expansion
@@ -257,6 +280,11 @@ def features(rubric: Rubric, answer: str) -> dict[str, float]:
     ideas = sum(m.hit for m in matches) / len(matches) if matches else ref_recall
     soft = sum(m.soft for m in matches) / len(matches) if matches else ref_recall
     contradicted = sum(m.contradicted for m in matches) / len(matches) if matches else 0.0
+    in_other_words = [match_idea(idea, toks, ANSWER_SIDE, opposites=False) for idea in rubric.ideas]
+    rr_sym = _symmetric_recall(references, content_tokens)
+    soft_sym = (
+        sum(m.soft for m in in_other_words) / len(in_other_words) if in_other_words else rr_sym
+    )
     return {
         "ideas": ideas,
         "ideas_soft": soft,
@@ -274,7 +302,37 @@ def features(rubric: Rubric, answer: str) -> dict[str, float]:
         "length_on_topic": min(math.log1p(n) / math.log(60), 1.0) * min(precision / 0.3, 1.0),
         "recall_prefix": recall_prefix,
         "ideas_count": min(sum(m.hit for m in matches) / 2, 1.0),
+        "ideas_sym": (
+            sum(m.hit for m in in_other_words) / len(in_other_words) if in_other_words else rr_sym
+        ),
+        "soft_sym": soft_sym,
+        "rr_sym": rr_sym,
+        "rr_sym_fluent": rr_sym * fluency * (1.0 - contradicted),
+        "soft_sym_fluent": soft_sym * fluency * (1.0 - contradicted),
     }
+
+
+@lru_cache(maxsize=1024)
+def _reference_reach(references: tuple[str, ...]) -> dict[str, frozenset[str]]:
+    """Each model-answer concept -> the concepts an answer may use for it (``ANSWER_SIDE``)."""
+    out: dict[str, frozenset[str]] = {}
+    for r in references:
+        for t in tokens(r):
+            if is_content(t):
+                out.setdefault(t.concept, expand(t.word, ANSWER_SIDE))
+    return out
+
+
+def _symmetric_recall(references: tuple[str, ...], answer: list[Token]) -> float:
+    """Share of the model answers' concepts the answer states, WordNet on both sides."""
+    ref = _reference_reach(references)
+    if not ref:
+        return 0.0
+    concepts = {t.concept for t in answer}
+    reach: set[str] = set()
+    for t in answer:
+        reach |= expand(t.word, ANSWER_SIDE)
+    return sum(bool(accepted & concepts) or c in reach for c, accepted in ref.items()) / len(ref)
 
 
 def vector(rubric: Rubric, answer: str) -> np.ndarray:
@@ -293,5 +351,7 @@ def matched_ideas(rubric: Rubric, answer: str) -> tuple[list[str], list[str]]:
     stated: list[str] = []
     missing: list[str] = []
     for idea in rubric.ideas:
-        (stated if match_idea(idea, toks, symmetric).hit else missing).append(idea.label)
+        (stated if match_idea(idea, toks, symmetric, opposites=False).hit else missing).append(
+            idea.label
+        )
     return stated, missing

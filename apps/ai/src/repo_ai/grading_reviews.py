@@ -79,7 +79,7 @@ class ReviewedModel:
         model's calibration applied to the blended probability of the chosen level."""
         proba = self.proba(answer)
         level = int(choose_levels(proba[None, :])[0])
-        confidence = float(shipped_model().calibrator.predict(np.array([proba[level]]))[0])
+        confidence = float(shipped_model().calibrator.predict(proba[None, :], np.array([level]))[0])
         return level, confidence, proba
 
 

@@ -20,12 +20,14 @@ answer that states the opposite (``it scans every row``) contradicts the idea. O
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from repo_ai.grading_text import expand, tokens
+from repo_ai.grading_text import expand, opposites, tokens
 from repo_ai.grading_wordnet import NONE, SHIPPED, Expansion
 
 FALSE_PREFIX = "!"
+#: Read a key idea's phrasing with one word turned into its antonym as a contradiction of it.
+ANTONYM_CONTRADICTIONS = True
 #: Words a phrasing's match may skip (everything else an author wrote must be found).
 GLUE = frozenset(
     "a an the of to in on at is are was were be been by for with and or it its".split()
@@ -39,6 +41,9 @@ class Phrase:
     words: tuple[str, ...]  # the words they come from
     accepted: tuple[frozenset[str], ...]  # per concept: the concepts an answer may use for it
     negated: bool  # the phrasing itself carries an odd number of negation cues
+    #: The phrasing with one word turned into its opposite (``price rises`` -> ``price
+    #: falls``): an answer that states one of these contradicts the idea.
+    opposites: tuple[Phrase, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +110,22 @@ def _phrase(text: str, expansion: Expansion) -> Phrase | None:
     if not kept:
         return None
     negated = sum(t.negation for t in toks) % 2 == 1
-    return Phrase(
+    phrase = Phrase(
         text=" ".join(text.split()),
         concepts=tuple(t.concept for t in kept),
         words=tuple(t.word for t in kept),
         accepted=tuple(expand(t.word, expansion) for t in kept),
         negated=negated,
     )
+    return replace(phrase, opposites=_opposites(phrase)) if ANTONYM_CONTRADICTIONS else phrase
+
+
+def _opposites(phrase: Phrase) -> tuple[Phrase, ...]:
+    out = []
+    for i, word in enumerate(phrase.words):
+        opposite = opposites(word) - phrase.accepted[i]
+        if opposite:
+            concepts = (*phrase.concepts[:i], f"~{phrase.concepts[i]}", *phrase.concepts[i + 1 :])
+            accepted = (*phrase.accepted[:i], opposite, *phrase.accepted[i + 1 :])
+            out.append(replace(phrase, concepts=concepts, accepted=accepted))
+    return tuple(out)

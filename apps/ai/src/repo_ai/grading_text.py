@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from repo_ai.grading_wordnet import SHIPPED, Expansion, related
+from repo_ai.grading_wordnet import SHIPPED, Expansion, antonyms, related
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[.;:!?,()]")
 _CLAUSE_PUNCT = frozenset(".;:!?,()")
@@ -227,8 +227,34 @@ def expand(word: str, expansion: Expansion = SHIPPED) -> frozenset[str]:
     return frozenset(out)
 
 
+#: Opposite concepts of the synonym groups above (WordNet links the words, not the groups).
+_OPPOSITE_GROUPS = (
+    ("increase", "decrease"),
+    ("fast", "slow"),
+    ("big", "small"),
+    ("same", "different"),
+)
+
+
+@lru_cache(maxsize=50000)
+def opposites(word: str) -> frozenset[str]:
+    """The concepts that state the opposite of ``word``: its WordNet antonyms (``rise`` ->
+    ``fall``), and the opposite synonym group (``climbs`` -> ``decrease``). Function words,
+    weak words and negation cues have none (their polarity is the negation scope's job)."""
+    if word in FUNCTION_WORDS or word in _WEAK or word in NEGATION_CUES:
+        return frozenset()
+    mine = concept(word)
+    out = {concept(w) for w in antonyms(word) if w not in FUNCTION_WORDS and len(w) > 2}
+    out.update(b for a, b in _OPPOSITE_PAIRS if a == mine)
+    out.discard(mine)
+    return frozenset(out)
+
+
 def content_concepts(text: str) -> list[str]:
     return [t.concept for t in tokens(text) if is_content(t)]
 
 
 _SYNONYMS = _groups()
+_OPPOSITE_PAIRS = frozenset(
+    (concept(a), concept(b)) for pair in _OPPOSITE_GROUPS for a, b in (pair, pair[::-1])
+)

@@ -29,6 +29,7 @@ _FILES = {"n": "noun", "v": "verb", "a": "adj", "r": "adv"}
 #: WordNet pointer symbols: derivationally related form, similar to (adjective clusters).
 _DERIVED = "+"
 _SIMILAR = "&"
+_ANTONYM = "!"
 _LINE_START = re.compile(rb"^(\d{8}) ", re.MULTILINE)
 
 
@@ -53,6 +54,11 @@ NONE = Expansion()
 #: Expanding ideas the author already gave phrasings for did not help there (0.711 vs 0.712)
 #: and cost 0.06 QWK on the held-out questions, so those are read as written.
 SHIPPED = Expansion(senses=3, derived=True, single_phrasing_only=True)
+#: The answer side's reach, for the grader's "in other words" features (``ideas_sym``,
+#: ``soft_sym``, ``rr_sym``): both the rubric's and the answer's content words expanded, on
+#: every rubric however many phrasings it lists. Chosen by leave-one-question-out and the
+#: development split (docs/benchmarks.md, "Free-text grading").
+ANSWER_SIDE = Expansion(senses=2, derived=True, symmetric=True)
 
 
 class _WordNetFiles:
@@ -165,5 +171,30 @@ def related(word: str, expansion: Expansion = SHIPPED) -> frozenset[str]:
                     elif expansion.similar and symbol == _SIMILAR and pos == "a":
                         target_lemmas, _ = wn.synset(target_pos, target)
                         out.update(w for w in map(_clean, target_lemmas) if w)
+    out.discard(word)
+    return frozenset(out)
+
+
+@lru_cache(maxsize=50000)
+def antonyms(word: str, senses: int = 3) -> frozenset[str]:
+    """WordNet's antonyms of ``word`` in its first ``senses`` senses per part of speech
+    (``rise`` -> ``fall``, ``lower`` -> ``raise``, ``conductor`` -> ``insulator``): lexical
+    antonymy is a relation between lemmas, so only the word's own lemma's pointers count."""
+    if senses <= 0 or not word.isalpha():
+        return frozenset()
+    wn = wordnet()
+    out: set[str] = set()
+    for pos in _FILES:
+        for base in wn.base_forms(word, pos):
+            if not wn.tagged[base, pos]:
+                continue
+            for offset in wn.index[base][pos][:senses]:
+                lemmas, pointers = wn.synset(pos, offset)
+                me = lemmas.index(base) + 1 if base in lemmas else -1
+                for symbol, target_pos, target, source, goal in pointers:
+                    if symbol == _ANTONYM and source == me and goal:
+                        opposite = _clean(wn.synset(target_pos, target)[0][goal - 1])
+                        if opposite:
+                            out.add(opposite)
     out.discard(word)
     return frozenset(out)

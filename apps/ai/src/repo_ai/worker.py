@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from repo_ai.config import AiSettings
 from repo_ai.grading_model import shipped_model
+from repo_ai.grading_wordnet import wordnet
 from repo_ai.hold_switch import HoldSwitch
 from repo_ai.work import (
     ESTIMATE_ABILITY,
@@ -38,6 +39,15 @@ from repo_db import DatabaseUnavailableError, jobs, unit_of_work
 log = structlog.get_logger("repo_ai.worker")
 #: Seconds before a failed job is tried again, multiplied by its number of tries so far.
 RETRY_BACKOFF_S = 5.0
+
+
+def warm_up_grader() -> float:
+    """Load WordNet (2-6 s) and fit the grader's model (seconds) now, before the first claim,
+    not inside a grading job's lease; the seconds it took."""
+    started = time.monotonic()
+    wordnet()
+    shipped_model()
+    return time.monotonic() - started
 
 
 def worker_id() -> str:
@@ -170,10 +180,7 @@ class Worker:
     def run(self, *, drain: bool = False) -> WorkerStats:
         """Run until stopped (or, with ``drain``, until no job is due)."""
         if GRADE_ATTEMPT in self.kinds:
-            # Fit the grader's model now (seconds), not inside the first job's lease.
-            started = time.monotonic()
-            shipped_model()
-            log.info("grader.ready", seconds=round(time.monotonic() - started, 2))
+            log.info("grader.ready", seconds=round(warm_up_grader(), 2))
         log.info(
             "worker.started",
             worker=self.name,

@@ -16,17 +16,19 @@ from repo_ai.grading import (
     quadratic_weighted_kappa,
 )
 from repo_ai.grading_eval import evaluate, expected_calibration_error, items
+from repo_ai.grading_features import features
 from repo_ai.grading_model import load_labelled
-from repo_ai.grading_wordnet import NONE, related
+from repo_ai.grading_text import concept, opposites
+from repo_ai.grading_wordnet import NONE, antonyms, related
 
 ACCURACY_FLOOR = 0.8
 KAPPA_FLOOR = 0.85
 #: The issue's targets, on the held-out questions.
 UNSEEN_KAPPA_FLOOR = 0.75
 STUFFED_FALSE_CEILING = 0.2
-#: The issue asks 0.7 for right-in-other-words; the rubric grader reaches 0.67 on the unseen
-#: questions (see apps/ai/README.md): this floor guards what is there, the gap is open.
-PARAPHRASE_FLOOR = 0.6
+#: The issue's target for right-in-other-words (0.81 on the development questions since the
+#: answer-side WordNet features and class weights; see docs/benchmarks.md).
+PARAPHRASE_FLOOR = 0.7
 
 
 def _fraction_and_confidence(rubric: Rubric, answer: str) -> tuple[float, float]:
@@ -188,6 +190,37 @@ def test_wordnet_reader_finds_synonyms_base_forms_and_related_forms() -> None:
     assert "steal" in related("stolen")  # the package's exception list (stolen -> steal)
     assert related("carries", NONE) == frozenset()
     assert "sami" not in related("same")  # "same" as a noun (the Sami) is never tagged
+
+
+def test_an_antonym_of_a_key_idea_contradicts_it() -> None:
+    """With one phrasing per idea (no false-statement list to catch "the price falls"), the
+    idea's phrasing with one word turned into its WordNet antonym is a contradiction; negating
+    the antonym is not. Fails if antonyms stop being read or stop counting."""
+    assert "fall" in antonyms("rises") and "insulator" in antonyms("conductor")
+    assert concept("drops") in opposites("rises")  # the opposite synonym group too
+    rubric = Rubric.of(
+        "The price rises because demand exceeds supply.", ["price rises", "demand exceeds supply"]
+    )
+    assert features(rubric, "The price falls a lot.")["contradicted"] == 0.5
+    assert features(rubric, "The price drops, demand exceeds supply.")["contradicted"] == 0.5
+    assert features(rubric, "The price does not fall.")["contradicted"] == 0.0
+    assert features(rubric, "The price rises; it does not fall.")["contradicted"] == 0.0
+    # The contradiction reaches the grader: the feedback says so. (The level stays the
+    # model's: capping contradicted answers cost QWK on the labelled set, docs/benchmarks.md.)
+    false = "The price falls, because demand exceeds supply and sellers must get rid of stock."
+    assert "not right" in grade_answer(rubric, false).feedback
+    assert "not right" not in grade_answer(rubric, "The price rises.").feedback
+
+
+def test_answer_side_wordnet_reaches_ideas_listed_with_phrasings() -> None:
+    """Ideas written with several phrasings are read as written (above), but the answer-side
+    features still find an answer's synonyms of them. Fails if those features stop reading
+    WordNet on the answer side."""
+    listed = Rubric.of(SPOON, ["carries heat|conducts heat", "same temperature|equally warm"])
+    said = "Steel transmits warmth away from the hand."
+    values = features(listed, said)
+    assert values["ideas"] == 0.0 and values["ideas_sym"] == 0.5
+    assert features(listed, "Wood is brown.")["soft_sym"] == 0.0
 
 
 def test_normalisation_joins_hyphens_and_stems() -> None:
