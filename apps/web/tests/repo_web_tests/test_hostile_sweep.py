@@ -22,7 +22,8 @@ says here who may use it. The classes:
 - redirect: `next=` on the log-in page and form, and the admin's `back`, with off-site targets;
 - session: log-out ends the session server-side; a session or CSRF cookie set before log-in
   (fixation) is replaced at log-in;
-- enumeration: log-in and sign-up answer a known email exactly as an unknown one;
+- enumeration: log-in answers a known email exactly as an unknown one; sign-up answers every
+  taken email alike and with no session (a free one is signed in: repo_domain.signin's trade-off);
 - edge: a body over the limit is 413 on every POST route (form and JSON, anonymous and logged
   in); `no-store` on every page; HSTS on every answer in production; URL text never becomes a
   notice; a rotating X-Forwarded-For does not escape the per-address log-in throttle.
