@@ -94,6 +94,27 @@ def test_the_export_imports_back_equal(client: TestClient, db_engine: Engine) ->
     assert content(first)[0]["numeric_tolerance"] == 0.5 and content(first)[0]["points"] == 2.0
 
 
+def test_the_export_carries_the_settings(client: TestClient, db_engine: Engine) -> None:
+    author = make_user(db_engine, role="author")
+    first = upload(client, author.headers, "n.xml", sample("numeric_v2p1.xml")).json()["assessment"]
+    settings = {
+        "time_limit_seconds": 1500,
+        "pass_percent": 75.0,
+        "max_attempts": 2,
+        "show_answers": "after_close",
+        "closes_at": "2031-05-04T12:30:00Z",
+        "adaptive_min_length": 1,
+    }
+    changed = client.patch(f"/assessments/{first['id']}", json=settings, headers=author.headers)
+    assert changed.status_code == 200, changed.text
+    exported = client.get(f"/assessments/{first['id']}/export", headers=author.headers)
+    second = upload(client, author.headers, "back.zip", exported.content).json()["assessment"]
+    assert {k: second[k] for k in settings} == {k: changed.json()[k] for k in settings}
+    assert {k: second[k] for k in settings if k != "closes_at"} == {
+        k: v for k, v in settings.items() if k != "closes_at"
+    }
+
+
 @pytest.mark.parametrize(
     ("name", "data", "code"),
     [
