@@ -17,8 +17,14 @@ from repo_api.config import ApiSettings, get_settings
 from repo_api.errors import install_error_handlers, refusal, unhandled_error
 from repo_api.routes import accounts, admin, assessments, attempts, health, qti, reviews
 from repo_api.security import DOCS_PATHS, content_security_policy
+from repo_domain.qti import UPLOAD_MAX_BYTES as QTI_UPLOAD_MAX_BYTES
 from repo_domain.throttle import build_throttle
-from repo_http import BodyLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
+from repo_http import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+    upload_limit,
+)
 from repo_observability import configure_logging
 
 API_VERSION = "1.0.0"
@@ -82,7 +88,14 @@ def create_app(*, engine: Engine | None = None, settings: ApiSettings | None = N
     # is parsed; the request context (outside CORS, so a preflight gets an id too) gives every
     # request its id and access line and answers stray exceptions; the security headers are
     # outermost, so every response carries them, the 413s and 500s of the layers below included.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, render=refusal)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        # The QTI import takes a file up to the domain's own limit; every other route keeps
+        # max_body_bytes.
+        route_limits={("POST", "/assessments/import"): upload_limit(QTI_UPLOAD_MAX_BYTES)},
+        render=refusal,
+    )
     app.add_middleware(
         RequestContextMiddleware, on_error=unhandled_error, logger_name="repo_api.access"
     )

@@ -13,17 +13,22 @@ from sqlalchemy import Engine, select
 from repo_api_tests.helpers import PASSWORD, assert_error, make_user
 from repo_db import unit_of_work
 from repo_db.models import AuthToken, Role, User
+from repo_domain.signin import SIGN_UP_ACCEPTED
 from repo_domain.tokens import hash_token
 from repo_domain.validation import DISPLAY_NAME_MAX, SEARCH_QUERY_MAX
 
 
-def test_register_login_me_logout(client: TestClient, db_engine: Engine) -> None:
+def test_register_signs_in_then_login_me_logout(client: TestClient, db_engine: Engine) -> None:
     body = {"email": " Ada@Example.com ", "password": "s3cret-pass", "display_name": "Ada"}
     created = client.post("/auth/register", json=body)
-    assert created.status_code == 202, created.text
-    assert created.json()["status"] == "accepted"
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "signed_in"
+    assert created.json()["user"]["email"] == "ada@example.com"
+    assert created.json()["device_token"]
     assert "s3cret-pass" not in created.text and "argon2" not in created.text
     assert created.headers["cache-control"] == "no-store"
+    signed_up = {"Authorization": f"Bearer {created.json()['access_token']}"}
+    assert client.get("/users/me", headers=signed_up).json()["email"] == "ada@example.com"
 
     with unit_of_work(bind=db_engine) as session:
         stored = session.execute(
@@ -32,9 +37,13 @@ def test_register_login_me_logout(client: TestClient, db_engine: Engine) -> None
     assert stored.password_hash.startswith("$argon2") and stored.role == Role.LEARNER
     user = {"id": stored.id}
 
-    # The same answer for a taken address: registration does not reveal who has an account.
-    again = client.post("/auth/register", json=body)
-    assert (again.status_code, again.json()) == (created.status_code, created.json())
+    # A taken address: 202, the hedged message, no token and no word of "taken".
+    again = client.post("/auth/register", json={**body, "password": "other-pass-1"})
+    assert again.status_code == 202, again.text
+    assert again.json() == {"status": "accepted", "message": SIGN_UP_ACCEPTED}
+    other = make_user(db_engine)
+    taken = client.post("/auth/register", json={**body, "email": other.email})
+    assert (taken.status_code, taken.content) == (again.status_code, again.content)
 
     login = client.post("/auth/login", json={"email": "ADA@example.com", "password": "s3cret-pass"})
     assert login.status_code == 200, login.text
@@ -42,8 +51,11 @@ def test_register_login_me_logout(client: TestClient, db_engine: Engine) -> None
     token = login.json()["access_token"]
     assert login.json()["token_type"] == "bearer"
     with unit_of_work(bind=db_engine) as session:
-        hashes = list(session.scalars(select(AuthToken.token_hash)))
-    assert hashes == [hash_token(token)]  # only the hash is stored, never the token
+        hashes = set(
+            session.scalars(select(AuthToken.token_hash).where(AuthToken.user_id == stored.id))
+        )
+    # only the hashes are stored, never the tokens
+    assert hashes == {hash_token(token), hash_token(created.json()["access_token"])}
 
     headers = {"Authorization": f"Bearer {token}"}
     me = client.get("/users/me", headers=headers)
@@ -62,7 +74,8 @@ def test_register_cannot_choose_role(client: TestClient, db_engine: Engine) -> N
         "role": Role.ADMIN,
     }
     response = client.post("/auth/register", json=body)
-    assert response.status_code == 202
+    assert response.status_code == 201
+    assert response.json()["user"]["role"] == Role.LEARNER
     with unit_of_work(bind=db_engine) as session:
         role = session.scalar(select(User.role).where(User.email == "eve@example.com"))
     assert role == Role.LEARNER

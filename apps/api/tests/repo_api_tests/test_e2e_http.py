@@ -35,7 +35,7 @@ def test_learner_journey_over_http(served_api: str) -> None:
             "/auth/register",
             json={"email": "e2e@example.org", "password": "e2e-password", "display_name": "E2E"},
         )
-        assert registered.status_code == 202, registered.text
+        assert registered.status_code == 201, registered.text
         login = http.post(
             "/auth/login", json={"email": "e2e@example.org", "password": "e2e-password"}
         )

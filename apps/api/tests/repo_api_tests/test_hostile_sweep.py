@@ -333,7 +333,7 @@ def test_targeted_hostile_inputs(client: TestClient, db_engine: Engine) -> None:
         role = session.scalar(select(User.role).where(User.email == "mass@example.org"))
     tally.record(
         "escalation",
-        rejected=mass.status_code == 202 and role == "learner",
+        rejected=mass.status_code == 201 and role == "learner",
         what=f"mass assignment role={role}",
     )
 
@@ -470,7 +470,7 @@ def test_targeted_hostile_inputs(client: TestClient, db_engine: Engine) -> None:
             stored = session.scalar(select(User.display_name).where(User.email == email))
         tally.record(
             "unicode",
-            rejected=response.status_code == 202 and stored == display_name,
+            rejected=response.status_code == 201 and stored == display_name,
             what=f"display name {display_name!r} stored as {stored!r}",
         )
 

@@ -122,7 +122,7 @@ def test_writes_are_committed_before_the_response_starts(db_engine: Engine) -> N
     body = {"email": "late@ex.io", "password": "late-but-committed", "display_name": "Late"}
     try:
         with TestClient(probe) as client:
-            assert client.post("/auth/register", json=body).status_code == 202
+            assert client.post("/auth/register", json=body).status_code == 201
     finally:
         truncate_all(db_engine)
     assert seen_at_response_start == [True]

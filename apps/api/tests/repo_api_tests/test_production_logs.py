@@ -73,7 +73,7 @@ def test_production_logs_are_json_lines_without_secrets(tmp_path: Path, database
             json={"email": email, "password": PASSWORD, "display_name": "Prod"},
             timeout=30,
         )
-        assert registered.status_code == 202, registered.text
+        assert registered.status_code == 201, registered.text
         engine = build_engine(database)
         try:
             with engine.begin() as conn:

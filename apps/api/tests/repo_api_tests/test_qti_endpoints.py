@@ -14,16 +14,20 @@ from sqlalchemy import Engine, func, select
 from repo_api_tests.helpers import assert_error, make_user
 from repo_db import unit_of_work
 from repo_db.models import Assessment
+from repo_domain import qti
 from repo_domain_tests.qti_files import (
     BILLION_LAUGHS,
     EXTERNAL_ENTITY,
     WRONG_NAMESPACE,
+    padded_package,
     sample,
     sample_package,
     zip_bomb,
     zip_of,
 )
+from repo_http import upload_limit
 
+MIB = 1024 * 1024
 CONTENT_KEYS = ("kind", "prompt", "points", "numeric_answer", "numeric_tolerance",
                 "reference_answer", "rubric_keywords")  # fmt: skip
 
@@ -90,6 +94,27 @@ def test_the_export_imports_back_equal(client: TestClient, db_engine: Engine) ->
     assert content(first)[0]["numeric_tolerance"] == 0.5 and content(first)[0]["points"] == 2.0
 
 
+def test_the_export_carries_the_settings(client: TestClient, db_engine: Engine) -> None:
+    author = make_user(db_engine, role="author")
+    first = upload(client, author.headers, "n.xml", sample("numeric_v2p1.xml")).json()["assessment"]
+    settings = {
+        "time_limit_seconds": 1500,
+        "pass_percent": 75.0,
+        "max_attempts": 2,
+        "show_answers": "after_close",
+        "closes_at": "2031-05-04T12:30:00Z",
+        "adaptive_min_length": 1,
+    }
+    changed = client.patch(f"/assessments/{first['id']}", json=settings, headers=author.headers)
+    assert changed.status_code == 200, changed.text
+    exported = client.get(f"/assessments/{first['id']}/export", headers=author.headers)
+    second = upload(client, author.headers, "back.zip", exported.content).json()["assessment"]
+    assert {k: second[k] for k in settings} == {k: changed.json()[k] for k in settings}
+    assert {k: second[k] for k in settings if k != "closes_at"} == {
+        k: v for k, v in settings.items() if k != "closes_at"
+    }
+
+
 @pytest.mark.parametrize(
     ("name", "data", "code"),
     [
@@ -112,11 +137,23 @@ def test_refused_files_answer_422_and_store_nothing(
     assert assessment_count(db_engine) == before
 
 
-def test_a_body_over_the_limit_is_413(client: TestClient, db_engine: Engine) -> None:
+def test_the_import_takes_packages_up_to_the_qti_limit_and_413s_above(
+    client: TestClient, db_engine: Engine
+) -> None:
+    """The import route's body limit is the QTI file limit (4 MiB), above the API's 1 MiB."""
     author = make_user(db_engine, role="author")
-    assert_error(
-        upload(client, author.headers, "big.xml", b"<a>" + b" " * 2_000_000 + b"</a>"), 413
-    )
+    two_mib = padded_package(2 * MIB)
+    assert len(two_mib) > 2 * MIB - 1024
+    response = upload(client, author.headers, "pictures.zip", two_mib)
+    assert response.status_code == 201, response.text
+    assert len(response.json()["assessment"]["questions"]) == 2
+    before = assessment_count(db_engine)
+    error = assert_error(upload(client, author.headers, "huge.zip", padded_package(5 * MIB)), 413)
+    assert f"larger than {upload_limit(qti.UPLOAD_MAX_BYTES)} bytes" in error["message"]
+    assert assessment_count(db_engine) == before
+    # Every other route keeps the 1 MiB limit.
+    big = {"title": "x" * (2 * MIB)}
+    assert_error(client.post("/assessments", json=big, headers=author.headers), 413)
 
 
 def test_who_may_import_and_export(client: TestClient, db_engine: Engine) -> None:

@@ -73,7 +73,7 @@ def test_read_your_writes_and_a_standby_outage_over_http(
             "/auth/register",
             json={"email": "ryw@example.org", "password": "ryw-password-1", "display_name": "R"},
         )
-        assert registered.status_code == 202, registered.text
+        assert registered.status_code == 201, registered.text
         learner = _login(http, "ryw@example.org", "ryw-password-1")
         assert http.get("/users/me", headers=learner).status_code == 200
 

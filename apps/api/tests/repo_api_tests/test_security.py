@@ -109,7 +109,7 @@ def test_login_and_registration_are_throttled_per_address(
                 for i in range(3)
             ]
             codes = [client.post("/auth/register", json=b).status_code for b in bodies]
-            assert codes == [202, 202, 429]
+            assert codes == [201, 201, 429]
     finally:
         truncate_all(db_engine)
 
@@ -243,8 +243,8 @@ def test_emails_are_normalised_and_look_alikes_refused(
     client: TestClient, db_engine: Engine
 ) -> None:
     body = {"email": "Ada@Example.com", "password": "analytical-engine", "display_name": "Ada"}
-    assert client.post("/auth/register", json=body).status_code == 202
-    # Full-width letters are the same address after NFKC: no second account.
+    assert client.post("/auth/register", json=body).status_code == 201
+    # Full-width letters are the same address after NFKC: no second account (taken: 202).
     fullwidth = {
         **body,
         "email": "\uff41\uff44\uff41@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com",

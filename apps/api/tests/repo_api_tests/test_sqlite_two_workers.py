@@ -168,8 +168,8 @@ def _setup_accounts(base: str) -> tuple[list[str], list[str], dict[str, str]]:
                 "/auth/register",
                 json={"email": email, "password": PASSWORD, "display_name": email.split("@")[0]},
             )
-            # 202 whether or not the address was taken: the id comes from the login below.
-            assert registered.status_code == 202, registered.text
+            # 201: a new address, signed in (its id comes from the login below).
+            assert registered.status_code == 201, registered.text
         for email in authors:
             ids[email] = _user_id(http, email)
         _login(http, *ADMIN)

@@ -11,8 +11,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
 from repo_db import check_health
+from repo_domain.qti import UPLOAD_MAX_BYTES as QTI_UPLOAD_MAX_BYTES
 from repo_domain.throttle import build_throttle
-from repo_http import BodyLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
+from repo_http import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+    upload_limit,
+)
 from repo_observability import configure_logging
 from repo_web.config import WebSettings, get_settings
 from repo_web.errors import install_error_handlers, refusal, unhandled_error
@@ -75,7 +81,14 @@ def create_app(*, engine: Engine | None = None, settings: WebSettings | None = N
     # check (or anything) parses a form; inside the CSRF cookie middleware, so the 413 page has
     # the visitor's token like any page. Then request ids and access lines (and the 500 page of
     # a stray exception); the security headers outermost, on every response.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, render=refusal)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        # The QTI import takes a file up to the domain's own limit; every other route keeps
+        # max_body_bytes.
+        route_limits={("POST", "/manage/import"): upload_limit(QTI_UPLOAD_MAX_BYTES)},
+        render=refusal,
+    )
     app.add_middleware(CsrfCookieMiddleware, secure_cookies=settings.cookies_secure)
     app.add_middleware(
         RequestContextMiddleware, on_error=unhandled_error, logger_name="repo_web.access"

@@ -27,6 +27,7 @@ class Notice(StrEnum):
     INVALID_ROLE = "invalid_role"
     NOT_CHANGED = "not_changed"
     USER_CHANGED = "user-changed"
+    WELCOME = "welcome"
 
 
 SENTENCES: dict[Notice, str] = {
@@ -41,6 +42,7 @@ SENTENCES: dict[Notice, str] = {
     Notice.INVALID_ROLE: f"That role does not exist: the role is one of {', '.join(Role)}.",
     Notice.NOT_CHANGED: "The change was not saved.",
     Notice.USER_CHANGED: "Account changed. The audit log records who changed what.",
+    Notice.WELCOME: "Welcome: your account is ready and you are logged in.",
 }
 
 

@@ -13,7 +13,7 @@ from repo_web.security import CSRF_FIELD
 from repo_web_tests.helpers import PASSWORD, csrf_token, location, log_in, make_user, post
 
 
-def test_signup_creates_the_account_then_login_sets_a_strict_session_cookie(
+def test_signup_creates_the_account_and_signs_it_in_with_a_strict_session_cookie(
     client: TestClient,
 ) -> None:
     page = client.get("/signup")
@@ -24,40 +24,46 @@ def test_signup_creates_the_account_then_login_sets_a_strict_session_cookie(
         "/signup",
         {"display_name": "Sam Learner", "email": "Sam@Example.test", "password": "long-enough"},
     )
-    assert location(response) == "/login?registered=1"
-    assert not any(h.startswith("session=") for h in response.headers.get_list("set-cookie"))
-    assert "the account now exists" in client.get("/login?registered=1").text
-    response = post(client, "/login", {"email": "sam@example.test", "password": "long-enough"})
-    assert location(response) == "/dashboard"
+    assert location(response) == "/dashboard?notice=welcome"
     cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("session="))
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
-    dashboard = client.get("/dashboard")
+    assert any(h.startswith("device=") for h in response.headers.get_list("set-cookie"))
+    dashboard = client.get("/dashboard?notice=welcome")
     assert dashboard.status_code == 200
     assert "Hello, Sam Learner" in dashboard.text
+    assert "your account is ready and you are logged in" in dashboard.text
+    # The same password logs in later, from another browser.
+    client.cookies.clear()
+    response = post(client, "/login", {"email": "sam@example.test", "password": "long-enough"})
+    assert location(response) == "/dashboard"
 
 
-def test_signup_does_not_reveal_whether_an_email_has_an_account(
+def test_signup_with_a_taken_email_gets_the_hedged_answer_and_no_session(
     client: TestClient, db_engine: Engine
 ) -> None:
-    taken = make_user(db_engine)
-    fresh = {"display_name": "New", "email": "new-person@example.test", "password": "long-enough"}
-    same = {**fresh, "email": taken.email.upper()}
-    first, second = post(client, "/signup", fresh), post(client, "/signup", same)
+    taken, other = make_user(db_engine), make_user(db_engine)
+    attempt = {"display_name": "New", "password": "long-enough"}
+    first = post(client, "/signup", {**attempt, "email": taken.email.upper()})
+    second = post(client, "/signup", {**attempt, "email": other.email})
+    # Any taken address gets the same answer, byte for byte, and no session.
     assert (first.status_code, first.headers["location"], first.content) == (
         second.status_code,
         second.headers["location"],
         second.content,
     )
-    assert [h.split("=")[0] for h in first.headers.get_list("set-cookie")] == [
-        h.split("=")[0] for h in second.headers.get_list("set-cookie")
-    ]
-    # The taken account keeps its own password and name; the new one can log in.
+    assert location(first) == "/login?registered=1"
+    for response in (first, second):
+        cookies = response.headers.get_list("set-cookie")
+        assert not any(h.startswith(("session=", "device=")) for h in cookies)
+    notice = client.get("/login?registered=1").text
+    assert "the account now exists" in notice
+    assert "taken" not in notice and "already" not in notice
+    assert client.get("/dashboard").status_code == 303
+    # The taken account keeps its own password.
     assert location(post(client, "/login", {"email": taken.email, "password": PASSWORD}))
     client.cookies.delete("session")
     wrong = post(client, "/login", {"email": taken.email, "password": "long-enough"})
     assert wrong.status_code == 422
-    ok = post(client, "/login", {"email": fresh["email"], "password": "long-enough"})
-    assert location(ok) == "/dashboard"
 
 
 def test_signup_errors_are_shown_next_to_their_fields(
@@ -225,7 +231,8 @@ def test_login_with_nul_or_oversized_input_is_a_form_error(
 def test_a_password_is_used_exactly_as_typed(client: TestClient) -> None:
     """Spaces belong to the password (the web used to trim them, the API did not)."""
     form = {"display_name": "Sam", "email": "sam@example.test", "password": "  spaced pass  "}
-    assert location(post(client, "/signup", form)) == "/login?registered=1"
+    assert location(post(client, "/signup", form)) == "/dashboard?notice=welcome"
+    client.cookies.delete("session")
     trimmed = post(client, "/login", {"email": "sam@example.test", "password": "spaced pass"})
     assert "Wrong email or password." in trimmed.text
     exact = post(client, "/login", {"email": "sam@example.test", "password": "  spaced pass  "})

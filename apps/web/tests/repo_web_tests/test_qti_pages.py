@@ -11,9 +11,13 @@ from sqlalchemy import Engine, func, select
 
 from repo_db import unit_of_work
 from repo_db.models import Assessment, Role
-from repo_domain_tests.qti_files import BILLION_LAUGHS, sample, sample_package
+from repo_domain import qti
+from repo_domain_tests.qti_files import BILLION_LAUGHS, padded_package, sample, sample_package
+from repo_http import upload_limit
 from repo_web.security import CSRF_FIELD
 from repo_web_tests.helpers import csrf_token, log_in, make_user
+
+MIB = 1024 * 1024
 
 
 def upload(
@@ -82,3 +86,22 @@ def test_learners_and_forged_posts_are_refused(client: TestClient, db_engine: En
     # Without the CSRF token the upload is refused before it is read.
     assert upload(client, "c.xml", sample("choice_v3p0.xml"), token="wrong").status_code == 403
     assert count(db_engine) == before
+
+
+def test_the_import_takes_packages_up_to_the_qti_limit_and_413s_above(
+    client: TestClient, db_engine: Engine
+) -> None:
+    """The upload's body limit is the QTI file limit (4 MiB), above the web's 1 MiB."""
+    author = make_user(db_engine, role=Role.AUTHOR)
+    log_in(client, author)
+    page = upload(client, "pictures.zip", padded_package(2 * MIB))
+    assert page.status_code == 201, page.text[:500]
+    assert "2 of 3 items imported" in page.text
+    before = count(db_engine)
+    refused = upload(client, "huge.zip", padded_package(5 * MIB))
+    assert refused.status_code == 413
+    assert f"larger than {upload_limit(qti.UPLOAD_MAX_BYTES)} bytes" in refused.text
+    assert count(db_engine) == before
+    # Every other form keeps the 1 MiB limit.
+    big = client.post("/manage/new", data={CSRF_FIELD: csrf_token(client), "title": "x" * 2 * MIB})
+    assert big.status_code == 413

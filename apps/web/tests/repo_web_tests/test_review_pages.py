@@ -154,6 +154,28 @@ def test_author_grades_a_flagged_answer_from_the_review_page(
     assert 'data-result="passed"' in result and "100%" in result
 
 
+def test_the_dashboard_marks_a_mark_under_review_provisional(
+    client: TestClient, db_engine: Engine
+) -> None:
+    """ "Passed" on the dashboard may still change while a teacher reviews an AI grade."""
+    author, learner = make_user(db_engine, role="author"), make_user(db_engine)
+    assessment_id = _one_attempt(db_engine, make_assessment(db_engine, author, title="Recursion"))
+    _submitted_with_flagged_grade(db_engine, learner, assessment_id)
+    log_in(client, learner)
+    row = re.search(
+        r"<tr[^>]*>(?:(?!</tr>).)*Recursion.*?</tr>", client.get("/dashboard").text, re.S
+    )
+    assert row is not None and "(provisional)" in row.group(0), row
+    log_in(client, author)
+    [group_id] = re.findall(r'data-group-id="(\d+)"', client.get("/reviews").text)
+    assert location(post(client, f"/reviews/groups/{group_id}", {"score": "4"}))
+    log_in(client, learner)
+    row = re.search(
+        r"<tr[^>]*>(?:(?!</tr>).)*Recursion.*?</tr>", client.get("/dashboard").text, re.S
+    )
+    assert row is not None and "Passed" in row.group(0) and "provisional" not in row.group(0)
+
+
 def test_result_page_shows_free_text_feedback_once_graded_and_pending_before(
     client: TestClient, db_engine: Engine
 ) -> None:

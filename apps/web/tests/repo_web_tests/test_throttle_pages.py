@@ -74,11 +74,11 @@ def test_signup_is_throttled_per_address_and_per_account(clean: Engine) -> None:
         return {"display_name": "N", "email": f"n{n}@example.test", "password": "long-enough"}
 
     with _client(clean, register_rate_per_address="2/hour") as client:
-        assert location(post(client, "/signup", form(1))) == "/login?registered=1"
-        assert location(post(client, "/signup", form(2))) == "/login?registered=1"
+        assert location(post(client, "/signup", form(1))) == "/dashboard?notice=welcome"
+        assert location(post(client, "/signup", form(2))) == "/dashboard?notice=welcome"
         _assert_throttled(post(client, "/signup", form(3)))
     with _client(clean, register_rate_per_account="1/hour") as client:
-        assert location(post(client, "/signup", form(4))) == "/login?registered=1"
+        assert location(post(client, "/signup", form(4))) == "/dashboard?notice=welcome"
         _assert_throttled(post(client, "/signup", {**form(4), "email": "N4@Example.test"}))
 
 

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from repo_db.models import Assessment
+from repo_db.models import Assessment, ShowAnswers
 from repo_domain import assessments, qti
 from repo_domain.common import Actor
 from repo_domain.errors import Forbidden, InvalidInput
 from repo_domain.questions import QuestionSpec
 
-#: The pass mark of an imported draft (QTI items carry none); the author changes it as usual.
+#: The pass mark of an imported draft when the package carries none (QTI has no place for one;
+#: the platform's own exports carry it in the manifest); the author changes it as usual.
 IMPORTED_PASS_PERCENT = 60.0
 
 
@@ -38,14 +39,25 @@ def import_qti(session: Session, *, actor: Actor, filename: str, data: bytes) ->
         raise InvalidInput(
             f"nothing to import: {reasons}"[:2000], code="nothing_to_import", field="file"
         )
+    settings = report.settings or qti.AssessmentSettings()
     assessment = assessments.create_assessment(
         session,
         actor=actor,
         title=report.title,
         description=report.description,
         time_limit_seconds=report.time_limit_seconds,
-        pass_percent=IMPORTED_PASS_PERCENT,
+        pass_percent=(
+            settings.pass_percent if settings.pass_percent is not None else IMPORTED_PASS_PERCENT
+        ),
         questions=report.specs,
+        max_attempts=settings.max_attempts,
+        show_answers=settings.show_answers or ShowAnswers.AFTER_LAST_ATTEMPT,
+        closes_at=settings.closes_at,
+        adaptive=settings.adaptive,
+        adaptive_target_se=settings.adaptive_target_se,
+        adaptive_min_length=settings.adaptive_min_length,
+        adaptive_max_length=settings.adaptive_max_length,
+        adaptive_max_exposure=settings.adaptive_max_exposure,
     )
     return Imported(assessment=assessment, report=report)
 
@@ -66,6 +78,17 @@ def export_qti(session: Session, *, actor: Actor, assessment_id: int) -> Export:
         description=assessment.description or "",
         questions=specs,
         time_limit_seconds=assessment.time_limit_seconds,
+        settings=qti.AssessmentSettings(
+            pass_percent=assessment.pass_percent,
+            max_attempts=assessment.max_attempts,
+            show_answers=assessment.show_answers,
+            closes_at=assessment.closes_at,
+            adaptive=assessment.adaptive,
+            adaptive_target_se=assessment.adaptive_target_se,
+            adaptive_min_length=assessment.adaptive_min_length,
+            adaptive_max_length=assessment.adaptive_max_length,
+            adaptive_max_exposure=assessment.adaptive_max_exposure,
+        ),
     )
     slug = re.sub(r"[^a-z0-9]+", "-", assessment.title.lower()).strip("-")[:60] or "assessment"
     return Export(filename=f"{slug}-{assessment.id}-qti.zip", content=content)

@@ -17,9 +17,11 @@ from repo_db.models import (
     Assessment,
     Attempt,
     AttemptStatus,
+    Feedback,
     GradingStatus,
     Question,
     QuestionKind,
+    Response,
     Result,
 )
 from repo_domain import assessments, attempts, grading, visibility
@@ -43,6 +45,8 @@ class AttemptSummary:
     answers_visible: bool = False
     percent: float | None = None
     passed: bool | None = None
+    #: An AI grade of the attempt waits for a teacher's review: the mark may still change.
+    provisional: bool = False
 
     @property
     def graded(self) -> bool:
@@ -61,6 +65,19 @@ class Dashboard:
 def _deadline(started_at: datetime, time_limit_seconds: int | None) -> datetime | None:
     return (
         as_utc(started_at) + timedelta(seconds=time_limit_seconds) if time_limit_seconds else None
+    )
+
+
+def _attempts_under_review(session: Session, *, attempt_ids: list[int]) -> set[int]:
+    """Which of the attempts hold an AI grade flagged for a teacher's review."""
+    if not attempt_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Response.attempt_id)
+            .join(Feedback, Feedback.response_id == Response.id)
+            .where(Response.attempt_id.in_(attempt_ids), Feedback.needs_review.is_(True))
+        )
     )
 
 
@@ -99,6 +116,7 @@ def learner_dashboard(session: Session, *, actor: Actor) -> Dashboard:
         user_id=actor.id,
         policies=visibility.policies_of(finished).values(),
     )
+    under_review = _attempts_under_review(session, attempt_ids=[r.id for r in finished])
     in_progress: list[AttemptSummary] = []
     recent: list[AttemptSummary] = []
     for r in rows:
@@ -129,6 +147,7 @@ def learner_dashboard(session: Session, *, actor: Actor) -> Dashboard:
                     answers_visible=totals.answers_visible,
                     percent=totals.percent if graded else None,
                     passed=totals.passed if graded else None,
+                    provisional=r.id in under_review,
                 )
             )
     attempts_at = _attempt_counts(session, actor=actor, assessment_ids=[a.id for a in available])

@@ -23,13 +23,20 @@ The order of the steps is the rule and exists only here:
   counts against the device or, untrusted, the account; a right password of an active account
   gets a token, a fresh device cookie and, when the Argon2 parameters changed, a fresh hash.
 * sign up: input checks (display name, email spelling, password policy), throttle, Argon2, create
-  a learner. A taken email gets the same answer after the same work: `sign_up` returns normally,
-  so nobody can find out who has an account.
+  a learner and, in the same unit, sign it in (a token and a device cookie, as a log-in gives).
+  A taken email gets no session and the hedged answer (`SIGN_UP_ACCEPTED`) after the same
+  Argon2 work; it never says "taken".
+
+What sign-up tells about who has an account, and why that is accepted: a new address is signed
+in and a taken one is not, so the answer differs. Someone probing an address learns it was free
+only by creating an account on it (which then exists, and is throttled per address and per
+email, `repo_domain.throttle`), and learns it was taken only by seeing no session. Keeping the
+answers identical would need a confirmation e-mail before the first log-in, which the platform
+does not send; log-in itself still answers an unknown and a wrong-password account alike.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -127,11 +134,14 @@ class AccountService:
             device_token=self.throttle.devices.issue(account=key),
         )
 
-    async def sign_up(self, *, email: str, password: str, display_name: str, address: str) -> None:
-        """Create a learner account (self-service never chooses a role).
+    async def sign_up(
+        self, *, email: str, password: str, display_name: str, address: str
+    ) -> LoggedIn | None:
+        """Create a learner account (self-service never chooses a role) and sign it in.
 
-        Raises `InvalidInput` (a rule broken; `field` names the input) and the throttle's
-        errors; returns normally for a new and for a taken email alike (`SIGN_UP_ACCEPTED`)."""
+        Returns the new session (as `log_in` would) for a new address, None for a taken one:
+        the adapter then answers `SIGN_UP_ACCEPTED`, no session. Raises `InvalidInput` (a rule
+        broken; `field` names the input) and the throttle's errors."""
         account = accounts.check_new_account(
             email=email, password=password, display_name=display_name
         )
@@ -139,7 +149,15 @@ class AccountService:
             partial(self.throttle.check_register, address=address, account=account.email)
         )
         password_hash = await self.run_argon2(partial(hash_password, account.password))
-        await self.run_io(partial(self._create, account, password_hash))
+        issued = await self.run_io(partial(self._create, account, password_hash))
+        if issued is None:
+            return None
+        return LoggedIn(
+            token=issued.token,
+            expires_at=issued.expires_at,
+            user=issued.user,
+            device_token=self.throttle.devices.issue(account=account.email),
+        )
 
     def _credentials(self, email: str) -> accounts.Credentials:
         # fresh: from the primary, never a lagging replica: an account signed up a moment ago
@@ -153,16 +171,24 @@ class AccountService:
                 session, credentials=credentials, ttl=self.token_ttl, new_hash=new_hash
             )
 
-    def _create(self, account: NewAccount, password_hash: str) -> None:
-        # A taken address gets the same answer, after the same Argon2 work: nothing to tell apart.
-        with contextlib.suppress(Conflict), self.units() as session:
-            accounts.create_account(
-                session,
-                email=account.email,
-                password_hash=password_hash,
-                display_name=account.display_name,
-                role=Role.LEARNER,
+    def _create(self, account: NewAccount, password_hash: str) -> IssuedToken | None:
+        # A taken address: None, after the same Argon2 work (and no word of "taken").
+        with self.units() as session:
+            try:
+                user = accounts.create_account(
+                    session,
+                    email=account.email,
+                    password_hash=password_hash,
+                    display_name=account.display_name,
+                    role=Role.LEARNER,
+                )
+            except Conflict:
+                return None
+            session.flush()
+            credentials = accounts.Credentials(
+                user_id=user.id, password_hash=password_hash, is_active=True
             )
+            return accounts.issue_token(session, credentials=credentials, ttl=self.token_ttl)
 
 
 __all__ = [

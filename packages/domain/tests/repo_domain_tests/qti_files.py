@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import zipfile
 from pathlib import Path
 
@@ -29,6 +30,18 @@ def sample_package() -> bytes:
     return zip_of(
         {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
     )
+
+
+def padded_package(size: int) -> bytes:
+    """The sample package grown to about `size` bytes by an incompressible media file that no
+    item uses (a package with pictures is this large; the import reads only the XML)."""
+    root = SAMPLES / "package_v2p1"
+    files = {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+    base = len(zip_of(files))
+    files["media/padding.bin"] = random.Random(size).randbytes(max(size - base - 200, 0))
+    return zip_of(files, compression=zipfile.ZIP_STORED)
 
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>

@@ -185,9 +185,12 @@ def test_argon2_runs_with_no_unit_open_and_in_the_adapters_offloader(
     assert checked_out == [0, 0]
 
 
-def test_sign_up_creates_a_learner_with_a_normalised_email(engine: Engine) -> None:
-    run(
-        service(engine).sign_up(
+def test_sign_up_creates_a_learner_with_a_normalised_email_and_signs_it_in(
+    engine: Engine,
+) -> None:
+    accounts_service = service(engine)
+    signed_in = run(
+        accounts_service.sign_up(
             email=" Ada@Example.COM ",
             password="analytical-engine",
             display_name="  Ada Lovelace ",
@@ -197,6 +200,16 @@ def test_sign_up_creates_a_learner_with_a_normalised_email(engine: Engine) -> No
     [(email, name, role, password_hash)] = user_rows(engine)
     assert (email, name, role) == ("ada@example.com", "Ada Lovelace", Role.LEARNER)
     assert password_hash.startswith("$argon2")
+    # Signed in as a log-in would be: a stored token (its hash only) and a device cookie.
+    assert signed_in is not None and signed_in.user.email == "ada@example.com"
+    with unit_of_work(read_only=True, bind=engine) as session:
+        assert session.scalars(select(AuthToken.token_hash)).all() == [hash_token(signed_in.token)]
+        actor = repo_domain.accounts.actor_for_token(session, token=signed_in.token)
+    assert actor.role == Role.LEARNER
+    device = accounts_service.throttle.devices.device(
+        signed_in.device_token, account="ada@example.com"
+    )
+    assert device is not None
     issued = run(
         service(engine).log_in(
             email="ada@example.com", password="analytical-engine", address=ADDRESS
@@ -205,7 +218,7 @@ def test_sign_up_creates_a_learner_with_a_normalised_email(engine: Engine) -> No
     assert issued.user.email == "ada@example.com"
 
 
-def test_a_taken_email_gets_the_same_answer_and_changes_nothing(engine: Engine) -> None:
+def test_a_taken_email_gets_no_session_and_changes_nothing(engine: Engine) -> None:
     add_user(engine, "ada@example.com")
     before = user_rows(engine)
     hashed: list[str] = []
@@ -233,10 +246,12 @@ def test_a_taken_email_gets_the_same_answer_and_changes_nothing(engine: Engine) 
                 address=ADDRESS,
             )
         )
-    assert taken is None and fresh is None  # the same answer
+    assert taken is None  # no session: the adapters answer SIGN_UP_ACCEPTED
+    assert fresh is not None and fresh.user.email == "new@example.com"
     assert len(hashed) == 2  # after the same Argon2 work
     assert user_rows(engine)[0] == before[0]  # the taken account keeps its name and password
     assert [row[0] for row in user_rows(engine)] == ["ada@example.com", "new@example.com"]
+    assert token_count(engine) == 1  # the new account's session only
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,21 @@ CSRF check parses every anonymous form, and Starlette's own form caps allow abou
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from repo_http.rendering import RefusalRenderer, plain_refusal
+
+#: What multipart/form-data adds around one uploaded file: boundaries, part headers and the few
+#: small fields beside it (the web's CSRF token). Far more than they take; far less than a file.
+MULTIPART_ALLOWANCE_BYTES = 64 * 1024
+
+
+def upload_limit(file_max_bytes: int) -> int:
+    """The body limit of a route taking one file of up to `file_max_bytes` as multipart."""
+    return file_max_bytes + MULTIPART_ALLOWANCE_BYTES
 
 
 async def _nothing() -> Message:
@@ -19,6 +30,9 @@ async def _nothing() -> Message:
 class BodyLimitMiddleware:
     """413 for a body above `max_bytes`: at once from Content-Length, else while it streams.
 
+    `route_limits` raises the limit of a few routes, by method and exact path (an upload route:
+    `upload_limit`); every other route keeps `max_bytes`, and a route's limit is never below it.
+
     A body without Content-Length (chunked) is counted as it arrives. When it passes the limit,
     the 413 goes out at once and the app, which is still reading, sees a client that has gone
     away (`http.disconnect`): it stops parsing, and whatever it still sends or raises is
@@ -26,16 +40,27 @@ class BodyLimitMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, *, max_bytes: int, render: RefusalRenderer = plain_refusal
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        route_limits: Mapping[tuple[str, str], int] | None = None,
+        render: RefusalRenderer = plain_refusal,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.route_limits = dict(route_limits or {})
         self.render = render
+
+    def limit_for(self, method: str, path: str) -> int:
+        """The body limit of one request: its route's, if raised, else `max_bytes`."""
+        return max(self.max_bytes, self.route_limits.get((method, path), 0))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope.get("method", ""), scope.get("path", ""))
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -43,10 +68,10 @@ class BodyLimitMiddleware:
                 except ValueError:
                     declared = -1
                 if declared < 0:
-                    await self._refuse(scope, send, 400)
+                    await self._refuse(scope, send, 400, limit)
                     return
-                if declared > self.max_bytes:
-                    await self._refuse(scope, send, 413)
+                if declared > limit:
+                    await self._refuse(scope, send, 413, limit)
                     return
         received = 0
         started = False
@@ -59,10 +84,10 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     refused = True
                     if not started:
-                        await self._refuse(scope, send, 413)
+                        await self._refuse(scope, send, 413, limit)
                     return {"type": "http.disconnect"}
             return message
 
@@ -81,9 +106,9 @@ class BodyLimitMiddleware:
                 raise
             # The app failed because its client "went away" (the refused body): nothing to add.
 
-    async def _refuse(self, scope: Scope, send: Send, status: int) -> None:
+    async def _refuse(self, scope: Scope, send: Send, status: int, limit: int) -> None:
         message = (
-            f"The request body is larger than {self.max_bytes} bytes."
+            f"The request body is larger than {limit} bytes."
             if status == 413
             else "The Content-Length header is not a valid length."
         )

@@ -20,6 +20,7 @@ from repo_http import (
     RefusalRenderer,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
+    upload_limit,
 )
 from repo_observability import configure_logging
 
@@ -32,6 +33,7 @@ def build(
     production: bool = False,
     csp: str | Callable[[str], str] = CSP,
     render: RefusalRenderer | None = None,
+    route_limits: dict[tuple[str, str], int] | None = None,
 ) -> tuple[Starlette, list[str]]:
     """An app with the edge mounted as the apps mount it; `ran` records which routes ran."""
     ran: list[str] = []
@@ -62,9 +64,11 @@ def build(
         ]
     )
     if render is None:
-        app.add_middleware(BodyLimitMiddleware, max_bytes=LIMIT)
+        app.add_middleware(BodyLimitMiddleware, max_bytes=LIMIT, route_limits=route_limits)
     else:
-        app.add_middleware(BodyLimitMiddleware, max_bytes=LIMIT, render=render)
+        app.add_middleware(
+            BodyLimitMiddleware, max_bytes=LIMIT, route_limits=route_limits, render=render
+        )
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(
         SecurityHeadersMiddleware,
@@ -133,6 +137,26 @@ def test_bodies_within_the_limit_and_bad_lengths() -> None:
         bad = client.post("/form", content=b"a=1", headers={"content-length": "-5"})
     assert bad.status_code == 400
     assert ran == ["form", "json"]
+
+
+def test_a_route_given_a_larger_limit_takes_more_and_no_other_route_does() -> None:
+    upload = upload_limit(2 * LIMIT)
+    assert upload > 2 * LIMIT
+    app, ran = build(route_limits={("POST", "/form"): upload})
+    with TestClient(app) as client:
+        assert client.post("/form", data={"a": "x" * (2 * LIMIT)}).status_code == 200
+        declared = client.post("/form", data={"a": "x" * upload})
+        streamed = client.post(
+            "/form",
+            content=_chunks(2 * upload),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        other = client.post("/json", json={"a": "x" * (2 * LIMIT)})
+    assert declared.status_code == 413 and streamed.status_code == 413
+    assert declared.text == f"The request body is larger than {upload} bytes."
+    assert other.status_code == 413
+    assert other.text == f"The request body is larger than {LIMIT} bytes."
+    assert ran == ["form", "form"]  # the one within its limit, and the streamed one cut off
 
 
 def test_the_app_renders_its_own_refusals() -> None:

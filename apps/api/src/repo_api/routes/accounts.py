@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 
 from repo_api.deps import AccountsDep, ActorDep, SessionDep, client_address
 from repo_api.schemas.accounts import (
     LoginRequest,
     RegistrationAccepted,
+    SignedUp,
     TokenPublic,
     UserCreate,
     UserPublic,
@@ -38,22 +39,36 @@ _throttled: dict[int | str, dict[str, Any]] = {
 
 @router.post(
     "/auth/register",
-    response_model=RegistrationAccepted,
-    status_code=status.HTTP_202_ACCEPTED,
-    responses={422: {"model": ErrorBody}, **_throttled},
+    response_model=SignedUp | RegistrationAccepted,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        201: {"model": SignedUp, "description": "a new account, signed in"},
+        202: {"model": RegistrationAccepted, "description": "the address is taken: no session"},
+        422: {"model": ErrorBody},
+        **_throttled,
+    },
 )
 async def register(
-    body: UserCreate, request: Request, service: AccountsDep
-) -> RegistrationAccepted:
-    """Self-service sign-up (always a learner). The answer is the same whether or not the email
-    already has an account, so registration cannot be used to find out who is a user."""
-    await service.sign_up(
+    body: UserCreate, request: Request, response: Response, service: AccountsDep
+) -> SignedUp | RegistrationAccepted:
+    """Self-service sign-up (always a learner). A new address: 201, the account signed in (a
+    token and a device token, as a login answers). A taken one: 202 and the hedged message, no
+    session and no word of "taken" (the trade-off: repo_domain.signin)."""
+    signed_in = await service.sign_up(
         email=body.email,
         password=body.password,
         display_name=body.display_name,
         address=client_address(request),
     )
-    return RegistrationAccepted(message=SIGN_UP_ACCEPTED)
+    if signed_in is None:
+        response.status_code = status.HTTP_202_ACCEPTED
+        return RegistrationAccepted(message=SIGN_UP_ACCEPTED)
+    return SignedUp(
+        access_token=signed_in.token,
+        expires_at=signed_in.expires_at,
+        user=UserPublic.model_validate(signed_in.user),
+        device_token=signed_in.device_token,
+    )
 
 
 @router.post(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import StreamingResponse
 
 from repo_api.deps import ActorDep, EngineDep, PageDep, SessionDep
+from repo_api.routes.authoring import MANAGED_ERRORS, AssessmentId, authoring_view, view_columns
 from repo_api.schemas.assessments import (
     AssessmentAuthoring,
     AssessmentCreate,
@@ -20,22 +21,16 @@ from repo_api.schemas.assessments import (
     QuestionMove,
 )
 from repo_api.schemas.common import ErrorBody, Page
-from repo_db.models import AnswerOption, Assessment, AssessmentStatus, Question
+from repo_db.models import AssessmentStatus
 from repo_domain import assessments, item_analysis, results_export, stats
-from repo_domain.assessments import AssessmentView, OptionSpec, QuestionSpec
+from repo_domain.assessments import OptionSpec, QuestionSpec
 from repo_domain.validation import MAX_ID, SEARCH_QUERY_MAX
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
 
-AssessmentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QuestionId = Annotated[int, Path(ge=1, le=MAX_ID)]
-_errors: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody},
-    403: {"model": ErrorBody, "description": "not the owning author or an admin"},
-    404: {"model": ErrorBody},
-}
 _write_errors: dict[int | str, dict[str, Any]] = {
-    **_errors,
+    **MANAGED_ERRORS,
     409: {"model": ErrorBody, "description": "wrong status for this change"},
     422: {"model": ErrorBody, "description": "invalid input; `field` names it"},
 }
@@ -53,30 +48,11 @@ def _spec(question: QuestionCreate) -> QuestionSpec:
     )
 
 
-def _columns(row: Question | AnswerOption) -> dict[str, Any]:
-    """Every column of the row, so the authoring view cannot miss one (the schema filters)."""
-    return {attr.key: getattr(row, attr.key) for attr in type(row).__mapper__.column_attrs}
-
-
-def _view_dict(view: AssessmentView) -> dict[str, Any]:
-    data = AssessmentSummary.model_validate(view.assessment).model_dump()
-    data["questions"] = [
-        {**_columns(q), "options": [_columns(o) for o in view.options[q.id]]}
-        for q in view.questions
-    ]
-    return data
-
-
-def _authoring(session: SessionDep, assessment: Assessment) -> AssessmentAuthoring:
-    view = assessments.load_view(session, assessment=assessment)
-    return AssessmentAuthoring.model_validate(_view_dict(view))
-
-
 def _authoring_by_id(
     session: SessionDep, actor: ActorDep, assessment_id: int
 ) -> AssessmentAuthoring:
     assessment = assessments.get_managed(session, actor=actor, assessment_id=assessment_id)
-    return _authoring(session, assessment)
+    return authoring_view(session, assessment)
 
 
 @router.get("", response_model=Page[AssessmentSummary], responses={401: {"model": ErrorBody}})
@@ -97,7 +73,7 @@ def list_published(
     )
 
 
-@router.get("/mine", response_model=Page[AssessmentSummary], responses=_errors)
+@router.get("/mine", response_model=Page[AssessmentSummary], responses=MANAGED_ERRORS)
 def list_managed(
     actor: ActorDep,
     session: SessionDep,
@@ -118,7 +94,7 @@ def list_managed(
     "",
     response_model=AssessmentAuthoring,
     status_code=status.HTTP_201_CREATED,
-    responses={**_errors, 422: _write_errors[422]},
+    responses={**MANAGED_ERRORS, 422: _write_errors[422]},
 )
 def create(body: AssessmentCreate, actor: ActorDep, session: SessionDep) -> AssessmentAuthoring:
     """A draft with its settings and, optionally, all its questions at once."""
@@ -139,26 +115,26 @@ def create(body: AssessmentCreate, actor: ActorDep, session: SessionDep) -> Asse
         adaptive_max_length=body.adaptive_max_length,
         adaptive_max_exposure=body.adaptive_max_exposure,
     )
-    return _authoring(session, assessment)
+    return authoring_view(session, assessment)
 
 
-@router.get("/{assessment_id}", response_model=AssessmentPublic, responses=_errors)
+@router.get("/{assessment_id}", response_model=AssessmentPublic, responses=MANAGED_ERRORS)
 def get_public(
     assessment_id: AssessmentId, actor: ActorDep, session: SessionDep
 ) -> AssessmentPublic:
     """The test taker's view (no answers). Drafts are visible only to their managers."""
     assessment = assessments.get_visible(session, actor=actor, assessment_id=assessment_id)
     view = assessments.load_view(session, assessment=assessment)
-    return AssessmentPublic.model_validate(_view_dict(view))
+    return AssessmentPublic.model_validate(view_columns(view))
 
 
-@router.get("/{assessment_id}/full", response_model=AssessmentAuthoring, responses=_errors)
+@router.get("/{assessment_id}/full", response_model=AssessmentAuthoring, responses=MANAGED_ERRORS)
 def get_full(
     assessment_id: AssessmentId, actor: ActorDep, session: SessionDep
 ) -> AssessmentAuthoring:
     """The authoring view with correct answers: owning author or admin only."""
     assessment = assessments.get_managed(session, actor=actor, assessment_id=assessment_id)
-    return _authoring(session, assessment)
+    return authoring_view(session, assessment)
 
 
 @router.patch("/{assessment_id}", response_model=AssessmentAuthoring, responses=_write_errors)
@@ -170,7 +146,7 @@ def update(
     assessment = assessments.update_assessment(
         session, actor=actor, assessment_id=assessment_id, **changes
     )
-    return _authoring(session, assessment)
+    return authoring_view(session, assessment)
 
 
 @router.post(
@@ -253,7 +229,7 @@ def publish(
     assessment_id: AssessmentId, actor: ActorDep, session: SessionDep
 ) -> AssessmentAuthoring:
     assessment = assessments.publish(session, actor=actor, assessment_id=assessment_id)
-    return _authoring(session, assessment)
+    return authoring_view(session, assessment)
 
 
 @router.post(
@@ -263,10 +239,10 @@ def archive(
     assessment_id: AssessmentId, actor: ActorDep, session: SessionDep
 ) -> AssessmentAuthoring:
     assessment = assessments.archive(session, actor=actor, assessment_id=assessment_id)
-    return _authoring(session, assessment)
+    return authoring_view(session, assessment)
 
 
-@router.get("/{assessment_id}/stats", response_model=AssessmentStats, responses=_errors)
+@router.get("/{assessment_id}/stats", response_model=AssessmentStats, responses=MANAGED_ERRORS)
 def assessment_stats(
     assessment_id: AssessmentId, actor: ActorDep, session: SessionDep
 ) -> AssessmentStats:
@@ -275,7 +251,9 @@ def assessment_stats(
     return AssessmentStats.model_validate(data)
 
 
-@router.get("/{assessment_id}/item-analysis", response_model=ItemAnalysisOut, responses=_errors)
+@router.get(
+    "/{assessment_id}/item-analysis", response_model=ItemAnalysisOut, responses=MANAGED_ERRORS
+)
 def assessment_item_analysis(
     assessment_id: AssessmentId, actor: ActorDep, session: SessionDep
 ) -> ItemAnalysisOut:
@@ -288,7 +266,10 @@ def assessment_item_analysis(
 @router.get(
     "/{assessment_id}/results.csv",
     response_class=StreamingResponse,
-    responses={**_errors, 200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV, BOM"}},
+    responses={
+        **MANAGED_ERRORS,
+        200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV, BOM"},
+    },
 )
 def results_csv(
     assessment_id: AssessmentId, actor: ActorDep, session: SessionDep, engine: EngineDep

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Path, UploadFile, status
+from fastapi import APIRouter, File, UploadFile, status
 from fastapi.responses import Response
 
 from repo_api.deps import ActorDep, SessionDep
-from repo_api.routes.assessments import _authoring, _errors
+from repo_api.routes.authoring import MANAGED_ERRORS, AssessmentId, authoring_view
 from repo_api.schemas.common import ErrorBody
 from repo_api.schemas.qti import QtiImport, QtiItemReport
 from repo_domain import interchange, qti
-from repo_domain.validation import MAX_ID
 
 router = APIRouter(prefix="/assessments", tags=["assessments"])
 
-AssessmentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 _import_errors: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody},
     403: {"model": ErrorBody, "description": "not an author or an admin"},
@@ -47,7 +45,7 @@ def import_qti(
         session, actor=actor, filename=file.filename or "upload", data=data
     )
     return QtiImport(
-        assessment=_authoring(session, result.assessment),
+        assessment=authoring_view(session, result.assessment),
         items=[
             QtiItemReport(
                 source=item.source,
@@ -67,7 +65,7 @@ def import_qti(
     "/{assessment_id}/export",
     response_class=Response,
     responses={
-        **_errors,
+        **MANAGED_ERRORS,
         200: {"content": {"application/zip": {}}, "description": "a QTI 3.0 content package"},
     },
 )

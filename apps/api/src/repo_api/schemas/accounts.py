@@ -60,7 +60,7 @@ class LoginRequest(BaseModel):
 
 
 class RegistrationAccepted(BaseModel):
-    """The same for a new and an already registered address (no account enumeration)."""
+    """A taken address (202): no session and no word of "taken", only the hedged message."""
 
     status: Literal["accepted"] = "accepted"
     message: str
@@ -75,3 +75,9 @@ class TokenPublic(BaseModel):
         description="Keep it (long-lived, for this account) and send it as `device_token` in "
         "later login bodies (OWASP device cookies; see the README's Throttling)."
     )
+
+
+class SignedUp(TokenPublic):
+    """A new address (201): the account exists and is signed in, as a login would answer."""
+
+    status: Literal["signed_in"] = "signed_in"

@@ -158,8 +158,8 @@ async def signup(request: Request, service: AccountsDep) -> Response:
         _add_error(form, problem, default_field="email")
     if form.ok:
         try:
-            # The same answer for a new and a taken address; throttled: 429 or 503 page.
-            await service.sign_up(
+            # Throttled: 429 or 503 page.
+            signed_in = await service.sign_up(
                 email=email,
                 password=password,
                 display_name=display_name,
@@ -168,7 +168,11 @@ async def signup(request: Request, service: AccountsDep) -> Response:
         except InvalidInput as exc:
             _add_error(form, exc, default_field="email")
         else:
-            return RedirectResponse("/login?registered=1", status_code=303)
+            if signed_in is None:  # a taken address: the hedged notice, no session
+                return RedirectResponse("/login?registered=1", status_code=303)
+            response = RedirectResponse("/dashboard?notice=welcome", status_code=303)
+            _set_session(request, response, signed_in.token, signed_in.device_token)
+            return response
     return render(
         request,
         "signup.html",

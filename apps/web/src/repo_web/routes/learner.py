@@ -26,6 +26,7 @@ from repo_domain.validation import MAX_ID
 from repo_web.deps import DbDep, UserDep
 from repo_web.errors import error_page
 from repo_web.forms import Form, read_form
+from repo_web.notices import notice_text
 from repo_web.templating import render, sentence
 
 # Sent by the browser code (apps/web/js/src/autosave.js) when it saves an answer as you type.
@@ -40,7 +41,8 @@ Number = Annotated[int, Path(ge=1, le=10_000)]
 @router.get("/dashboard")
 def dashboard(request: Request, session: DbDep, user: UserDep) -> Response:
     data = readmodels.learner_dashboard(session, actor=user.actor)
-    return render(request, "dashboard.html", data=data, now=datetime.now(UTC))
+    notice = notice_text(request.query_params.get("notice"))
+    return render(request, "dashboard.html", data=data, now=datetime.now(UTC), notice=notice)
 
 
 @router.get("/assessments/{assessment_id}")

@@ -14,7 +14,7 @@ from repo_domain.errors import InvalidInput
 from repo_domain.validation import MAX_ID
 from repo_web.deps import AuthorDep, DbDep
 from repo_web.routes.manage import KINDS
-from repo_web.templating import render
+from repo_web.templating import render, sentence
 
 # Included before the /manage router: its /manage/{assessment_id} would claim /manage/import.
 router = APIRouter(prefix="/manage")
@@ -57,8 +57,9 @@ async def import_upload(request: Request, session: DbDep, user: AuthorDep) -> Re
             session, actor=user.actor, filename=upload.filename, data=data
         )
     except InvalidInput as exc:
-        message = exc.message[:1].upper() + exc.message[1:]
-        return _form(request, error=f"{message}.", filename=upload.filename, status_code=422)
+        return _form(
+            request, error=sentence(exc.message), filename=upload.filename, status_code=422
+        )
     return render(
         request,
         "manage/import_report.html",

@@ -38,6 +38,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def extra_output_dir() -> Path:
+    """WEB_SCREENSHOT_DIR's parent when set, else extra-output/ (see `screenshot_dir`)."""
+    return screenshot_dir().parent
+
+
 def screenshot_dir() -> Path:
     """WEB_SCREENSHOT_DIR, else extra-output/screenshots of the working directory: Pants copies
     a test's extra-output/ to dist/test/<test>/, also when the result comes from a cache. (Not
@@ -130,3 +135,19 @@ def browser_context_args(browser_context_args: dict[str, Any], server_url: str) 
         "base_url": server_url,
         "viewport": {"width": 1100, "height": 900},
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def accessibility_report() -> Iterator[None]:
+    """After the session, the list of axe-core audits (page, URL, JavaScript, violations) goes to
+    extra-output/axe-audits.txt next to the screenshots, and its count to the terminal."""
+    yield
+    from repo_web_tests.browser.accessibility import AUDITED
+
+    lines = [
+        f"{a.name}\t{a.url}\t{'js' if a.javascript else 'no-js'}\t{a.violations}" for a in AUDITED
+    ]
+    (extra_output_dir() / "axe-audits.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    pages = {a.url.split("?")[0] for a in AUDITED}
+    violations = sum(a.violations for a in AUDITED)
+    print(f"\naxe-core: {len(AUDITED)} audits of {len(pages)} pages, {violations} violations")

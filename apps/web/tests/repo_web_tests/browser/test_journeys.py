@@ -13,36 +13,42 @@ from sqlalchemy import URL, select, update
 from repo_db import build_engine, unit_of_work
 from repo_db.models import Assessment, FeedbackSource, Question, QuestionKind, Response
 from repo_domain import grading
+from repo_web_tests.browser.accessibility import audit
 from repo_web_tests.browser.conftest import screenshot_dir
 
 DEMO_PASSWORD = "demo-password"
 
 
 def shot(page: Page, name: str) -> None:
+    """A checkpoint: the screenshot, and an axe-core audit of the page (fails on any violation)."""
     page.screenshot(path=str(screenshot_dir() / f"{name}.png"), full_page=True)
+    audit(page, name)
 
 
 def log_in(page: Page, email: str, password: str = DEMO_PASSWORD) -> None:
     page.goto("/login")
+    audit(page, "log-in")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/dashboard$"))
 
 
-def sign_up(page: Page, name: str) -> str:
-    email = f"{name.lower().replace(' ', '.')}.{uuid.uuid4().hex[:6]}@example.test"
+def _fill_sign_up(page: Page, name: str, email: str) -> None:
     page.goto("/signup")
     page.get_by_label("Your name").fill(name)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill("browser-pass-1")
     page.get_by_role("button", name="Sign up").click()
-    # The same answer whether or not the address had an account: then log in.
-    expect(page.locator("[data-registered]")).to_contain_text("the account now exists")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("browser-pass-1")
-    page.get_by_role("button", name="Log in").click()
+
+
+def sign_up(page: Page, name: str) -> str:
+    """A new address: the account is created and signed in, straight to the dashboard."""
+    email = f"{name.lower().replace(' ', '.')}.{uuid.uuid4().hex[:6]}@example.test"
+    _fill_sign_up(page, name, email)
+    expect(page).to_have_url(re.compile(r"/dashboard\?notice=welcome$"))
     expect(page.get_by_role("heading", name=f"Hello, {name}")).to_be_visible()
+    expect(page.locator("[data-welcome]")).to_contain_text("you are logged in")
     return email
 
 
@@ -56,10 +62,20 @@ def test_learner_signs_up_takes_the_seeded_assessment_and_sees_the_result(
     page.get_by_role("button", name="Sign up").click()  # empty form: errors next to the fields
     expect(page.locator("#field-email-error")).to_contain_text("required")
     shot(page, "01-signup-errors")
-    sign_up(page, "Lena Browser")
+    email = sign_up(page, "Lena Browser")
     shot(page, "02-learner-dashboard")
+    # The same address again (from a browser with no session): no session, the hedged notice.
+    stranger = browser.new_context(**browser_context_args, java_script_enabled=False).new_page()
+    _fill_sign_up(stranger, "Someone Else", email)
+    expect(stranger).to_have_url(re.compile(r"/login\?registered=1$"))
+    expect(stranger.locator("[data-registered]")).to_contain_text("the account now exists")
+    shot(stranger, "02b-signup-taken-address")
+    stranger.goto("/dashboard")
+    expect(stranger).to_have_url(re.compile(r"/login\?next="))
+    stranger.context.close()
 
     page.get_by_role("link", name="Open Python Basics").click()
+    audit(page, "assessment-details")
     page.get_by_role("button", name="Start", exact=True).click()
     expect(page.get_by_text("Question 1 of 4")).to_be_visible()
     expect(page.locator("[data-countdown]")).to_have_attribute("data-deadline", re.compile(r"Z$"))
@@ -70,8 +86,10 @@ def test_learner_signs_up_takes_the_seeded_assessment_and_sees_the_result(
     page.get_by_label("str").check()
     page.get_by_role("button", name="Save and next").click()
     page.get_by_label("Your answer (a number)").fill("42")
+    audit(page, "question-numeric")
     page.get_by_role("button", name="Save and next").click()
     page.get_by_label("Your answer").fill("It yields values lazily.")
+    audit(page, "question-free-text")
     page.get_by_role("button", name="Review and submit").click()
     expect(page.get_by_text("4 of 4")).to_be_visible()
     shot(page, "04-confirm-submit")
@@ -94,10 +112,13 @@ def test_author_publishes_an_assessment_that_a_learner_finds_and_takes(
     author = browser.new_context(**browser_context_args).new_page()
     log_in(author, "author@example.com")
     author.get_by_role("link", name="My assessments").click()
+    audit(author, "manage-list")
     author.get_by_role("link", name="New assessment").click()
+    audit(author, "manage-new")
     author.get_by_label("Title").fill(title)
     author.get_by_label("Time limit in minutes").fill("10")
     author.get_by_role("button", name="Create draft").click()
+    audit(author, "manage-draft")
     author.get_by_label("Add a question of kind").select_option("single_choice")
     author.get_by_role("button", name="Add question").click()
     author.get_by_label("Question").fill("Which planet is the largest?")
@@ -110,6 +131,7 @@ def test_author_publishes_an_assessment_that_a_learner_finds_and_takes(
     expect(author.get_by_text("Question saved.")).to_be_visible()
     author.get_by_role("link", name="Preview as a learner").click()
     expect(author.get_by_text("Nothing you enter here is saved")).to_be_visible()
+    audit(author, "manage-preview")
     author.go_back()
     author.get_by_role("button", name="Publish").click()
     expect(author.get_by_text("Published: learners can now find and take it.")).to_be_visible()
@@ -135,6 +157,7 @@ def test_admin_finds_one_user_among_many_and_opens_a_statistics_chart(
     page = browser.new_context(**browser_context_args).new_page()
     log_in(page, "admin@example.com")
     page.get_by_role("link", name="Admin").click()
+    audit(page, "admin")
     page.get_by_label("Find users by email or name (starts with)").fill("user4242@")
     page.get_by_role("button", name="Search users").click()
     rows = page.locator("tr[data-user-id]")
@@ -157,6 +180,7 @@ def test_admin_finds_one_user_among_many_and_opens_a_statistics_chart(
     page.get_by_role("link", name="Admin").click()
     page.get_by_role("link", name="Audit log").click()
     expect(page.locator('tr[data-action="user.updated"]').first).to_be_visible()
+    audit(page, "admin-audit-log")
 
     page.get_by_role("link", name="Admin").click()
     page.get_by_role("link", name="Statistics for Seed assessment 0").click()
@@ -232,6 +256,12 @@ def test_author_grades_a_flagged_answer_and_the_learner_sees_the_feedback(
     page.reload()
     expect(page.locator("[data-under-review]")).to_have_attribute("data-under-review", "1")
     expect(page.locator(".result-summary .badge")).to_contain_text("(provisional)")
+    audit(page, "result-provisional")
+    result_url = page.url
+    page.goto("/dashboard")  # the recent results say so too
+    expect(page.locator("[data-provisional]")).to_contain_text("(provisional)")
+    audit(page, "dashboard-provisional")
+    page.goto(result_url)
 
     author = browser.new_context(**browser_context_args, java_script_enabled=False)
     author_page = author.new_page()
@@ -245,6 +275,7 @@ def test_author_grades_a_flagged_answer_and_the_learner_sees_the_feedback(
     item.get_by_label(re.compile("Feedback for the learner")).fill("Right: one at a time.")
     item.get_by_role("button", name=re.compile("Save grade")).click()
     expect(author_page.get_by_role("status")).to_contain_text("Grade saved")
+    audit(author_page, "review-queue-graded")
     expect(
         author_page.locator(".review-item", has_text="Generators produce values one at a time.")
     ).to_have_count(0)
@@ -262,7 +293,7 @@ def test_author_grades_a_flagged_answer_and_the_learner_sees_the_feedback(
 
 
 def _accessible_tables_and_charts(page: Page) -> None:
-    """What axe's table and SVG rules check, asserted directly (axe-core is not in the resolve):
+    """Beyond the axe-core audit each `shot` runs, asserted directly:
     every chart is an image named by its title and description, every table has column headers and
     row headers, every scrollable table region is focusable and labelled."""
     charts = page.locator("svg.chart")

@@ -28,6 +28,7 @@ def test_author_imports_a_qti_package_and_exports_the_draft(
     page.get_by_role("link", name="My assessments").click()
     page.get_by_role("link", name="Import from QTI").click()
     expect(page.get_by_role("heading", name="Import from QTI")).to_be_visible()
+    shot(page, "qti-00-import-form")
 
     # A billion-laughs file: refused with the reason, the form is still there.
     page.get_by_label("QTI file or package").set_input_files(str(bomb))

@@ -3,7 +3,9 @@
 `read_upload` takes an uploaded file (one QTI 2.1/2.2/3.0 assessment item, or a content package:
 a zip with ``imsmanifest.xml``) and answers an `Import`: a title, and an `ItemReport` per item in
 the file's order, each holding a validated `QuestionSpec` or the reason it was not imported.
-`write_package` writes a QTI 3.0 content package that `read_upload` reads back to the same specs.
+`write_package` writes a QTI 3.0 content package that `read_upload` reads back to the same specs
+and the same `AssessmentSettings` (pass mark, attempts, answer visibility, adaptive rule: namespaced
+metadata in the manifest; the time limit is the test's `qti-time-limits`).
 
 Untrusted input is refused with `InvalidInput` before anything is stored: files too large, zip
 bombs (member count, declared and actual sizes), paths that leave the package, XML entity
@@ -20,8 +22,11 @@ from repo_domain.qti._safety import (
     UPLOAD_MAX_BYTES,
     XML_MAX_BYTES,
 )
+from repo_domain.qti._settings import NS_SETTINGS, AssessmentSettings
 
 __all__ = [
+    "NS_SETTINGS",
+    "AssessmentSettings",
     "PACKAGE_MEMBERS_MAX",
     "PACKAGE_UNCOMPRESSED_MAX_BYTES",
     "UPLOAD_MAX_BYTES",

@@ -3,7 +3,9 @@
 What a question holds that QTI has no plain element for is written where QTI readers look:
 points as SCORE's `normal-maximum` and the value response processing sets on a correct answer,
 a numeric tolerance as `qti-equal`'s absolute tolerance, a free-text model answer as the
-correct response and its rubric keywords as a list in a scorer's rubric block.
+correct response and its rubric keywords as a list in a scorer's rubric block. The time limit is
+the test's `qti-time-limits`; the other settings (pass mark, attempts, answer visibility,
+adaptive rule) are namespaced metadata in the manifest (`repo_domain.qti._settings`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from lxml import etree
 
 from repo_db.models import QuestionKind
 from repo_domain.qti._parse import NS_QTI30, flatten
+from repo_domain.qti._settings import AssessmentSettings, settings_element
 from repo_domain.questions import QuestionSpec
 
 NS_CP = "http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1"
@@ -196,7 +199,7 @@ def test_xml(
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def manifest_xml(*, item_ids: Sequence[str]) -> bytes:
+def manifest_xml(*, item_ids: Sequence[str], settings: AssessmentSettings | None = None) -> bytes:
     def cp(name: str) -> str:
         return f"{{{NS_CP}}}{name}"
 
@@ -208,6 +211,8 @@ def manifest_xml(*, item_ids: Sequence[str]) -> bytes:
     metadata = etree.SubElement(root, cp("metadata"))
     etree.SubElement(metadata, cp("schema")).text = "QTI Package"
     etree.SubElement(metadata, cp("schemaversion")).text = "3.0.0"
+    if settings is not None:
+        metadata.append(settings_element(settings))
     etree.SubElement(root, cp("organizations"))
     resources = etree.SubElement(root, cp("resources"))
     test = etree.SubElement(
@@ -235,12 +240,14 @@ def write_package(
     description: str,
     questions: Sequence[QuestionSpec],
     time_limit_seconds: int | None = None,
+    settings: AssessmentSettings | None = None,
 ) -> bytes:
-    """A QTI 3.0 content package (zip) of the assessment: manifest, test, one file per item."""
+    """A QTI 3.0 content package (zip) of the assessment: manifest (with the `settings`, in
+    the platform's namespace: `repo_domain.qti._settings`), test, one file per item."""
     item_ids = [f"item_{i + 1}" for i in range(len(questions))]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("imsmanifest.xml", manifest_xml(item_ids=item_ids))
+        archive.writestr("imsmanifest.xml", manifest_xml(item_ids=item_ids, settings=settings))
         archive.writestr(
             "assessment.xml",
             test_xml(

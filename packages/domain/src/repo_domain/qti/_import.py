@@ -29,6 +29,7 @@ from repo_domain.qti._safety import (
     read_package,
     safe_member_path,
 )
+from repo_domain.qti._settings import AssessmentSettings, read_settings
 from repo_domain.questions import QuestionSpec
 from repo_domain.validation import (
     DESCRIPTION_MAX,
@@ -69,6 +70,8 @@ class Import:
     items: list[ItemReport]
     #: The test's `timeLimits maxTime`, when it is one the platform accepts.
     time_limit_seconds: int | None = None
+    #: The platform's own settings from the manifest (a package it exported), else None.
+    settings: AssessmentSettings | None = None
 
     @property
     def specs(self) -> list[QuestionSpec]:
@@ -182,7 +185,13 @@ def _read_package(package: Package, *, fallback_title: str) -> Import:
     items = [_package_item(package, path, kinds.get(path, "")) for path in ordered]
     if not test_paths and len(items) == 1 and items[0].title:
         title = items[0].title
-    return Import(title=title, description=description, items=items, time_limit_seconds=time_limit)
+    return Import(
+        title=title,
+        description=description,
+        items=items,
+        time_limit_seconds=time_limit,
+        settings=read_settings(manifest),
+    )
 
 
 def _read_test(

@@ -14,8 +14,9 @@ from lxml import etree
 
 from repo_domain.errors import InvalidInput
 
-#: Largest upload (an item file or a package), in bytes. The apps' request-body limit (1 MiB by
-#: default) usually refuses a larger one first; this check holds whatever that setting is.
+#: Largest upload (an item file or a package), in bytes. The apps raise their request-body limit
+#: on the import route to this plus multipart framing (`repo_http.upload_limit`), so a larger file
+#: is refused at the edge (413); this check holds whatever that setting is.
 UPLOAD_MAX_BYTES = 4 * 1024 * 1024
 #: A package's members, and their total size once uncompressed (declared and actually read).
 PACKAGE_MEMBERS_MAX = 1_000
