@@ -8,6 +8,7 @@ from repo_db.models.assessments import (
     Attempt,
     Question,
     QuestionExposure,
+    QuestionVersion,
     Response,
     Result,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "Question",
     "QuestionExposure",
     "QuestionKind",
+    "QuestionVersion",
     "Response",
     "Result",
     "ReviewDecision",
