@@ -94,12 +94,17 @@ class RegradeReport:
         return sum(a.changed for a in self.attempts)
 
 
-def _question(session: Session, *, actor: Actor, question_id: int) -> tuple[Question, Assessment]:
+def _question(
+    session: Session, *, actor: Actor, assessment_id: int, question_id: int
+) -> tuple[Question, Assessment]:
+    """The question, for its assessment's owning author or an admin (as for editing it)."""
+    assessment = get_managed(session, actor=actor, assessment_id=assessment_id)
     identifier(question_id, field="question_id")
-    question = session.get(Question, question_id)
+    question = session.scalar(
+        select(Question).where(Question.id == question_id, Question.assessment_id == assessment.id)
+    )
     if question is None:
         raise NotFound("question not found")
-    assessment = get_managed(session, actor=actor, assessment_id=question.assessment_id)
     return question, assessment
 
 
@@ -261,11 +266,19 @@ def _apply_batch(
 
 
 def regrade(
-    session: Session, *, actor: Actor, question_id: int, dry_run: bool, batch: int = BATCH
+    session: Session,
+    *,
+    actor: Actor,
+    assessment_id: int,
+    question_id: int,
+    dry_run: bool,
+    batch: int = BATCH,
 ) -> RegradeReport:
     """Re-score the submitted attempts of ``question_id`` against its current version (dry run:
     compute only). For the assessment's owning author or an admin, like editing it."""
-    question, assessment = _question(session, actor=actor, question_id=question_id)
+    question, assessment = _question(
+        session, actor=actor, assessment_id=assessment_id, question_id=question_id
+    )
     view = load_view(session, assessment=assessment)
     now = utcnow()
     report = RegradeReport(
@@ -319,9 +332,13 @@ class VersionView:
     answers: int  # answers scored against this version now
 
 
-def versions(session: Session, *, actor: Actor, question_id: int) -> list[VersionView]:
+def versions(
+    session: Session, *, actor: Actor, assessment_id: int, question_id: int
+) -> list[VersionView]:
     """A question's versions, newest first, with how many answers are scored against each."""
-    question, _ = _question(session, actor=actor, question_id=question_id)
+    question, _ = _question(
+        session, actor=actor, assessment_id=assessment_id, question_id=question_id
+    )
     counts: dict[int, int] = dict(
         session.execute(
             select(Response.question_version, func.count())

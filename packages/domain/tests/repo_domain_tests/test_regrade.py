@@ -80,10 +80,12 @@ def _correct(
 
 
 def _regrade(
-    engine: Engine, actor: Actor, question_id: int, **kwargs: Any
+    engine: Engine, actor: Actor, quiz: Quiz, question_id: int, **kwargs: Any
 ) -> regrade.RegradeReport:
     with unit_of_work(read_only=kwargs.get("dry_run", True), bind=engine) as session:
-        return regrade.regrade(session, actor=actor, question_id=question_id, **kwargs)
+        return regrade.regrade(
+            session, actor=actor, assessment_id=quiz.id, question_id=question_id, **kwargs
+        )
 
 
 def _state(engine: Engine, attempt_id: int, question_id: int) -> tuple[Any, ...]:
@@ -123,7 +125,7 @@ def test_a_correction_is_a_new_version_and_old_answers_keep_theirs(engine: Engin
     _correct(engine, author, quiz, single, _key_on_first_option(_spec(engine, single)))
 
     with unit_of_work(read_only=True, bind=engine) as session:
-        history = regrade.versions(session, actor=author, question_id=single)
+        history = regrade.versions(session, actor=author, assessment_id=quiz.id, question_id=single)
     assert [(v.version, v.created_by_id, v.answers) for v in history] == [
         (2, author.id, 0),
         (1, None, 1),  # snapshotted when first corrected (the factory wrote no version row)
@@ -152,14 +154,14 @@ def test_dry_run_writes_nothing_and_the_regrade_writes_everything(engine: Engine
     )
     _correct(engine, author, quiz, single, _key_on_first_option(_spec(engine, single)))
 
-    preview = _regrade(engine, author, single, dry_run=True)
+    preview = _regrade(engine, author, quiz, single, dry_run=True)
     assert preview.dry_run and preview.regraded_at is None and preview.version == 2
     [row] = preview.attempts
     assert (row.attempt_id, row.old_version, row.old_score, row.new_score) == (attempt, 1, 1.0, 3.0)
     assert (row.old_passed, row.new_passed, row.changed) == (False, True, True)
     assert _state(engine, attempt, single) == (1.0, 3.0, False, False, 1, 0.0)
 
-    applied = _regrade(engine, author, single, dry_run=False)
+    applied = _regrade(engine, author, quiz, single, dry_run=False)
     assert [r.new_score for r in applied.attempts] == [3.0] and applied.changed == 1
     assert _state(engine, attempt, single) == (3.0, 3.0, True, True, 2, 2.0)
     with unit_of_work(read_only=True, bind=engine) as session:
@@ -188,7 +190,7 @@ def test_dry_run_writes_nothing_and_the_regrade_writes_everything(engine: Engine
     }
     assert result.regraded_at is not None
     # Nothing left to regrade.
-    assert _regrade(engine, author, single, dry_run=True).attempts == []
+    assert _regrade(engine, author, quiz, single, dry_run=True).attempts == []
 
 
 def test_batches_give_the_same_report(engine: Engine) -> None:
@@ -200,14 +202,14 @@ def test_batches_give_the_same_report(engine: Engine) -> None:
         _take(engine, make_actor(engine), quiz, {single: answer})
     spec = _key_on_first_option(_spec(engine, single))
     _correct(engine, author, quiz, single, replace(spec, points=4.0))
-    whole = _regrade(engine, author, single, dry_run=True)
-    batched = _regrade(engine, author, single, dry_run=True, batch=2)
+    whole = _regrade(engine, author, quiz, single, dry_run=True)
+    batched = _regrade(engine, author, quiz, single, dry_run=True, batch=2)
     assert whole.attempts == batched.attempts and len(whole.attempts) == 5
     # Right before (o1), wrong now, and the other way round; the maximum moved from 3 to 5.
     assert [(r.old_score, r.new_score, r.new_max_score) for r in whole.attempts] == [
         (2.0, 0.0, 5.0) if i % 2 == 0 else (0.0, 4.0, 5.0) for i in range(5)
     ]
-    _regrade(engine, author, single, dry_run=False, batch=2)
+    _regrade(engine, author, quiz, single, dry_run=False, batch=2)
     with unit_of_work(read_only=True, bind=engine) as session:
         scores = session.scalars(select(Result.score).order_by(Result.attempt_id)).all()
         versions = set(
@@ -247,7 +249,7 @@ def test_a_persons_grade_is_kept_unless_the_rubric_changed(engine: Engine) -> No
 
     spec = _spec(engine, free)
     _correct(engine, author, quiz, free, replace(spec, points=8.0))  # same rubric
-    [row] = _regrade(engine, author, free, dry_run=False).attempts
+    [row] = _regrade(engine, author, quiz, free, dry_run=False).attempts
     assert (row.old_score, row.new_score, row.new_max_score, row.new_passed) == (
         2.0,
         4.0,
@@ -257,7 +259,7 @@ def test_a_persons_grade_is_kept_unless_the_rubric_changed(engine: Engine) -> No
     assert _state(engine, attempt, free) == (4.0, 8.0, True, True, 2, 4.0)
 
     _correct(engine, author, quiz, free, replace(spec, points=8.0, rubric_keywords=("recursion",)))
-    [row] = _regrade(engine, author, free, dry_run=False).attempts
+    [row] = _regrade(engine, author, quiz, free, dry_run=False).attempts
     assert (row.new_score, row.new_passed) == (0.0, None)
     with unit_of_work(read_only=True, bind=engine) as session:
         response = session.scalars(select(Response).where(Response.question_id == free)).one()
@@ -287,7 +289,13 @@ def test_what_a_correction_may_not_change(engine: Engine) -> None:
     with unit_of_work(read_only=True, bind=engine) as session:
         assert session.scalar(select(Question.version).where(Question.id == single)) == 1
         with pytest.raises(Forbidden):
-            regrade.regrade(session, actor=stranger, question_id=single, dry_run=True)
+            regrade.regrade(
+                session,
+                actor=stranger,
+                assessment_id=quiz.id,
+                question_id=single,
+                dry_run=True,
+            )
     with unit_of_work(bind=engine) as session:
         assessments.archive(session, actor=author, assessment_id=quiz.id)
     with pytest.raises(Conflict) as archived:
