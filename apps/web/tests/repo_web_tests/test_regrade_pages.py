@@ -4,6 +4,8 @@ history is listed and the learner's result says it was regraded."""
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
@@ -86,6 +88,9 @@ def test_correct_preview_confirm_and_the_learner_sees_it(
     assert "Version history" in preview.text
     assert _score(db_engine, attempt) == 0.0  # the preview wrote nothing
 
+    # The confirm form carries its own CSRF token (the helper would add one if it did not).
+    token = re.search(r'name="csrf_token" value="([^"]+)"', preview.text)
+    assert token is not None and token.group(1)
     done = location(post(client, preview_url))
     assert done.endswith("notice=regraded")
     assert "Regraded: the affected results" in client.get(done).text
