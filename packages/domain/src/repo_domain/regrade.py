@@ -242,6 +242,8 @@ def _apply_batch(
     """Write one batch, then let its rows go (the session would otherwise keep them all)."""
     ids = [item.result.attempt_id for item in planned]
     attempts = {a.id: a for a in session.scalars(select(Attempt).where(Attempt.id.in_(ids)))}
+    to_grade: list[int] = []
+    to_estimate: list[int] = []
     for item in planned:
         response = item.responses.get(question_id)
         if response is not None and item.values is not None:
@@ -253,10 +255,12 @@ def _apply_batch(
         attempt = attempts[item.result.attempt_id]
         if item.computed.pending:
             attempt.status = AttemptStatus.GRADING
-            jobs.enqueue(session, kind=GRADE_ATTEMPT, subject_id=attempt.id)
+            to_grade.append(attempt.id)
         elif item.row.changed:  # correctness changed: the ability estimate is out of date
-            jobs.enqueue(session, kind=ESTIMATE_ABILITY, subject_id=attempt.id)
+            to_estimate.append(attempt.id)
     session.flush()
+    jobs.enqueue_many(session, kind=GRADE_ATTEMPT, subject_ids=to_grade)
+    jobs.enqueue_many(session, kind=ESTIMATE_ABILITY, subject_ids=to_estimate)
     for item in planned:
         session.expunge(item.result)
         for response in item.responses.values():
