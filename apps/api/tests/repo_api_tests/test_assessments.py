@@ -41,13 +41,13 @@ def test_author_creates_edits_publishes_archives(client: TestClient, db_engine: 
     assert published.status_code == 200 and published.json()["status"] == "published"
     assert published.json()["published_at"] is not None
     assert_error(client.post(f"{url}/publish", headers=author.headers), 409, "not_draft")
-    # Scoring-relevant content is frozen once published; wording can still be fixed.
+    # Settings that score are frozen once published; a question can be corrected into a new
+    # version (test_question_versions), and the same content makes none.
     first = published.json()["questions"][0]["id"]
-    assert_error(
-        client.put(f"{url}/questions/{first}", json=sample_questions()[0], headers=author.headers),
-        409,
-        "not_draft",
+    same = client.put(
+        f"{url}/questions/{first}", json=sample_questions()[0], headers=author.headers
     )
+    assert same.status_code == 200 and same.json()["questions"][0]["version"] == 1
     assert_error(client.patch(url, json={"pass_percent": 10}, headers=author.headers), 409)
     assert client.patch(url, json={"description": "typo fix"}, headers=author.headers).is_success
 
@@ -55,6 +55,11 @@ def test_author_creates_edits_publishes_archives(client: TestClient, db_engine: 
     assert archived.json()["status"] == "archived"
     assert_error(client.post(f"{url}/archive", headers=author.headers), 409, "archived")
     assert_error(client.patch(url, json={"title": "x"}, headers=author.headers), 409, "archived")
+    assert_error(
+        client.put(f"{url}/questions/{first}", json=sample_questions()[0], headers=author.headers),
+        409,
+        "archived",
+    )
 
 
 def test_publish_requires_questions(client: TestClient, db_engine: Engine) -> None:

@@ -93,11 +93,13 @@ def test_question_routes_check_owner_state_and_ids(client: TestClient, db_engine
     client.post(f"/assessments/{draft['id']}/publish", headers=author.headers)
     for response in (
         client.post(url, json=body, headers=author.headers),
-        client.put(f"{url}/{question}", json=body, headers=author.headers),
         client.post(f"{url}/{question}/move", json={"position": 1}, headers=author.headers),
         client.delete(f"{url}/{question}", headers=author.headers),
     ):
         assert_error(response, 409, "not_draft")
+    # Published: a change is a correction (test_question_versions), which keeps the kind.
+    changed = client.put(f"{url}/{question}", json=body, headers=author.headers)
+    assert assert_error(changed, 422, "kind_fixed")["field"] == "kind"
 
 
 def test_limits_come_from_the_domain(client: TestClient, db_engine: Engine) -> None:

@@ -20,6 +20,7 @@ class Notice(StrEnum):
     QUESTION_SAVED = "question-saved"
     QUESTION_DELETED = "question-deleted"
     QUESTION_MOVED = "question-moved"
+    REGRADED = "regraded"
     PUBLISHED = "published"
     ARCHIVED = "archived"
     NEEDS_QUESTIONS = "needs-questions"
@@ -35,6 +36,7 @@ SENTENCES: dict[Notice, str] = {
     Notice.QUESTION_SAVED: "Question saved.",
     Notice.QUESTION_DELETED: "Question deleted.",
     Notice.QUESTION_MOVED: "Question moved.",
+    Notice.REGRADED: "Regraded: the affected results now use the corrected question.",
     Notice.PUBLISHED: "Published: learners can now find and take it.",
     Notice.ARCHIVED: "Archived: learners no longer see it.",
     Notice.NEEDS_QUESTIONS: "Add at least one question first.",

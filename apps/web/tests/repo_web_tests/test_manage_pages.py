@@ -149,7 +149,9 @@ def test_author_builds_and_publishes_an_assessment_a_learner_can_take(
     assert location(post(client, f"{edit_url}/publish")).endswith("notice=published")
     published = client.get(edit_url).text
     assert "status-published" in published and "/questions/new" not in published
-    assert client.get(f"{edit_url}/questions/1").status_code == 409
+    # Published: no new question, but a correction of one (test_regrade_pages).
+    assert client.get(f"{edit_url}/questions/new").status_code == 409
+    assert "Correct question 1" in client.get(f"{edit_url}/questions/1").text
 
     learner = make_user(db_engine)
     log_in(client, learner)

@@ -39,7 +39,7 @@ def test_migrate_seed_health_cycle(url: str) -> None:
     assert status.exit_code == EXIT_DEGRADED, status.output
     up = runner.invoke(app, ["--url", url, "migrate", "up"])
     assert up.exit_code == 0, up.output
-    assert "0013" in up.output
+    assert "0014" in up.output
     assert runner.invoke(app, ["--url", url, "migrate", "status"]).exit_code == 0
     seeded = runner.invoke(app, ["--url", url, "seed"])
     assert seeded.exit_code == 0, seeded.output
@@ -58,7 +58,7 @@ def test_migrate_seed_health_cycle(url: str) -> None:
 def test_history_and_tables(url: str) -> None:
     history = runner.invoke(app, ["migrate", "history"])
     assert history.exit_code == 0
-    assert "0001" in history.output and "0013" in history.output
+    assert "0001" in history.output and "0014" in history.output
     assert runner.invoke(app, ["--url", url, "create-tables"]).exit_code == 0
     assert runner.invoke(app, ["--url", url, "drop-tables"]).exit_code == 0
 

@@ -44,6 +44,27 @@ def test_enqueue_is_idempotent_and_requeues_finished_jobs(queue: Engine) -> None
         assert (row.status, row.tries) == ("queued", 0)
 
 
+def test_enqueue_many_in_chunks_is_enqueue_for_each(
+    queue: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs, "ENQUEUE_CHUNK", 2)  # 5 ids: three statements
+    with unit_of_work(bind=queue) as session:
+        jobs.enqueue_many(session, kind="grade", subject_ids=[3, 1, 2, 2, 5, 4])  # 2 twice
+    with unit_of_work(bind=queue) as session:
+        [running] = jobs.claim(session, kinds=["grade"], worker="w1", limit=1)
+        [done] = jobs.claim(session, kinds=["grade"], worker="w1", limit=1)
+        assert jobs.complete(session, job_id=done.id, worker="w1")
+    with unit_of_work(bind=queue) as session:
+        jobs.enqueue_many(session, kind="grade", subject_ids=range(1, 7))
+    with unit_of_work(read_only=True, bind=queue) as session:
+        rows = {j.subject_id: j.status for j in session.scalars(select(Job))}
+    # One row per id; the finished job is queued again, the running one left alone.
+    assert rows == {1: "running", 2: "queued", 3: "queued", 4: "queued", 5: "queued", 6: "queued"}
+    assert (running.subject_id, done.subject_id) == (1, 2)
+    with unit_of_work(read_only=True, bind=queue) as session, pytest.raises(InvalidQueryError):
+        jobs.enqueue_many(session, kind="grade", subject_ids=[])
+
+
 def test_enqueue_leaves_a_running_job_alone(queue: Engine) -> None:
     _enqueue(queue, "grade", range(1, 2))
     with unit_of_work(bind=queue) as session:

@@ -69,14 +69,14 @@ def schema_of(engine: Engine) -> dict[str, Any]:
 
 def test_migrations_and_create_tables_build_the_same_schema(alembic_engine: Engine) -> None:
     migrate.upgrade(alembic_engine)
-    assert migrate.current_revision(alembic_engine) == migrate.head_revision() == "0013"
+    assert migrate.current_revision(alembic_engine) == migrate.head_revision() == "0014"
     migrated = schema_of(alembic_engine)
     drop_tables(alembic_engine)
     assert inspect(alembic_engine).get_table_names() == []
     create_tables(alembic_engine)
     create_tables(alembic_engine)  # idempotent
     assert schema_of(alembic_engine) == migrated
-    assert len(migrated) == 19
+    assert len(migrated) == 20
 
 
 def test_revisions_are_the_contract() -> None:
@@ -94,8 +94,9 @@ def test_revisions_are_the_contract() -> None:
         ("0011", "0010"),
         ("0012", "0011"),
         ("0013", "0012"),
+        ("0014", "0013"),
     ]
-    assert migrate.next_revision_id() == "0014"
+    assert migrate.next_revision_id() == "0015"
 
 
 def test_step_by_step_tables(alembic_engine: Engine) -> None:

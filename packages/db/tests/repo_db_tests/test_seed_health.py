@@ -50,7 +50,7 @@ def test_password_hashing() -> None:
 def test_health_ok_on_migrated_database(db_engine: Engine) -> None:
     report = check_health(db_engine)
     assert report.status == "ok", report.error
-    assert report.migrations_current and report.current_revision == "0013"
+    assert report.migrations_current and report.current_revision == "0014"
     assert report.latency_ms is not None and report.latency_ms >= 0
     assert report.db_type == db_engine.dialect.name
     assert "class" in report.pool

@@ -29,6 +29,7 @@ from repo_domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from repo_domain.questions import (
     OptionSpec,
     QuestionSpec,
+    correct_content,
     delete_rows,
     insert_question,
     replace_content,
@@ -433,6 +434,7 @@ def _question_facts(question: Question) -> dict[str, Any]:
         "kind": question.kind,
         "prompt": question.prompt,
         "points": question.points,
+        "version": question.version,
     }
 
 
@@ -459,16 +461,29 @@ def _record_question(
 def change_question(
     session: Session, *, actor: Actor, assessment_id: int, question_id: int, spec: QuestionSpec
 ) -> Question:
-    """Replace one question's content (kind, prompt, answers, options); id and position stay."""
-    assessment = _draft_for_update(session, actor=actor, assessment_id=assessment_id)
+    """Replace one question's content; id and position stay.
+
+    In a draft anything may change, in place. In a published assessment the change is a
+    correction: a new version of the question (its kind and options stay, `correct_content`),
+    which new attempts answer; submitted answers keep the version they were scored against until
+    a regrade (repo_domain.regrade) moves them to it. Archived assessments do not change.
+    """
+    assessment = get_managed(session, actor=actor, assessment_id=assessment_id, for_update=True)
+    if assessment.status == AssessmentStatus.ARCHIVED:
+        raise Conflict("archived assessments cannot be edited", code="archived")
     question = _question_in(session, assessment, question_id)
     before = _question_facts(question)
-    replace_content(session, question=question, spec=spec.validated())
+    validated = spec.validated()
+    if assessment.status == AssessmentStatus.DRAFT:
+        replace_content(session, question=question, spec=validated)
+        action = audit.Action.QUESTION_UPDATED
+    elif correct_content(session, question=question, spec=validated, created_by=actor.id):
+        action = audit.Action.QUESTION_CORRECTED
+    else:
+        return question
     assessment.updated_at = utcnow()
     session.flush()
-    _record_question(
-        session, actor, audit.Action.QUESTION_UPDATED, question, before=before, after=question
-    )
+    _record_question(session, actor, action, question, before=before, after=question)
     return question
 
 

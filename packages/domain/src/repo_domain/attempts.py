@@ -333,6 +333,7 @@ def save_response(
             numeric_value=clean.numeric_value,
             text_value=clean.text_value,
             grading_status=GradingStatus.NOT_REQUIRED,
+            question_version=question.version,
             updated_at=utcnow(),
         )
         session.add(response)
@@ -343,6 +344,7 @@ def save_response(
     existing.selected_option_ids = clean.selected_option_ids
     existing.numeric_value = clean.numeric_value
     existing.text_value = clean.text_value
+    existing.question_version = question.version
     existing.updated_at = utcnow()
     session.flush()
     return visibility.response_view(existing, visible=visible), True

@@ -35,6 +35,8 @@ class Action(StrEnum):
     QUESTION_ADDED = "question.added"
     QUESTION_UPDATED = "question.updated"
     QUESTION_DELETED = "question.deleted"
+    QUESTION_CORRECTED = "question.corrected"  # a published question's new version
+    QUESTION_REGRADED = "question.regraded"  # answers re-scored against the new version
 
 
 def _plain(value: Any) -> Any:

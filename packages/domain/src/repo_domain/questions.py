@@ -7,6 +7,12 @@ hand-picked field list would miss (that is how a web edit once dropped `rubric_k
 test_authoring fails when a column is added to the model but not to the spec.
 
 The rules live in `QuestionSpec.validated()`, whichever adapter built the spec.
+
+Versions (migration 0014): the `questions` row holds the newest version of a question and
+`question_versions` a snapshot of each (`snapshot`). A draft is edited in place and its one
+snapshot rewritten; a published question is corrected into a new version (`correct_content`,
+repo_domain.assessments.change_question), which keeps the option rows and their ids, because
+past answers name the options they chose.
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from repo_db.models import AnswerOption, Question, QuestionKind
+from repo_db.models import AnswerOption, Question, QuestionKind, QuestionVersion
+from repo_domain.common import utcnow
 from repo_domain.errors import InvalidInput
 from repo_domain.validation import (
     NUMBER_MAX,
@@ -38,7 +45,7 @@ from repo_domain.validation import (
 )
 
 #: Columns that say where a row is, not what it says: never part of a spec.
-QUESTION_IDENTITY = frozenset({"id", "assessment_id", "position"})
+QUESTION_IDENTITY = frozenset({"id", "assessment_id", "position", "version"})
 OPTION_IDENTITY = frozenset({"id", "question_id", "position"})
 CHOICE_KINDS = frozenset({QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE})
 
@@ -227,28 +234,133 @@ def _only_for_kind(cleaned: QuestionSpec, *, given: QuestionSpec) -> QuestionSpe
     return cleaned
 
 
+def snapshot(question: Question, options: Sequence[AnswerOption]) -> dict[str, Any]:
+    """A version's content as stored in `question_versions.content`: every spec field, and the
+    options with their ids (answers refer to options by id)."""
+    spec = QuestionSpec.from_model(question, options)
+    return {
+        **spec.column_values(),
+        "kind": str(spec.kind),
+        "options": [{"id": o.id, **OptionSpec.from_model(o).column_values()} for o in options],
+    }
+
+
+def _options_of(session: Session, question_id: int) -> list[AnswerOption]:
+    return list(
+        session.scalars(
+            select(AnswerOption)
+            .where(AnswerOption.question_id == question_id)
+            .order_by(AnswerOption.position)
+        )
+    )
+
+
+def save_snapshot(session: Session, *, question: Question, created_by: int | None) -> None:
+    """Write (or rewrite) the snapshot of the question's current version."""
+    content = snapshot(question, _options_of(session, question.id))
+    row = session.scalar(
+        select(QuestionVersion).where(
+            QuestionVersion.question_id == question.id,
+            QuestionVersion.version == question.version,
+        )
+    )
+    if row is None:
+        session.add(
+            QuestionVersion(
+                question_id=question.id,
+                version=question.version,
+                content=content,
+                created_by_id=created_by,
+                created_at=utcnow(),
+            )
+        )
+    else:
+        row.content = content
+    session.flush()
+
+
 def insert_question(
-    session: Session, *, assessment_id: int, position: int, spec: QuestionSpec
+    session: Session,
+    *,
+    assessment_id: int,
+    position: int,
+    spec: QuestionSpec,
+    created_by: int | None = None,
 ) -> Question:
-    """New rows for a validated spec at `position` (which must be free)."""
-    question = Question(assessment_id=assessment_id, position=position, **spec.column_values())
+    """New rows for a validated spec at `position` (which must be free), as version 1."""
+    question = Question(
+        assessment_id=assessment_id, position=position, version=1, **spec.column_values()
+    )
     session.add(question)
     session.flush()
     _insert_options(session, question_id=question.id, options=spec.options)
+    save_snapshot(session, question=question, created_by=created_by)
     return question
 
 
 def replace_content(session: Session, *, question: Question, spec: QuestionSpec) -> None:
-    """Overwrite one question's content in place (same id and position) and its options."""
+    """Overwrite one draft question's content in place (same id, position and version) and its
+    options. Drafts have no answers, so no version is kept of what they said before."""
     for name, value in spec.column_values().items():
         setattr(question, name, value)
     # Explicit option delete: do not rely on SQLite having foreign-key cascades switched on.
     session.execute(delete(AnswerOption).where(AnswerOption.question_id == question.id))
     _insert_options(session, question_id=question.id, options=spec.options)
+    save_snapshot(session, question=question, created_by=None)
+
+
+#: The fields a free-text grade was given against: a change sends graded answers back to grading.
+RUBRIC_FIELDS = ("reference_answer", "rubric_keywords")
+
+
+def correct_content(
+    session: Session, *, question: Question, spec: QuestionSpec, created_by: int
+) -> bool:
+    """Make a validated `spec` the next version of a published question; False (and nothing
+    written) when it changes nothing.
+
+    The kind and the number of options stay: option rows are updated in place (text, correct
+    or not), keeping the ids that past answers chose. The version being replaced gets its
+    snapshot first if it has none (questions written outside the domain, e.g. by bulk seeds).
+    """
+    options = _options_of(session, question.id)
+    if spec.kind != question.kind:
+        raise InvalidInput(
+            "a correction keeps the question's kind; add a new question instead",
+            code="kind_fixed",
+            field="kind",
+        )
+    if len(spec.options) != len(options):
+        raise InvalidInput(
+            f"a correction keeps the {len(options)} options (answers refer to them); "
+            "change their text or which ones are correct",
+            code="options_fixed",
+            field="options",
+        )
+    if QuestionSpec.from_model(question, options) == spec:
+        return False
+    exists = session.scalar(
+        select(QuestionVersion.id).where(
+            QuestionVersion.question_id == question.id,
+            QuestionVersion.version == question.version,
+        )
+    )
+    if exists is None:
+        save_snapshot(session, question=question, created_by=None)
+    for name, value in spec.column_values().items():
+        setattr(question, name, value)
+    for option, new in zip(options, spec.options, strict=True):
+        option.text = new.text
+        option.is_correct = new.is_correct
+    question.version += 1
+    session.flush()
+    save_snapshot(session, question=question, created_by=created_by)
+    return True
 
 
 def delete_rows(session: Session, *, question: Question) -> None:
     session.execute(delete(AnswerOption).where(AnswerOption.question_id == question.id))
+    session.execute(delete(QuestionVersion).where(QuestionVersion.question_id == question.id))
     session.delete(question)
     session.flush()
 
@@ -292,13 +404,17 @@ def _insert_options(session: Session, *, question_id: int, options: Sequence[Opt
 
 __all__ = [
     "CHOICE_KINDS",
+    "RUBRIC_FIELDS",
     "OPTION_IDENTITY",
     "QUESTION_IDENTITY",
     "OptionSpec",
     "QuestionSpec",
     "content_columns",
+    "correct_content",
     "delete_rows",
     "insert_question",
     "replace_content",
+    "save_snapshot",
     "shift_positions",
+    "snapshot",
 ]

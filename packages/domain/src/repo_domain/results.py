@@ -3,7 +3,9 @@
 ``attempts.submit`` (first result) and ``grading.refresh_result`` (after a free-text grade) both
 call :func:`compute`, so a result never depends on which of them wrote it last. The rules:
 
-* objective questions (choice, numeric) are scored against the key every time;
+* objective questions (choice, numeric) are scored against the key every time, except an answer
+  already scored against an older version of a corrected question (``Response.question_version``):
+  it keeps its score until a regrade (repo_domain.regrade) moves it to the new version;
 * a free-text answer counts once it has a grade (AI or reviewer); until then it is pending, and
   a blank one is graded 0 at once;
 * a non-adaptive assessment counts every question (unanswered: 0 of its points); an adaptive one
@@ -44,6 +46,7 @@ class QuestionScore:
     score: float | None  # None while pending
     is_correct: bool | None  # None while pending
     grading_status: str  # a GradingStatus, or UNANSWERED
+    version: int = 1  # the question version the score is for
 
     def as_details(self) -> dict[str, Any]:
         return {
@@ -93,18 +96,26 @@ def score_question(
 ) -> QuestionScore:
     """One question's share of the result."""
 
-    def scored(score: float | None, is_correct: bool | None, status: str) -> QuestionScore:
-        return QuestionScore(question.id, question.kind, question.points, score, is_correct, status)
+    def scored(
+        score: float | None, is_correct: bool | None, status: str, kept: bool = False
+    ) -> QuestionScore:
+        # A score kept from before stays with the version it was given for.
+        version = response.question_version if kept and response else question.version
+        return QuestionScore(
+            question.id, question.kind, question.points, score, is_correct, status, version
+        )
 
     if response is None:
         return scored(0.0, False, UNANSWERED)
     if is_objective(question.kind):
+        if response.question_version != question.version and response.score is not None:
+            return scored(response.score, response.is_correct, GradingStatus.NOT_REQUIRED, True)
         ok = objective_correct(question, options, response)
         return scored(question.points if ok else 0.0, ok, GradingStatus.NOT_REQUIRED)
     if not (response.text_value or "").strip():
         return scored(0.0, False, GradingStatus.GRADED)
     if response.grading_status == GradingStatus.GRADED and response.score is not None:
-        return scored(response.score, response.is_correct, GradingStatus.GRADED)
+        return scored(response.score, response.is_correct, GradingStatus.GRADED, True)
     return scored(None, None, GradingStatus.PENDING)
 
 
@@ -143,6 +154,7 @@ def apply(computed: ComputedResult, *, result: Result, responses: Mapping[int, R
             response.score = s.score
             response.is_correct = s.is_correct
             response.grading_status = s.grading_status
+            response.question_version = s.version
     result.score = computed.score
     result.max_score = computed.max_score
     result.percent = computed.percent

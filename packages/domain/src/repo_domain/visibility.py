@@ -201,6 +201,7 @@ class ResultView:
     questions: list[dict[str, Any]]
     created_at: datetime
     updated_at: datetime
+    regraded_at: datetime | None = None  # a corrected question re-scored it (repo_domain.regrade)
 
     @property
     def final(self) -> bool:
@@ -238,6 +239,7 @@ def result_view(result: Result, *, visible: bool) -> ResultView:
         questions=questions,
         created_at=result.created_at,
         updated_at=result.updated_at,
+        regraded_at=result.regraded_at,
     )
 
 

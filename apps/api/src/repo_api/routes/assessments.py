@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
@@ -16,13 +17,16 @@ from repo_api.schemas.assessments import (
     AssessmentStats,
     AssessmentSummary,
     AssessmentUpdate,
+    AttemptRegradeOut,
     ItemAnalysisOut,
     QuestionCreate,
     QuestionMove,
+    QuestionVersionOut,
+    RegradeOut,
 )
 from repo_api.schemas.common import ErrorBody, Page
 from repo_db.models import AssessmentStatus
-from repo_domain import assessments, item_analysis, results_export, stats
+from repo_domain import assessments, item_analysis, regrade, results_export, stats
 from repo_domain.assessments import OptionSpec, QuestionSpec
 from repo_domain.validation import MAX_ID, SEARCH_QUERY_MAX
 
@@ -38,6 +42,15 @@ _question_errors: dict[int | str, dict[str, Any]] = {
     **_write_errors,
     404: {"model": ErrorBody, "description": "no such assessment, or no such question in it"},
     409: {"model": ErrorBody, "description": "questions change only while in draft"},
+}
+_correction_errors: dict[int | str, dict[str, Any]] = {
+    **_question_errors,
+    409: {"model": ErrorBody, "description": "the assessment is archived"},
+    422: {
+        "model": ErrorBody,
+        "description": "invalid input, or a correction that changes the kind or the number of "
+        "options; `field` names it",
+    },
 }
 
 
@@ -166,7 +179,7 @@ def add_question(
 @router.put(
     "/{assessment_id}/questions/{question_id}",
     response_model=AssessmentAuthoring,
-    responses=_question_errors,
+    responses=_correction_errors,
 )
 def change_question(
     assessment_id: AssessmentId,
@@ -175,11 +188,75 @@ def change_question(
     actor: ActorDep,
     session: SessionDep,
 ) -> AssessmentAuthoring:
-    """Replace one question's content (options included); its id and position stay."""
+    """Replace one question's content (options included); its id and position stay.
+
+    In a draft, anything changes in place. In a published assessment this is a correction: a new
+    version of the question (same kind, same number of options), which new attempts answer;
+    submitted attempts keep their version until `POST .../regrade` moves them to it.
+    """
     assessments.change_question(
         session, actor=actor, assessment_id=assessment_id, question_id=question_id, spec=_spec(body)
     )
     return _authoring_by_id(session, actor, assessment_id)
+
+
+@router.get(
+    "/{assessment_id}/questions/{question_id}/versions",
+    response_model=list[QuestionVersionOut],
+    responses=MANAGED_ERRORS,
+)
+def question_versions(
+    assessment_id: AssessmentId, question_id: QuestionId, actor: ActorDep, session: SessionDep
+) -> list[QuestionVersionOut]:
+    """The question's versions, newest first (owning author or admin)."""
+    rows = regrade.versions(
+        session, actor=actor, assessment_id=assessment_id, question_id=question_id
+    )
+    return [
+        QuestionVersionOut(
+            version=v.version,
+            created_at=v.created_at,
+            created_by_id=v.created_by_id,
+            answers=v.answers,
+            content=v.content,
+        )
+        for v in rows
+    ]
+
+
+@router.post(
+    "/{assessment_id}/questions/{question_id}/regrade",
+    response_model=RegradeOut,
+    responses=MANAGED_ERRORS,
+)
+def regrade_question(
+    assessment_id: AssessmentId,
+    question_id: QuestionId,
+    actor: ActorDep,
+    session: SessionDep,
+    dry_run: Annotated[bool, Query(description="true: compute old and new, write nothing")] = True,
+) -> RegradeOut:
+    """Re-score the submitted attempts of a corrected question against its newest version:
+    per affected attempt its old and new score (repo_domain.regrade has the rules). A dry run
+    (the default) writes nothing; `dry_run=false` writes it all in one transaction."""
+    report = regrade.regrade(
+        session,
+        actor=actor,
+        assessment_id=assessment_id,
+        question_id=question_id,
+        dry_run=dry_run,
+    )
+    return RegradeOut(
+        question_id=report.question_id,
+        assessment_id=report.assessment_id,
+        version=report.version,
+        dry_run=report.dry_run,
+        regraded_at=report.regraded_at,
+        changed=report.changed,
+        attempts=[
+            AttemptRegradeOut(**dataclasses.asdict(a), changed=a.changed) for a in report.attempts
+        ],
+    )
 
 
 @router.post(

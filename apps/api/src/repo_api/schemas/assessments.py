@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from repo_api.schemas.common import ORMModel, UtcDatetime
@@ -139,6 +141,7 @@ class QuestionPublic(ORMModel):
 
 
 class QuestionAuthoring(QuestionPublic):
+    version: int = Field(description="1, plus one per correction after publishing")
     numeric_answer: float | None
     numeric_tolerance: float | None
     reference_answer: str | None
@@ -268,3 +271,43 @@ class ItemAnalysisOut(ORMModel):
     reliability: ReliabilityOut
     items: list[ItemStatsOut]
     calibration: CalibrationOut | None
+
+
+class QuestionVersionOut(BaseModel):
+    """One version of a question: its whole content (the answer key included) as it was."""
+
+    version: int
+    created_at: UtcDatetime
+    created_by_id: int | None = Field(description="null for version 1 of pre-0014 questions")
+    answers: int = Field(description="answers scored against this version now")
+    content: dict[str, Any] = Field(
+        description="kind, prompt, points, numeric_answer, numeric_tolerance, reference_answer, "
+        "rubric_keywords and options (id, text, is_correct)"
+    )
+
+
+class AttemptRegradeOut(BaseModel):
+    attempt_id: int
+    user_id: int
+    old_version: int | None = Field(description="null: the question was not answered")
+    old_score: float
+    new_score: float
+    old_max_score: float
+    new_max_score: float
+    old_percent: float
+    new_percent: float
+    old_passed: bool | None
+    new_passed: bool | None = Field(description="null: a free-text answer went back to grading")
+    changed: bool
+
+
+class RegradeOut(BaseModel):
+    """Every affected attempt's result before and after (dry run: nothing was written)."""
+
+    question_id: int
+    assessment_id: int
+    version: int = Field(description="the version the attempts are (or would be) scored against")
+    dry_run: bool
+    regraded_at: UtcDatetime | None
+    changed: int
+    attempts: list[AttemptRegradeOut]

@@ -68,6 +68,9 @@ class ResultPublic(ORMModel):
     details: dict[str, Any]
     created_at: UtcDatetime
     updated_at: UtcDatetime
+    regraded_at: UtcDatetime | None = Field(
+        default=None, description="when a corrected question last re-scored this result"
+    )
 
     @classmethod
     def of(cls, view: ResultView) -> ResultPublic:
@@ -86,6 +89,7 @@ class ResultPublic(ORMModel):
                 "details": view.details,
                 "created_at": view.created_at,
                 "updated_at": view.updated_at,
+                "regraded_at": view.regraded_at,
             }
         )
 

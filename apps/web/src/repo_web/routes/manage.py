@@ -10,7 +10,15 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from repo_db.models import AssessmentStatus, Question, QuestionKind, ShowAnswers
-from repo_domain import adaptive, assessments, item_analysis, readmodels, results_export, stats
+from repo_domain import (
+    adaptive,
+    assessments,
+    item_analysis,
+    readmodels,
+    regrade,
+    results_export,
+    stats,
+)
 from repo_domain.assessments import AssessmentView, OptionSpec, QuestionSpec
 from repo_domain.errors import Conflict, InvalidInput
 from repo_domain.validation import (
@@ -343,9 +351,14 @@ def _question_page(
     )
 
 
-def _draft_view(session: DbDep, user: AuthorDep, assessment_id: int) -> AssessmentView:
+def _draft_view(
+    session: DbDep, user: AuthorDep, assessment_id: int, *, published: bool = False
+) -> AssessmentView:
+    """The assessment whose questions change: a draft, or (``published``: a correction, a new
+    version of one question) a published one."""
     assessment = assessments.get_managed(session, actor=user.actor, assessment_id=assessment_id)
-    if assessment.status != AssessmentStatus.DRAFT:
+    allowed = {AssessmentStatus.DRAFT, AssessmentStatus.PUBLISHED} if published else set()
+    if assessment.status != AssessmentStatus.DRAFT and assessment.status not in allowed:
         raise Conflict("questions can only change while the assessment is a draft")
     return assessments.load_view(session, assessment=assessment)
 
@@ -384,7 +397,7 @@ def new_question_page(
 def edit_question_page(
     request: Request, assessment_id: Id, position: Position, session: DbDep, user: AuthorDep
 ) -> Response:
-    view = _draft_view(session, user, assessment_id)
+    view = _draft_view(session, user, assessment_id, published=True)
     question = _at(view, position)
     if question is None:
         return _no_such_question(request)
@@ -451,7 +464,7 @@ async def _save_question(
     request: Request, assessment_id: int, position: int | None, session: DbDep, user: AuthorDep
 ) -> Response:
     form = await read_form(request)
-    view = _draft_view(session, user, assessment_id)
+    view = _draft_view(session, user, assessment_id, published=position is not None)
     question = None if position is None else _at(view, position)
     if position is not None and question is None:
         return _no_such_question(request)
@@ -476,6 +489,10 @@ async def _save_question(
         except InvalidInput as exc:
             parsed.add_error(exc)
         else:
+            if view.assessment.status == AssessmentStatus.PUBLISHED:  # a correction: preview
+                return RedirectResponse(
+                    f"/manage/{assessment_id}/questions/{position}/regrade", status_code=303
+                )
             return RedirectResponse(
                 f"/manage/{assessment_id}?notice={Notice.QUESTION_SAVED}", status_code=303
             )
@@ -545,6 +562,53 @@ def delete_question(
     return RedirectResponse(
         f"/manage/{assessment_id}?notice={Notice.QUESTION_DELETED}", status_code=303
     )
+
+
+#: Rows of the regrade preview table; the totals above it count every affected attempt.
+PREVIEW_ROWS = 200
+
+
+@router.get("/{assessment_id}/questions/{position}/regrade")
+def regrade_page(
+    request: Request, assessment_id: Id, position: Position, session: DbDep, user: AuthorDep
+) -> Response:
+    """The dry run: every affected attempt's old and new score, the version history, and the
+    button that applies it."""
+    assessment = assessments.get_managed(session, actor=user.actor, assessment_id=assessment_id)
+    view = assessments.load_view(session, assessment=assessment)
+    question = _at(view, position)
+    if question is None:
+        return _no_such_question(request)
+    ids = {"assessment_id": assessment_id, "question_id": question.id}
+    report = regrade.regrade(session, actor=user.actor, dry_run=True, **ids)
+    return render(
+        request,
+        "manage/regrade.html",
+        view=view,
+        question=question,
+        position=position,
+        report=report,
+        rows=report.attempts[:PREVIEW_ROWS],
+        versions=regrade.versions(session, actor=user.actor, **ids),
+    )
+
+
+@router.post("/{assessment_id}/questions/{position}/regrade")
+def apply_regrade(
+    request: Request, assessment_id: Id, position: Position, session: DbDep, user: AuthorDep
+) -> Response:
+    assessment = assessments.get_managed(session, actor=user.actor, assessment_id=assessment_id)
+    question = _at(assessments.load_view(session, assessment=assessment), position)
+    if question is None:
+        return _no_such_question(request)
+    regrade.regrade(
+        session,
+        actor=user.actor,
+        assessment_id=assessment_id,
+        question_id=question.id,
+        dry_run=False,
+    )
+    return RedirectResponse(f"/manage/{assessment_id}?notice={Notice.REGRADED}", status_code=303)
 
 
 @router.post("/{assessment_id}/publish")

@@ -9,6 +9,7 @@ from repo_db.models.assessments import (
     ExposureFit,
     Question,
     QuestionExposure,
+    QuestionVersion,
     Response,
     Result,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "Question",
     "QuestionExposure",
     "QuestionKind",
+    "QuestionVersion",
     "Response",
     "Result",
     "ReviewDecision",

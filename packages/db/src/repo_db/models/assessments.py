@@ -95,6 +95,27 @@ class Question(Base):
     # free-text questions: model answer / rubric handed to AI grading
     reference_answer: Mapped[str | None] = mapped_column(Text)
     rubric_keywords: Mapped[list[str] | None] = mapped_column(JSON)
+    # The version this row's content is (0013): 1 until a published question is corrected.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+
+class QuestionVersion(Base):
+    """One version of a question's content (0013), kept so past answers can be shown and scored
+    as they were asked. ``content`` is the whole spec (kind, prompt, points, answer key, rubric,
+    options with their ids); the ``questions`` row always holds the newest version.
+    ``created_by_id`` is NULL for version 1 of questions that existed before 0013."""
+
+    __tablename__ = "question_versions"
+    __table_args__ = (UniqueConstraint("question_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
 
 class AnswerOption(Base):
@@ -182,6 +203,11 @@ class Response(Base):
         server_default=GradingStatus.NOT_REQUIRED.value,
     )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The question version this answer is scored against (0013): the one current when it was
+    # saved or submitted, until a regrade moves it to the corrected one. It refers to
+    # question_versions (question_id, version) without a FOREIGN KEY: adding one to the largest
+    # table means a validating scan on PostgreSQL and a table rebuild on SQLite.
+    question_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
 
 class Result(Base):
@@ -204,6 +230,8 @@ class Result(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # When a corrected question last changed this result (0013, repo_domain.regrade).
+    regraded_at: Mapped[datetime | None]
 
 
 class QuestionExposure(Base):
