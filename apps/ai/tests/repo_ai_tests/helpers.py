@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from repo_db import unit_of_work
-from repo_db.models import AnswerOption, Assessment, Question, Role, User
+from repo_db.models import AnswerOption, Assessment, ItemParameter, Question, Role, User
 from repo_db.testing import truncate_all
 from repo_domain import attempts
 from repo_domain.attempts import Answer
@@ -104,3 +104,36 @@ def submit_attempt(engine: Engine, learner: Actor, quiz: Quiz, *, text: str, rig
     with unit_of_work(bind=engine) as session:
         attempts.submit(session, actor=learner, attempt_id=attempt_id)
     return attempt_id
+
+
+def calibrated_bank(
+    engine: Engine, *, questions: int, discrimination: float, title: str, **settings: object
+) -> tuple[int, dict[int, int]]:
+    """A published adaptive assessment of ``questions`` calibrated yes/no questions, difficulties
+    spread evenly over [-2, 2], no exposure fit stored: (id, question id -> right option).
+    ``settings`` are the assessment's adaptive columns (``adaptive_max_length=...``)."""
+    author = make_user(engine, "author")
+    with unit_of_work(bind=engine) as session:
+        assessment = Assessment(
+            author_id=author.id, title=title, status="published", adaptive=True, **settings
+        )
+        session.add(assessment)
+        session.flush()
+        right = {}
+        for i in range(questions):
+            q = Question(
+                assessment_id=assessment.id, position=i, kind="single_choice", prompt=f"Q{i}"
+            )
+            session.add(q)
+            session.flush()
+            ok = AnswerOption(question_id=q.id, position=1, text="yes", is_correct=True)
+            session.add_all([ok, AnswerOption(question_id=q.id, position=2, text="no")])
+            difficulty = -2.0 + 4.0 * i / (questions - 1)
+            session.add(
+                ItemParameter(
+                    question_id=q.id, difficulty=difficulty, discrimination=discrimination
+                )
+            )
+            session.flush()
+            right[q.id] = ok.id
+        return assessment.id, right

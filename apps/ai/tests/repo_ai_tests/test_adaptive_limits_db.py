@@ -10,9 +10,8 @@ import pytest
 from sqlalchemy import Engine
 
 from repo_ai.work import refit_exposure
-from repo_ai_tests.helpers import make_user, wiped
+from repo_ai_tests.helpers import calibrated_bank, make_user, wiped
 from repo_db import unit_of_work
-from repo_db.models import AnswerOption, Assessment, ItemParameter, Question
 from repo_domain import attempts
 from repo_domain.adaptive import Reason
 from repo_domain.attempts import Answer
@@ -28,32 +27,14 @@ def engine(db_engine: Engine) -> Iterator[Engine]:
 
 
 def _bank(engine: Engine) -> tuple[int, dict[int, int]]:
-    author = make_user(engine, "author")
-    with unit_of_work(bind=engine) as session:
-        assessment = Assessment(
-            author_id=author.id,
-            title="Bank",
-            status="published",
-            adaptive=True,
-            adaptive_target_se=0.05,  # never reached: the maximum length stops the test
-            adaptive_max_length=MAX_LENGTH,
-        )
-        session.add(assessment)
-        session.flush()
-        right = {}
-        for i in range(N_QUESTIONS):
-            q = Question(
-                assessment_id=assessment.id, position=i, kind="single_choice", prompt=f"Q{i}"
-            )
-            session.add(q)
-            session.flush()
-            ok = AnswerOption(question_id=q.id, position=1, text="yes", is_correct=True)
-            session.add_all([ok, AnswerOption(question_id=q.id, position=2, text="no")])
-            difficulty = -2.0 + 4.0 * i / (N_QUESTIONS - 1)
-            session.add(ItemParameter(question_id=q.id, difficulty=difficulty, discrimination=1.2))
-            session.flush()
-            right[q.id] = ok.id
-        assessment_id = assessment.id
+    assessment_id, right = calibrated_bank(
+        engine,
+        questions=N_QUESTIONS,
+        discrimination=1.2,
+        title="Bank",
+        adaptive_target_se=0.05,  # never reached: the maximum length stops the test
+        adaptive_max_length=MAX_LENGTH,
+    )
     # Served with the fitted Sympson-Hetter K_i, as after the AI worker's fit.
     assert refit_exposure(engine, assessment_id=assessment_id).fitted
     return assessment_id, right

@@ -26,9 +26,9 @@ from repo_ai.work import (
     run_exposure_fit_jobs,
     run_exposure_fits,
 )
-from repo_ai_tests.helpers import make_user, wiped
+from repo_ai_tests.helpers import calibrated_bank, make_user, wiped
 from repo_db import unit_of_work
-from repo_db.models import AnswerOption, Assessment, ItemParameter, Job, JobStatus, Question
+from repo_db.models import Assessment, Job, JobStatus
 from repo_domain import attempts, cat
 from repo_domain.adaptive import exposure_fit_inputs
 from repo_domain.attempts import Answer
@@ -51,32 +51,14 @@ def engine(db_engine: Engine) -> Iterator[Engine]:
 def _bank(engine: Engine) -> tuple[int, dict[int, int]]:
     """A fresh published adaptive assessment under exposure control, no fit stored:
     (id, question id -> right option)."""
-    author = make_user(engine, "author")
-    with unit_of_work(bind=engine) as session:
-        assessment = Assessment(
-            author_id=author.id,
-            title="Fresh bank",
-            status="published",
-            adaptive=True,
-            adaptive_max_length=5,
-            adaptive_max_exposure=RATE,
-        )
-        session.add(assessment)
-        session.flush()
-        right = {}
-        for i in range(N_QUESTIONS):
-            q = Question(
-                assessment_id=assessment.id, position=i, kind="single_choice", prompt=f"Q{i}"
-            )
-            session.add(q)
-            session.flush()
-            ok = AnswerOption(question_id=q.id, position=1, text="yes", is_correct=True)
-            session.add_all([ok, AnswerOption(question_id=q.id, position=2, text="no")])
-            difficulty = -2.0 + 4.0 * i / (N_QUESTIONS - 1)
-            session.add(ItemParameter(question_id=q.id, difficulty=difficulty, discrimination=1.3))
-            session.flush()
-            right[q.id] = ok.id
-        return assessment.id, right
+    return calibrated_bank(
+        engine,
+        questions=N_QUESTIONS,
+        discrimination=1.3,
+        title="Fresh bank",
+        adaptive_max_length=5,
+        adaptive_max_exposure=RATE,
+    )
 
 
 def _start(engine: Engine, learner: Actor, assessment_id: int) -> tuple[int, int | None]:
