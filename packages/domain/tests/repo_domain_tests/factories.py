@@ -25,6 +25,7 @@ from repo_db.models import (
     User,
 )
 from repo_db.testing import truncate_all
+from repo_domain import attempts
 from repo_domain.attempts import Answer
 from repo_domain.common import Actor
 
@@ -141,3 +142,21 @@ def wiped(engine: Engine) -> Iterator[Engine]:
         yield engine
     finally:
         truncate_all(engine)
+
+
+def take_attempt(engine: Engine, learner: Actor, quiz: Quiz, answers: dict[int, Answer]) -> int:
+    """Start, answer (question id -> answer) and submit an attempt, each step committed through
+    repo_domain.attempts as the adapters do; returns the attempt id."""
+    with unit_of_work(bind=engine) as session:
+        attempt_id = attempts.start_attempt(session, actor=learner, assessment_id=quiz.id)[0].id
+        for question_id, answer in answers.items():
+            attempts.save_response(
+                session,
+                actor=learner,
+                attempt_id=attempt_id,
+                question_id=question_id,
+                answer=answer,
+            )
+    with unit_of_work(bind=engine) as session:
+        attempts.submit(session, actor=learner, attempt_id=attempt_id)
+    return attempt_id

@@ -27,11 +27,10 @@ from repo_db.models import (
     Role,
 )
 from repo_domain import assessments, attempts, audit, grading, regrade
-from repo_domain.attempts import Answer
 from repo_domain.common import Actor
 from repo_domain.errors import Conflict, Forbidden, InvalidInput
 from repo_domain.questions import QuestionSpec
-from repo_domain_tests.factories import Quiz, make_actor, make_quiz, wiped
+from repo_domain_tests.factories import Quiz, make_actor, make_quiz, take_attempt, wiped
 
 SINGLE = (QuestionKind.SINGLE_CHOICE, QuestionKind.NUMERIC)
 
@@ -40,22 +39,6 @@ SINGLE = (QuestionKind.SINGLE_CHOICE, QuestionKind.NUMERIC)
 def engine(db_engine: Engine) -> Iterator[Engine]:
     with wiped(db_engine) as engine:
         yield engine
-
-
-def _take(engine: Engine, learner: Actor, quiz: Quiz, answers: dict[int, Answer]) -> int:
-    with unit_of_work(bind=engine) as session:
-        attempt_id = attempts.start_attempt(session, actor=learner, assessment_id=quiz.id)[0].id
-        for question_id, answer in answers.items():
-            attempts.save_response(
-                session,
-                actor=learner,
-                attempt_id=attempt_id,
-                question_id=question_id,
-                answer=answer,
-            )
-    with unit_of_work(bind=engine) as session:
-        attempts.submit(session, actor=learner, attempt_id=attempt_id)
-    return attempt_id
 
 
 def _spec(engine: Engine, question_id: int) -> QuestionSpec:
@@ -119,7 +102,7 @@ def test_a_correction_is_a_new_version_and_old_answers_keep_theirs(engine: Engin
     single, numeric = quiz.question_ids
     # Chose o0, wrong under version 1 (the key says o1); the numeric answer is right: 1 of 3.
     answers = {single: quiz.wrong[single], numeric: quiz.right[numeric]}
-    before = _take(engine, early, quiz, answers)
+    before = take_attempt(engine, early, quiz, answers)
     assert _state(engine, before, single) == (1.0, 3.0, False, False, 1, 0.0)
 
     _correct(engine, author, quiz, single, _key_on_first_option(_spec(engine, single)))
@@ -140,7 +123,7 @@ def test_a_correction_is_a_new_version_and_old_answers_keep_theirs(engine: Engin
         grading.refresh_result(session, attempt_id=before)
     assert _state(engine, before, single) == (1.0, 3.0, False, False, 1, 0.0)
     # A new attempt answers (and is scored against) version 2.
-    after = _take(engine, late, quiz, answers)
+    after = take_attempt(engine, late, quiz, answers)
     assert _state(engine, after, single) == (3.0, 3.0, True, False, 2, 2.0)
 
 
@@ -149,7 +132,7 @@ def test_dry_run_writes_nothing_and_the_regrade_writes_everything(engine: Engine
     admin = make_actor(engine, Role.ADMIN)
     quiz = make_quiz(engine, author, kinds=SINGLE)
     single, numeric = quiz.question_ids
-    attempt = _take(
+    attempt = take_attempt(
         engine, learner, quiz, {single: quiz.wrong[single], numeric: quiz.right[numeric]}
     )
     _correct(engine, author, quiz, single, _key_on_first_option(_spec(engine, single)))
@@ -199,7 +182,7 @@ def test_batches_give_the_same_report(engine: Engine) -> None:
     single, numeric = quiz.question_ids
     for i in range(5):
         answer = quiz.wrong[single] if i % 2 else quiz.right[single]
-        _take(engine, make_actor(engine), quiz, {single: answer})
+        take_attempt(engine, make_actor(engine), quiz, {single: answer})
     spec = _key_on_first_option(_spec(engine, single))
     _correct(engine, author, quiz, single, replace(spec, points=4.0))
     whole = _regrade(engine, author, quiz, single, dry_run=True)
@@ -243,7 +226,7 @@ def test_a_persons_grade_is_kept_unless_the_rubric_changed(engine: Engine) -> No
     author, learner = make_actor(engine, Role.AUTHOR), make_actor(engine)
     quiz = make_quiz(engine, author, kinds=(QuestionKind.FREE_TEXT,))
     [free] = quiz.question_ids
-    attempt = _take(engine, learner, quiz, {free: quiz.right[free]})
+    attempt = take_attempt(engine, learner, quiz, {free: quiz.right[free]})
     _grade_free_text(engine, attempt, free, 0.5)  # 2 of 4
     assert _state(engine, attempt, free)[:3] == (2.0, 4.0, True)
 

@@ -21,11 +21,11 @@ from repo_db.models import (
     Result,
     Role,
 )
-from repo_domain import attempts, grading
+from repo_domain import grading
 from repo_domain.attempts import Answer
 from repo_domain.common import Actor
 from repo_domain.results import UNANSWERED
-from repo_domain_tests.factories import Quiz, make_actor, make_quiz, wiped
+from repo_domain_tests.factories import Quiz, make_actor, make_quiz, take_attempt, wiped
 
 OBJECTIVE = (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE, QuestionKind.NUMERIC)
 
@@ -59,18 +59,7 @@ def _snapshot(engine: Engine, attempt_id: int) -> dict[str, Any]:
 def _submit_then_refresh(
     engine: Engine, learner: Actor, quiz: Quiz, answers: dict[int, Answer]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    with unit_of_work(bind=engine) as session:
-        attempt_id = attempts.start_attempt(session, actor=learner, assessment_id=quiz.id)[0].id
-        for question_id, answer in answers.items():
-            attempts.save_response(
-                session,
-                actor=learner,
-                attempt_id=attempt_id,
-                question_id=question_id,
-                answer=answer,
-            )
-    with unit_of_work(bind=engine) as session:
-        attempts.submit(session, actor=learner, attempt_id=attempt_id)
+    attempt_id = take_attempt(engine, learner, quiz, answers)
     submitted = _snapshot(engine, attempt_id)
     with unit_of_work(bind=engine) as session:
         grading.refresh_result(session, attempt_id=attempt_id)
